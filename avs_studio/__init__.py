@@ -1,0 +1,3 @@
+"""AVS Studio: annotate audio-visual segmentation data."""
+
+__version__ = "0.1.0"

@@ -1,0 +1,3 @@
+from avs_studio.cli import main
+
+raise SystemExit(main())

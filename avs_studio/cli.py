@@ -1,0 +1,61 @@
+"""`avs-studio` command line: thin over avs_studio.jobs (see `avs-studio --help`)."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+
+from avs_studio import __version__
+from avs_studio.commands import register_all
+
+
+class CommandError(Exception):
+    """A command failed in a way the user can fix; printed without a traceback."""
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="avs-studio",
+        description="AVS Studio: annotate audio-visual segmentation data (OpenAVS proposals, review, "
+        "export, self-training).",
+    )
+    parser.add_argument("--version", action="version", version=f"avs-studio {__version__}")
+    parser.add_argument(
+        "--database-url",
+        metavar="URL",
+        help="use this database (e.g. postgresql+psycopg://user:pw@host/db) instead of PROJECT/project.db",
+    )
+    parser.add_argument("-v", "--verbose", action="store_true", help="log more")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    register_all(sub)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING, format="%(message)s")
+    if not getattr(args, "func", None):
+        parser.print_help()
+        return 2
+    try:
+        return int(args.func(args) or 0)
+    except KeyboardInterrupt:
+        print("avs-studio: interrupted", file=sys.stderr)
+        return 130
+    except Exception as exc:  # typed domain errors carry a message meant for the user
+        if args.verbose or not _is_user_error(exc):
+            raise
+        print(f"avs-studio: error: {exc}", file=sys.stderr)
+        return 1
+
+
+def _is_user_error(exc: Exception) -> bool:
+    """Errors of our own layers (and OS errors on user paths) print one clear line, not a traceback."""
+    module = type(exc).__module__ or ""
+    return module.startswith("avs_studio") or isinstance(exc, (OSError, CommandError))
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,65 @@
+"""`init`, `add` and `status`: create a project, register videos, list them."""
+
+from __future__ import annotations
+
+import json
+import sys
+
+from avs_studio.jobs import add_videos, init_project, open_project, project_status
+
+
+def register(sub) -> None:
+    p = sub.add_parser("init", help="create a project folder and its database")
+    p.add_argument("project_dir")
+    p.set_defaults(func=cmd_init)
+
+    p = sub.add_parser("add", help="register video files (undecodable files are reported and skipped)")
+    p.add_argument("project_dir")
+    p.add_argument("videos", nargs="+", metavar="VIDEO")
+    p.add_argument("--split", help="dataset split to record (train/val/test)")
+    p.add_argument("--category", help="category to record")
+    p.set_defaults(func=cmd_add)
+
+    p = sub.add_parser("status", help="list the videos of a project with annotation counts")
+    p.add_argument("project_dir")
+    p.add_argument("--json", action="store_true", help='print {"videos": [...]}')
+    p.set_defaults(func=cmd_status)
+
+
+def cmd_init(args) -> int:
+    with init_project(args.project_dir, args.database_url) as project:
+        print(f"created project {project.dir} ({project.store.url})")
+    return 0
+
+
+def cmd_add(args) -> int:
+    with open_project(args.project_dir, args.database_url) as project:
+        report = add_videos(project, args.videos, split=args.split, category=args.category)
+    for path, video_id in report.added:
+        print(f"added {path} as video {video_id}")
+    for path, reason in report.skipped:
+        print(f"skipped {path}: {reason}", file=sys.stderr)
+    if report.skipped and not report.added:
+        return 1
+    return 0
+
+
+def cmd_status(args) -> int:
+    with open_project(args.project_dir, args.database_url) as project:
+        rows = project_status(project)
+    if args.json:
+        print(json.dumps({"videos": rows}, indent=2))
+        return 0
+    if not rows:
+        print("no videos; add some with `avs-studio add PROJECT_DIR VIDEO...`")
+        return 0
+    head = f"{'id':>4}  {'frames':>7}  {'fps':>6}  {'dur s':>7}  {'audio':5}  {'split':6}  {'category':12}  status"
+    print(head)
+    for r in rows:
+        status = ", ".join(f"{k} {n}" for k, n in sorted(r["annotations"].get("status", {}).items())) or "-"
+        print(
+            f"{r['id']:>4}  {r['frames']:>7}  {r['fps']:>6.2f}  {r['duration']:>7.2f}  "
+            f"{'yes' if r['has_audio'] else 'no':5}  {r['split'] or '-':6}  {r['category'] or '-':12}  "
+            f"{status}  {r['path']}"
+        )
+    return 0

@@ -1,0 +1,1 @@
+"""avs_studio.gui layer (see docs/CONTRACTS.md)."""

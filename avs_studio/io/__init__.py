@@ -1,0 +1,1 @@
+"""avs_studio.io layer (see docs/CONTRACTS.md)."""

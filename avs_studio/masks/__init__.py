@@ -1,0 +1,1 @@
+"""avs_studio.masks layer (see docs/CONTRACTS.md)."""

@@ -1,0 +1,1 @@
+"""avs_studio.openavs layer (see docs/CONTRACTS.md)."""

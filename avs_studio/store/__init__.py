@@ -1,0 +1,30 @@
+"""avs_studio.store: the project database (SQLite by default, PostgreSQL by URL), see docs/CONTRACTS.md."""
+
+from avs_studio.store.errors import ConflictError, NotFoundError, StoreError
+from avs_studio.store.rows import (
+    AnnotationRow,
+    ClipResultRow,
+    ObjectRow,
+    PipelineRunRow,
+    RevisionRow,
+    TrainingRunRow,
+    VideoRow,
+)
+from avs_studio.store.store import PALETTE, SOURCES, STATUSES, Store
+
+__all__ = [
+    "PALETTE",
+    "SOURCES",
+    "STATUSES",
+    "AnnotationRow",
+    "ClipResultRow",
+    "ConflictError",
+    "NotFoundError",
+    "ObjectRow",
+    "PipelineRunRow",
+    "RevisionRow",
+    "Store",
+    "StoreError",
+    "TrainingRunRow",
+    "VideoRow",
+]

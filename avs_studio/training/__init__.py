@@ -1,0 +1,1 @@
+"""avs_studio.training layer (see docs/CONTRACTS.md)."""

@@ -1,0 +1,1 @@
+"""Shared test helpers (media_factory: generated videos with a decodable frame counter)."""
