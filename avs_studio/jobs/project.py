@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import os
 import tomllib
 from collections.abc import Callable, Iterable
@@ -128,7 +129,7 @@ def add_videos(
 
 
 def keyframes(video, rate: float | None = None) -> list[int]:
-    """AVSBench keyframes: the first frame of each 1/rate seconds (rate defaults to the video's)."""
+    """AVSBench keyframes: the first frame at or after each 1/rate seconds (rate defaults to the video's)."""
     rate = rate or video.keyframe_rate or 1.0
     if (video.meta or {}).get("variable_frame_rate"):
         from avs_studio.media import VideoReader  # timestamps are not fps * t: ask the file
@@ -141,7 +142,7 @@ def keyframes(video, rate: float | None = None) -> list[int]:
     frames: list[int] = []
     k = 0
     while True:
-        idx = int(round(k * step))
+        idx = math.ceil(k * step - 1e-6)
         if idx >= count:
             break
         if not frames or idx != frames[-1]:

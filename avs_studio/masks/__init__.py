@@ -1,1 +1,80 @@
-"""avs_studio.masks layer (see docs/CONTRACTS.md)."""
+"""avs_studio.masks layer (see docs/CONTRACTS.md): mask ops, COCO RLE, palettes.
+
+AVSBench metrics live in avs_studio.masks.metrics (import that module directly).
+"""
+
+from avs_studio.masks.ops import (
+    area,
+    as_mask,
+    bbox,
+    brush_stroke,
+    connected_components,
+    erase_stroke,
+    fill_holes,
+    intersection,
+    mask_to_polygons,
+    polygon_fill,
+    polygons_to_mask,
+    resize_mask,
+    stroke_mask,
+    subtract,
+    union,
+)
+from avs_studio.masks.palette import (
+    OBJECT_PALETTE,
+    avss_palette,
+    colour_for_index,
+    davis_palette,
+    hex_to_rgb,
+    labels_from_rgb,
+    rgb_from_labels,
+    voc_colormap,
+)
+from avs_studio.masks.rle import (
+    RLE,
+    decode,
+    empty_rle,
+    encode,
+    rle_area,
+    rle_bbox,
+    rle_intersection,
+    rle_merge,
+    rle_size,
+    rle_union,
+)
+
+__all__ = [
+    "OBJECT_PALETTE",
+    "RLE",
+    "area",
+    "as_mask",
+    "avss_palette",
+    "bbox",
+    "brush_stroke",
+    "colour_for_index",
+    "connected_components",
+    "davis_palette",
+    "decode",
+    "empty_rle",
+    "encode",
+    "erase_stroke",
+    "fill_holes",
+    "hex_to_rgb",
+    "intersection",
+    "labels_from_rgb",
+    "mask_to_polygons",
+    "polygon_fill",
+    "polygons_to_mask",
+    "resize_mask",
+    "rgb_from_labels",
+    "rle_area",
+    "rle_bbox",
+    "rle_intersection",
+    "rle_merge",
+    "rle_size",
+    "rle_union",
+    "stroke_mask",
+    "subtract",
+    "union",
+    "voc_colormap",
+]

@@ -228,8 +228,9 @@ def polygons_to_mask(polygons: Sequence[Sequence[Points]], shape: Sequence[int])
 def resize_mask(mask: np.ndarray, size: Sequence[int]) -> np.ndarray:
     """Nearest-neighbour resize to ``size`` = (height, width), pixel-centre aligned.
 
-    Output pixel (i, j) takes input pixel (floor((i + 0.5) * H / h), floor((j + 0.5) * W / w)), the rule
-    of PIL's NEAREST and cv2.INTER_NEAREST_EXACT (computed here in exact integer arithmetic).
+    Output pixel (i, j) takes input pixel (floor((i + 0.5) * H / h), floor((j + 0.5) * W / w)), computed
+    in exact integer arithmetic. PIL's NEAREST and cv2.INTER_NEAREST_EXACT follow the same rule in fixed
+    point, so they can pick the neighbouring pixel where (i + 0.5) * H / h is on or very near a whole number.
     """
     m = as_mask(mask)
     h, w = _as_shape(size, "size")

@@ -6,6 +6,7 @@ with ``counts`` as an ASCII string, so it goes straight into JSON or a database 
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Sequence
 from typing import Any
 
@@ -26,7 +27,11 @@ def encode(mask: np.ndarray) -> RLE:
 
 def decode(rle: RLE) -> np.ndarray:
     """Decode an RLE (counts as str, bytes, or COCO's uncompressed list of ints) to a bool (h, w) array."""
-    decoded = coco_mask.decode(_to_coco(rle))
+    coco = _to_coco(rle)
+    with warnings.catch_warnings():
+        # pycocotools' Cython decode trips numpy 2's __array__(copy=...) deprecation; harmless
+        warnings.filterwarnings("ignore", "__array__ implementation", DeprecationWarning)
+        decoded = coco_mask.decode(coco)
     return np.ascontiguousarray(decoded, dtype=bool)
 
 

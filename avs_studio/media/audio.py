@@ -10,7 +10,7 @@ import av
 import numpy as np
 
 from avs_studio.media.errors import MediaError, NoAudioError
-from avs_studio.media.probe import _AV_ERRORS, open_container, video_origin
+from avs_studio.media.probe import AV_ERRORS, av_reason, open_container, video_origin
 
 
 @dataclass
@@ -67,8 +67,8 @@ def load_audio(path: str | Path, rate: int | None = 16000, mono: bool = True) ->
                     chunks.append(rf.to_ndarray())
             for rf in resampler.resample(None):
                 chunks.append(rf.to_ndarray())
-        except _AV_ERRORS as exc:
-            raise MediaError(p, f"audio cannot be decoded: {exc}") from exc
+        except AV_ERRORS as exc:
+            raise MediaError(p, f"audio cannot be decoded: {av_reason(exc)}") from exc
         channels = 1 if mono else stream.codec_context.channels
         samples = (
             np.concatenate(chunks, axis=1).astype(np.float32, copy=False)
@@ -80,7 +80,12 @@ def load_audio(path: str | Path, rate: int | None = 16000, mono: bool = True) ->
             samples = np.concatenate([np.zeros((samples.shape[0], shift), np.float32), samples], axis=1)
         elif shift < 0:
             samples = samples[:, -shift:]
-        np.clip(samples, -1.0, 1.0, out=samples)
+        if stream.duration is not None and stream.time_base is not None:
+            # Decoders emit whole codec frames; the container knows where the audio really ends.
+            first = stream.start_time or 0
+            end = float((first + stream.duration) * stream.time_base) - origin
+            samples = samples[:, : max(0, int(round(end * out_rate)))]
+        samples = np.clip(samples, -1.0, 1.0)
         return AudioTrack(np.ascontiguousarray(samples), out_rate)
     finally:
         container.close()

@@ -13,7 +13,7 @@ import numpy as np
 from avs_studio.media.errors import MediaError
 
 # What PyAV raises for files it cannot read, besides its own FFmpegError family.
-_AV_ERRORS: tuple[type[BaseException], ...] = (av.error.FFmpegError, OSError, ValueError, EOFError)
+AV_ERRORS: tuple[type[BaseException], ...] = (av.error.FFmpegError, OSError, ValueError, EOFError)
 
 
 @dataclass(frozen=True)
@@ -47,6 +47,11 @@ class VideoIndex:
         return self.pts.astype(np.float64) * float(self.time_base) - self.origin
 
 
+def av_reason(exc: BaseException) -> str:
+    """FFmpeg's reason without the repeated file name."""
+    return str(getattr(exc, "strerror", None) or exc)
+
+
 def file_sha256(path: str | Path) -> str:
     try:
         with open(path, "rb") as fh:
@@ -64,8 +69,8 @@ def open_container(path: str | Path) -> av.container.InputContainer:
         raise MediaError(p, "is not a file")
     try:
         return av.open(str(p), mode="r")
-    except _AV_ERRORS as exc:
-        raise MediaError(p, f"is not a readable media file: {exc}") from exc
+    except AV_ERRORS as exc:
+        raise MediaError(p, f"is not a readable media file ({av_reason(exc)})", "is it a video?") from exc
 
 
 def video_origin(container: av.container.InputContainer) -> float:
@@ -89,9 +94,9 @@ def _is_vfr(pts: np.ndarray) -> bool:
 def scan(path: str | Path, *, decode_check: bool = True) -> tuple[VideoInfo, VideoIndex]:
     """Demux every packet once (no decoding) to build the frame index; check the first frame decodes."""
     p = Path(path)
-    sha = file_sha256(p)  # also reports missing / unreadable files
-    container = open_container(p)
+    container = open_container(p)  # reports missing files and non-media first
     try:
+        sha = file_sha256(p)
         if not container.streams.video:
             raise MediaError(p, "has no video stream", "AVS Studio needs a video file (mp4, mkv, ...)")
         vs = container.streams.video[0]
@@ -103,11 +108,13 @@ def scan(path: str | Path, *, decode_check: bool = True) -> tuple[VideoInfo, Vid
         key_list: list[bool] = []
         dur_list: list[int] = []
         audio_end: float | None = None
+        demuxed = 0  # video packets present, discarded ones (edit lists) included
         try:
             for pkt in container.demux(*streams):
                 if pkt.size == 0 or pkt.pts is None:
                     continue
                 if pkt.stream.type == "video":
+                    demuxed += 1
                     if pkt.is_discard or pkt.is_corrupt:
                         continue
                     pts_list.append(int(pkt.pts))
@@ -116,16 +123,25 @@ def scan(path: str | Path, *, decode_check: bool = True) -> tuple[VideoInfo, Vid
                 else:
                     end = float((pkt.pts + (pkt.duration or 0)) * pkt.time_base)
                     audio_end = end if audio_end is None else max(audio_end, end)
-        except _AV_ERRORS as exc:
-            raise MediaError(p, f"is corrupt (demuxing failed: {exc})") from exc
+        except AV_ERRORS as exc:
+            raise MediaError(p, f"is corrupt (demuxing failed: {av_reason(exc)})") from exc
         if not pts_list:
             raise MediaError(p, "has a video stream with no frames", "the file may be truncated")
+        listed = int(vs.frames or 0)  # frame count from the container's index (0 when unknown)
+        if listed and demuxed < listed:
+            raise MediaError(
+                p,
+                f"is truncated: its index lists {listed} frames but only {demuxed} are in the file",
+                "copy or download it again",
+            )
         order = np.argsort(np.asarray(pts_list, dtype=np.int64), kind="stable")
         pts = np.asarray(pts_list, dtype=np.int64)[order]
         keys = np.asarray(key_list, dtype=bool)[order]
         durs = np.asarray(dur_list, dtype=np.int64)[order]
         if len(np.unique(pts)) != len(pts):
-            raise MediaError(p, "has duplicate frame timestamps", "remux it, e.g. ffmpeg -i in -c copy out.mp4")
+            raise MediaError(
+                p, "has duplicate frame timestamps", "remux it, e.g. ffmpeg -i in -c copy out.mp4"
+            )
         tb = vs.time_base
         if tb is None:
             raise MediaError(p, "video stream has no time base")
@@ -175,8 +191,8 @@ def _check_decodes(container: av.container.InputContainer, vs: av.video.stream.V
         container.seek(0, stream=vs, backward=True, any_frame=False)
         for _frame in container.decode(vs):
             return
-    except _AV_ERRORS as exc:
-        raise MediaError(p, f"is corrupt (cannot decode a frame: {exc})") from exc
+    except AV_ERRORS as exc:
+        raise MediaError(p, f"is corrupt (cannot decode a frame: {av_reason(exc)})") from exc
     raise MediaError(p, "has no decodable video frame", "the file may be truncated or corrupt")
 
 

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import itertools
 import threading
+import weakref
 from collections import OrderedDict
 from pathlib import Path
 from types import TracebackType
@@ -10,7 +12,7 @@ from types import TracebackType
 import numpy as np
 
 from avs_studio.media.errors import MediaError
-from avs_studio.media.probe import _AV_ERRORS, VideoIndex, VideoInfo, open_container, scan
+from avs_studio.media.probe import AV_ERRORS, VideoIndex, VideoInfo, av_reason, open_container, scan
 
 
 class VideoReader:
@@ -37,6 +39,9 @@ class VideoReader:
         self._container = open_container(self.path)
         self._stream = self._container.streams.video[0]
         self._stream.thread_type = "AUTO"
+        self._codec = self._stream.codec_context
+        self._sent: set[int] = set()  # pts of packets sent to the decoder since the last seek
+        self._skip_until: int | None = None  # decode non-reference frames again from this packet pts
         self._decoder = None  # iterator of decoded frames, positioned after self._next
         self._next = -1  # index the decoder yields next (-1: needs a seek)
         self._closed = False
@@ -44,7 +49,9 @@ class VideoReader:
         self._wake = threading.Condition(threading.Lock())
         self._thread: threading.Thread | None = None
         if self._prefetch:
-            self._thread = threading.Thread(target=self._prefetch_loop, name="avs-prefetch", daemon=True)
+            self._thread = threading.Thread(
+                target=_prefetch_loop, args=(weakref.ref(self), self._wake), name="avs-prefetch", daemon=True
+            )
             self._thread.start()
 
     # ----------------------------------------------------------------- public
@@ -138,11 +145,33 @@ class VideoReader:
         return int(self._key_idx[np.searchsorted(self._key_idx, index, side="right") - 1])
 
     def _decode(self, index: int) -> np.ndarray:
-        key = self._keyframe_before(index)
+        img = self._decode_once(index, skip=True)
+        if img is None:  # the target was skipped or lost: decode again from its keyframe, nothing skipped
+            self._decoder = None
+            img = self._decode_once(index, skip=False)
+        if img is None and index > 0:  # inexact seek index (e.g. MPEG-TS): decode from the start
+            self._decoder = None
+            img = self._decode_once(index, skip=False, key=0)
+        if img is None:
+            self._decoder, self._next = None, -1
+            raise MediaError(
+                self.path,
+                f"frame {index} (pts {int(self._index.pts[index])}) could not be decoded",
+                "the file may be corrupt",
+            )
+        return img
+
+    def _decode_once(self, index: int, skip: bool, key: int | None = None) -> np.ndarray | None:
+        if key is None:
+            key = self._keyframe_before(index)
         # Continue decoding forward when the target is ahead and no keyframe lies between.
         if self._decoder is None or not (self._next <= index and key <= self._next):
             self._seek(key)
         target = int(self._index.pts[index])
+        if skip and index > self._next and target not in self._sent:
+            # Frames before the target are never shown: skip the non-reference ones (about half).
+            self._skip_until = target
+            self._codec.skip_frame = "NONREF"
         try:
             for frame in self._decoder:
                 pts = frame.pts
@@ -158,22 +187,61 @@ class VideoReader:
                     return img
                 if pts > target:
                     break
-        except _AV_ERRORS as exc:
+        except AV_ERRORS as exc:
             self._decoder, self._next = None, -1
-            raise MediaError(self.path, f"cannot decode frame {index}: {exc}") from exc
+            raise MediaError(self.path, f"cannot decode frame {index}: {av_reason(exc)}") from exc
+        finally:
+            self._skip_until = None
+            self._codec.skip_frame = "DEFAULT"
         self._decoder, self._next = None, -1
-        raise MediaError(self.path, f"frame {index} (pts {target}) could not be decoded", "the file may be corrupt")
+        return None
 
     def _seek(self, key: int) -> None:
-        try:
-            self._container.seek(int(self._index.pts[key]), stream=self._stream, backward=True, any_frame=False)
-        except _AV_ERRORS as exc:
-            raise MediaError(self.path, f"seek to frame {key} failed: {exc}") from exc
+        """Position the decoder at or before keyframe ``key``.
+
+        Container seeks are exact for mp4/mkv; where they overshoot (MPEG-TS) seek earlier and earlier,
+        and finally reopen the file and decode from its start.
+        """
+        want = int(self._index.pts[key])
+        margin = 0
+        for _attempt in range(5):
+            try:
+                self._container.seek(want - margin, stream=self._stream, backward=True, any_frame=False)
+                self._sent.clear()
+                frames = self._frames()
+                first = next(frames, None)
+            except AV_ERRORS as exc:
+                raise MediaError(self.path, f"seek to frame {key} failed: {av_reason(exc)}") from exc
+            if first is None or first.pts is None or first.pts <= want:
+                self._start_decoder(first, frames, key)
+                return
+            margin = max(2 * margin, int(2.0 / float(self._index.time_base)))
+        self._container.close()
+        self._container = open_container(self.path)
+        self._stream = self._container.streams.video[0]
+        self._stream.thread_type = "AUTO"
+        self._codec = self._stream.codec_context
+        self._sent.clear()
         self._decoder = self._frames()
-        self._next = key
+        self._next = 0
+
+    def _start_decoder(self, first, frames, key: int) -> None:
+        if first is None:
+            self._decoder, self._next = frames, key
+            return
+        i = self._pts_to_index.get(int(first.pts)) if first.pts is not None else None
+        self._decoder = itertools.chain([first], frames)
+        self._next = key if i is None else i
 
     def _frames(self):
         for packet in self._container.demux(self._stream):
+            if packet.pts is not None:
+                if packet.pts == self._skip_until:  # the target itself must be decoded
+                    self._codec.skip_frame = "DEFAULT"
+                    self._skip_until = None
+                if len(self._sent) > 4096:  # long sequential runs: forget old ones (only costs a skip)
+                    self._sent.clear()
+                self._sent.add(int(packet.pts))
             yield from packet.decode()
 
     # --------------------------------------------------------------- prefetch
@@ -187,28 +255,44 @@ class VideoReader:
             self._want = (start, end)
             self._wake.notify()
 
-    def _prefetch_loop(self) -> None:
-        while True:
+    def _prefetch_step(self) -> bool:
+        """Decode the wanted frames ahead; False when the reader is closed."""
+        with self._wake:
+            if self._closed:
+                return False
+            if self._want is None:
+                return True
+            start, end = self._want
+            self._want = None
+        for i in range(start, end):
             with self._wake:
-                while self._want is None and not self._closed:
-                    self._wake.wait()
+                if self._closed or self._want is not None or self._waiting:
+                    break
+            with self._lock:
                 if self._closed:
-                    return
-                start, end = self._want
-                self._want = None
-            for i in range(start, end):
-                with self._wake:
-                    if self._closed or self._want is not None or self._waiting:
-                        break
-                with self._lock:
-                    if self._closed:
-                        return
-                    if i in self._cache:
-                        continue
-                    # Only continue forward: never seek away from where the viewer is reading.
-                    if self._decoder is None or self._next != i:
-                        break
-                    try:
-                        self._get(i)
-                    except MediaError:
-                        break
+                    return False
+                if i in self._cache:
+                    continue
+                # Only continue forward: never seek away from where the viewer is reading.
+                if self._decoder is None or self._next != i:
+                    break
+                try:
+                    self._get(i)
+                except MediaError:
+                    break
+        return True
+
+
+def _prefetch_loop(ref: weakref.ReferenceType[VideoReader], wake: threading.Condition) -> None:
+    """Background prefetch; holds the reader only weakly so a forgotten reader is still collected."""
+    while True:
+        with wake:
+            reader = ref()
+            idle = reader is not None and reader._want is None and not reader._closed
+            del reader
+            if idle:
+                wake.wait(timeout=0.5)
+        reader = ref()
+        if reader is None or not reader._prefetch_step():
+            return
+        del reader

@@ -80,7 +80,7 @@ class EnvelopePyramid:
         a = np.floor(s_edges[:-1] / unit).astype(np.int64) - first // unit
         b = np.ceil(s_edges[1:] / unit).astype(np.int64) - first // unit
         b = np.maximum(b, a + 1)
-        inside = (b > 0) & (a < count)
+        inside = (s_edges[1:] > 0) & (s_edges[:-1] < self.n) & (b > 0) & (a < count)
         if count <= 0 or not inside.any():
             return mins, maxs
         a = np.clip(a[inside], 0, count - 1)

@@ -1,4 +1,4 @@
-"""Private RLE adapter: avs_studio.masks when it is there, pycocotools directly otherwise."""
+"""Masks in and out of the database, through avs_studio.masks (COCO RLE via pycocotools)."""
 
 from __future__ import annotations
 
@@ -6,57 +6,30 @@ from typing import Any
 
 import numpy as np
 
-try:  # the masks layer owns RLE; fall back to the same pycocotools calls until it lands
-    from avs_studio.masks import decode as _decode
-    from avs_studio.masks import encode as _encode
-except ImportError:  # pragma: no cover - depends on the masks layer being present
-    from pycocotools import mask as _coco
-
-    def _encode(mask: np.ndarray) -> dict[str, Any]:
-        rle = _coco.encode(np.asfortranarray(np.asarray(mask, dtype=np.uint8)))
-        return {"size": [int(rle["size"][0]), int(rle["size"][1])], "counts": rle["counts"].decode("utf-8")}
-
-    def _decode(rle: dict[str, Any]) -> np.ndarray:
-        counts = rle["counts"]
-        coco = {
-            "size": list(rle["size"]),
-            "counts": counts.encode("utf-8") if isinstance(counts, str) else counts,
-        }
-        return _coco.decode(coco).astype(bool)
-
-
-def _area(rle: dict[str, Any]) -> int:
-    from pycocotools import mask as coco
-
-    counts = rle["counts"]
-    return int(
-        coco.area(
-            {"size": list(rle["size"]), "counts": counts.encode() if isinstance(counts, str) else counts}
-        )
-    )
+from avs_studio.masks import decode, encode, rle_area
 
 
 def to_rle(mask_or_rle: Any) -> tuple[dict[str, Any], int]:
-    """A bool mask or an RLE dict -> (RLE with str counts, area in pixels)."""
-    if isinstance(mask_or_rle, dict):
-        if "size" not in mask_or_rle or "counts" not in mask_or_rle:
-            raise ValueError("an RLE must be a dict with 'size' [h, w] and 'counts'")
-        counts = mask_or_rle["counts"]
-        if isinstance(counts, list):  # uncompressed COCO RLE -> compressed
-            from pycocotools import mask as coco
+    """A bool mask (H, W) or an RLE dict -> (compressed RLE with str counts, area in pixels).
 
-            h, w = mask_or_rle["size"]
-            counts = coco.frPyObjects({"size": [h, w], "counts": counts}, h, w)["counts"]
-        if isinstance(counts, bytes):
-            counts = counts.decode("utf-8")
-        rle = {"size": [int(mask_or_rle["size"][0]), int(mask_or_rle["size"][1])], "counts": counts}
-        return rle, _area(rle)
+    Malformed RLEs raise ValueError (checked by avs_studio.masks before anything is stored).
+    """
+    if isinstance(mask_or_rle, dict):
+        area = rle_area(mask_or_rle)  # validates size and counts (the costly part: done once)
+        counts = mask_or_rle["counts"]
+        if isinstance(counts, list):  # COCO's uncompressed form -> compressed
+            return encode(decode(mask_or_rle)), area
+        h, w = (int(v) for v in mask_or_rle["size"])
+        return {
+            "size": [h, w],
+            "counts": counts.decode("ascii") if isinstance(counts, bytes) else counts,
+        }, area
     mask = np.asarray(mask_or_rle)
     if mask.ndim != 2:
         raise ValueError(f"a mask must be a 2-D array (H, W), got shape {mask.shape}")
     mask = mask.astype(bool, copy=False)
-    return _encode(mask), int(mask.sum())
+    return encode(mask), int(np.count_nonzero(mask))
 
 
 def to_mask(rle: dict[str, Any]) -> np.ndarray:
-    return np.asarray(_decode(rle), dtype=bool)
+    return decode(rle)

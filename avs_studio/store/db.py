@@ -124,4 +124,6 @@ def upgrade(engine: Engine) -> None:
     if current == head_revision():
         return
     with engine.execution_options(avs_write=True).begin() as conn:
-        command.upgrade(alembic_config(conn), "head")
+        if conn.dialect.name == "postgresql":  # two apps opening a fresh database: one migrates, one waits
+            conn.exec_driver_sql("SELECT pg_advisory_xact_lock(74140001)")
+        command.upgrade(alembic_config(conn), "head")  # re-reads the version under the lock

@@ -94,7 +94,8 @@ class Annotation(Base):
     """One mask per (video, frame, object); ``object_id`` NULL = explicit "nothing sounds here".
 
     A UNIQUE constraint treats NULLs as distinct on both SQLite and PostgreSQL, so the single empty row
-    per (video, frame) is enforced by a partial unique index (supported by both).
+    per (video, frame) is enforced by a partial unique index (supported by both). The unique
+    constraint's index also serves the hot (video_id, frame) lookups, so there is no separate one.
     The version column is maintained by the store (``version_id_generator=False``) so that a row
     restored by undo gets a fresh version instead of restarting at 1.
     """
@@ -110,7 +111,6 @@ class Annotation(Base):
             sqlite_where=text("object_id IS NULL"),
             postgresql_where=text("object_id IS NULL"),
         ),
-        Index("ix_annotations_video_id_frame", "video_id", "frame"),
     )
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     video_id: Mapped[int] = mapped_column(ForeignKey("videos.id", ondelete="CASCADE"))
@@ -138,17 +138,17 @@ class Annotation(Base):
 class Revision(Base):
     """One edit of one annotation, with before/after snapshots; the undo log.
 
-    ``group_id`` ties the revisions of one user action together (undo reverts the whole group): NULL
-    for a single edit, else the ``seq`` of the group's first revision.
     ``row_version`` is the annotation's version right after this revision was last applied or
     reverted (None = the row does not exist then): undo/redo refuse to touch a row that changed since.
     """
 
     __tablename__ = "revisions"
-    __table_args__ = (Index("ix_revisions_state_seq", "state", "seq"),)
+    __table_args__ = (
+        Index("ix_revisions_state_seq", "state", "seq"),  # newest done / oldest undone
+        Index("ix_revisions_annotation_id_state_seq", "annotation_id", "state", "seq"),  # one row's chain
+    )
     seq: Mapped[int] = mapped_column(Integer, primary_key=True)
-    group_id: Mapped[int | None] = mapped_column(Integer, index=True)
-    annotation_id: Mapped[int] = mapped_column(Integer, index=True)
+    annotation_id: Mapped[int] = mapped_column(Integer)
     action: Mapped[str] = mapped_column(String(20))
     before: Mapped[dict[str, Any] | None] = mapped_column(JSON)
     after: Mapped[dict[str, Any] | None] = mapped_column(JSON)

@@ -125,7 +125,6 @@ class ObjectRow:
 @dataclass(frozen=True)
 class RevisionRow:
     seq: int
-    group_id: int | None
     annotation_id: int
     action: str  # create | update | status | delete
     before: dict[str, Any] | None
@@ -138,7 +137,6 @@ class RevisionRow:
     def from_orm(cls, r: Any) -> RevisionRow:
         return cls(
             r.seq,
-            r.group_id,
             r.annotation_id,
             r.action,
             r.before,

@@ -10,11 +10,12 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any, TypeVar
 
-from sqlalchemy import delete, func, insert, or_, select, update
+from sqlalchemy import delete, func, insert, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 from sqlalchemy.orm.exc import StaleDataError
 
+from avs_studio.masks import OBJECT_PALETTE, colour_for_index
 from avs_studio.store import _rle, db
 from avs_studio.store.errors import ConflictError, NotFoundError, StoreError
 from avs_studio.store.models import (
@@ -42,12 +43,7 @@ from avs_studio.store.rows import (
 STATUSES = ("proposed", "accepted", "rejected", "edited")  # edited = changed by a person, not accepted
 SOURCES = ("proposal", "manual", "imported", "student")
 REVIEWED = ("accepted", "rejected")
-# Fixed palette (Trubetskoy's 20 distinct colours); an object's colour is PALETTE[index % 20].
-PALETTE = (
-    "#e6194b", "#3cb44b", "#ffe119", "#4363d8", "#f58231", "#911eb4", "#46f0f0", "#f032e6", "#bcf60c",
-    "#fabebe", "#008080", "#e6beff", "#9a6324", "#fffac8", "#800000", "#aaffc3", "#808000", "#ffd8b1",
-    "#000075", "#808080",
-)  # fmt: skip
+PALETTE = OBJECT_PALETTE  # an object's colour is colour_for_index(its index in the video)
 VIDEO_FIELDS = ("path", "fps", "frame_count", "width", "height", "duration", "has_audio", "sha256")
 VIDEO_UPDATABLE = set(VIDEO_FIELDS) | {"name", "split", "category", "keyframe_rate", "meta"}
 TRAINING_UPDATABLE = {"status", "checkpoint", "metrics", "started_at", "finished_at", "config"}
@@ -260,7 +256,7 @@ class Store:
             last = s.scalar(select(func.max(SoundObject.index)).where(SoundObject.video_id == video_id))
             index = 0 if last is None else last + 1
             obj = SoundObject(
-                video_id=video_id, label=label, colour=colour or PALETTE[index % len(PALETTE)], index=index
+                video_id=video_id, label=label, colour=colour or colour_for_index(index), index=index
             )
             s.add(obj)
             s.flush()
@@ -589,7 +585,6 @@ class Store:
         before: dict[str, Any] | None,
         author: str,
         annotation_id: int | None = None,
-        group_id: int | None = None,
     ) -> Revision:
         # a new edit makes this author's undone steps unreachable (standard undo stack)
         s.execute(
@@ -599,7 +594,6 @@ class Store:
         )
         after = None if a is None else _snapshot(a)
         rev = Revision(
-            group_id=group_id,
             annotation_id=a.id if a is not None else annotation_id,
             action=action,
             before=before,
@@ -612,12 +606,6 @@ class Store:
         s.add(rev)
         s.flush()
         return rev
-
-    def _group(self, s: Session, rev: Revision, state: str, newest_first: bool) -> list[Revision]:
-        g = rev.group_id if rev.group_id is not None else rev.seq
-        order = Revision.seq.desc() if newest_first else Revision.seq.asc()
-        q = select(Revision).where(or_(Revision.seq == g, Revision.group_id == g), Revision.state == state)
-        return list(s.scalars(q.order_by(order)))
 
     def _apply(self, s: Session, rev: Revision, target: dict[str, Any] | None, what: str) -> None:
         """Bring the annotation of ``rev`` to ``target`` (None = absent) if it is still as ``rev`` left it."""
@@ -649,6 +637,30 @@ class Store:
             rev.row_version = a.version
         s.flush()
 
+    @staticmethod
+    def _chain(s: Session, rev: Revision, undo: bool) -> None:
+        """Hand the row's new version to the neighbouring step of the same annotation.
+
+        After undoing ``rev`` the row is as the previous 'done' revision left it; after redoing it, as
+        the next 'undone' revision's revert left it. Their ``row_version`` must follow, or the next
+        undo/redo of that annotation would see a false conflict.
+        """
+        if undo:
+            q = select(Revision).where(
+                Revision.annotation_id == rev.annotation_id, Revision.state == "done", Revision.seq < rev.seq
+            )
+            q = q.order_by(Revision.seq.desc())
+        else:
+            q = select(Revision).where(
+                Revision.annotation_id == rev.annotation_id,
+                Revision.state == "undone",
+                Revision.seq > rev.seq,
+            )
+            q = q.order_by(Revision.seq.asc())
+        neighbour = s.scalars(q.limit(1)).first()
+        if neighbour is not None:
+            neighbour.row_version = rev.row_version
+
     def undo(self, author: str | None = None) -> RevisionRow | None:
         """Revert the newest 'done' edit (of ``author`` if given); None when there is nothing to undo."""
         return self._step("undo", "done", "undone", author)
@@ -668,9 +680,9 @@ class Store:
                 rev = s.scalars(q).first()
                 if rev is None:
                     return None
-                for r in self._group(s, rev, state, newest_first=undo):
-                    self._apply(s, r, r.before if undo else r.after, what)
-                    r.state = new_state
+                self._apply(s, rev, rev.before if undo else rev.after, what)
+                rev.state = new_state
+                self._chain(s, rev, undo)
                 s.flush()
                 return RevisionRow.from_orm(rev)
         except ConflictError:

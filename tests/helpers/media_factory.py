@@ -92,7 +92,10 @@ def read_counter(frame: np.ndarray) -> int:
 
 
 def tone_samples(
-    seconds: float, rate: int, schedule: Sequence[float] | Callable[[int], float] | None = None, amp: float = 0.5
+    seconds: float,
+    rate: int,
+    schedule: Sequence[float] | Callable[[int], float] | None = None,
+    amp: float = 0.5,
 ) -> np.ndarray:
     """float32 (N,) sine whose frequency changes every second by ``schedule`` (continuous phase)."""
     n = int(round(seconds * rate))
@@ -210,7 +213,9 @@ def make_no_audio_video(path: str | Path, **kw) -> Path:
     return make_video(path, audio=None, **kw)
 
 
-def make_short_audio_video(path: str | Path, *, frames: int = 75, fps: float = 25, audio_seconds: float = 1.0, **kw) -> Path:
+def make_short_audio_video(
+    path: str | Path, *, frames: int = 75, fps: float = 25, audio_seconds: float = 1.0, **kw
+) -> Path:
     """A video whose audio stops after ``audio_seconds`` (default 1 s of a 3 s video)."""
     return make_video(path, frames=frames, fps=fps, audio_seconds=audio_seconds, **kw)
 
@@ -234,8 +239,9 @@ def make_vfr_video(path: str | Path, *, frames: int = 60, times: Sequence[float]
 def make_corrupt_file(path: str | Path, kind: str = "truncated") -> Path:
     """A file named like a video that is not decodable.
 
-    kind "truncated": the first third of a real mp4 (no moov atom); "garbage": random bytes behind an
-    mp4-looking header; "empty": zero bytes.
+    kind "truncated": the first third of a real mp4 (no moov atom); "truncated_tail": the first half of a
+    "faststart" mp4 (index up front, frames missing); "garbage": random bytes behind an mp4-looking
+    header; "empty": zero bytes.
     """
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -244,6 +250,20 @@ def make_corrupt_file(path: str | Path, kind: str = "truncated") -> Path:
         data = good.read_bytes()
         good.unlink()
         path.write_bytes(data[: len(data) // 3])
+    elif kind == "truncated_tail":
+        good = make_video(path.with_name(path.stem + ".full.mp4"), frames=50)
+        fast = path.with_name(path.stem + ".fast.mp4")
+        with av.open(str(good)) as src, av.open(str(fast), "w", options={"movflags": "faststart"}) as dst:
+            streams = {s.index: dst.add_stream_from_template(s) for s in src.streams}
+            for pkt in src.demux():
+                if pkt.dts is None:
+                    continue
+                pkt.stream = streams[pkt.stream.index]
+                dst.mux(pkt)
+        data = fast.read_bytes()
+        good.unlink()
+        fast.unlink()
+        path.write_bytes(data[: len(data) // 2])
     elif kind == "garbage":
         rng = np.random.default_rng(0)
         path.write_bytes(b"\x00\x00\x00\x18ftypmp42" + rng.integers(0, 256, 4096, dtype=np.uint8).tobytes())

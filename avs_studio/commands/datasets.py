@@ -1,0 +1,94 @@
+"""`import-avsbench`, `export` and `eval`: datasets in and out, and AVSBench scores."""
+
+from __future__ import annotations
+
+import json
+import sys
+
+from avs_studio.io.avsbench import SUBSETS
+from avs_studio.io.writers import FORMATS, parse_ratios
+from avs_studio.jobs.evaluate import PROTOCOLS, TASKS, evaluate_folders
+from avs_studio.jobs.exporting import STATUS_CHOICES, export_dataset
+from avs_studio.jobs.importing import import_avsbench
+from avs_studio.jobs.project import open_project
+from avs_studio.store import SOURCES
+
+
+def register(sub) -> None:
+    p = sub.add_parser(
+        "import-avsbench",
+        help="import an AVSBench S4 / MS3 / AVSS folder (clips become videos, GT masks accepted annotations)",
+    )
+    p.add_argument("project_dir")
+    p.add_argument("root", help="the AVSBench folder (with s4_meta_data.csv, ms3_meta_data.csv or metadata.csv)")
+    p.add_argument("--subset", required=True, choices=SUBSETS)
+    p.add_argument("--split", help="comma-separated splits to import (default: all)")
+    p.set_defaults(func=cmd_import)
+
+    p = sub.add_parser("export", help="export annotations as a dataset (written atomically, with manifest.json)")
+    p.add_argument("project_dir")
+    p.add_argument("out", help="output folder (must be empty or absent unless --force)")
+    p.add_argument("--format", required=True, choices=FORMATS, dest="fmt")
+    p.add_argument(
+        "--status", default="accepted", choices=STATUS_CHOICES,
+        help="annotations to export (default accepted; 'any' = proposed, edited and accepted, never rejected)",
+    )  # fmt: skip
+    p.add_argument("--split", help="only videos of this split")
+    p.add_argument("--source", action="append", choices=SOURCES, help="only annotations from this source (repeatable)")
+    p.add_argument("--resplit", metavar="TRAIN,VAL,TEST", help="re-split videos by a seeded hash, e.g. 0.8,0.1,0.1")
+    p.add_argument("--seed", type=int, default=0, help="seed of --resplit (default 0)")
+    p.add_argument("--with-frames", action="store_true", help="coco / png: also write the frame images")
+    p.add_argument("--force", action="store_true", help="replace a non-empty output folder")
+    p.set_defaults(func=cmd_export)
+
+    p = sub.add_parser("eval", help="AVSBench mIoU and F-score of prediction PNGs against ground-truth PNGs")
+    p.add_argument("pred", help="folder of predictions (same relative paths as GT)")
+    p.add_argument("gt", help="folder of ground-truth masks")
+    p.add_argument("--task", default="binary", choices=TASKS)
+    p.add_argument("--protocol", default="avsbench", choices=PROTOCOLS)
+    p.add_argument("--json", action="store_true", help='print {"miou": .., "fscore": .., "frames": ..}')
+    p.set_defaults(func=cmd_eval)
+
+
+def _progress(prefix: str):
+    def show(done: int, total: int, message: str) -> None:
+        if sys.stderr.isatty():
+            of = f"/{total}" if total else ""
+            print(f"\r{prefix} {done}{of} {message[:40]:40}", end="", file=sys.stderr, flush=True)
+
+    return show
+
+
+def cmd_import(args) -> int:
+    splits = [s.strip() for s in args.split.split(",") if s.strip()] if args.split else None
+    with open_project(args.project_dir, args.database_url) as project:
+        report = import_avsbench(project, args.root, args.subset, splits, progress=_progress("importing"))
+    if sys.stderr.isatty():
+        print(file=sys.stderr)
+    for problem in report.problems:
+        print(f"skipped {problem.path}: {problem.reason}", file=sys.stderr)
+    print(report.summary())
+    return 1 if report.problems and not (report.videos_added or report.videos_existing) else 0
+
+
+def cmd_export(args) -> int:
+    ratios = parse_ratios(args.resplit) if args.resplit else None
+    with open_project(args.project_dir, args.database_url) as project:
+        report = export_dataset(
+            project, args.out, args.fmt, status=args.status, split=args.split, source=args.source,
+            resplit_ratios=ratios, seed=args.seed, force=args.force, write_frames=args.with_frames,
+            progress=_progress("exporting"),
+        )  # fmt: skip
+    if sys.stderr.isatty():
+        print(file=sys.stderr)
+    print(report.summary())
+    return 0
+
+
+def cmd_eval(args) -> int:
+    result = evaluate_folders(args.pred, args.gt, task=args.task, protocol=args.protocol)
+    if args.json:
+        print(json.dumps(result))
+    else:
+        print(f"mIoU {result['miou']:.4f}  F-score {result['fscore']:.4f}  ({result['frames']} frames)")
+    return 0

@@ -1,0 +1,117 @@
+"""`propose` (masks for a project's videos) and `translate` (descriptions -> object names, no project)."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+from typing import Any
+
+
+class TranslateInputError(ValueError):
+    """The INPUT.json of `avs-studio translate` is not in the expected shape."""
+
+
+def register(sub) -> None:
+    p = sub.add_parser("propose", help="propose sounding-object masks for the videos of a project")
+    p.add_argument("project_dir")
+    p.add_argument(
+        "--config", metavar="FILE|PROFILE", help="pipeline profile (default, offline) or TOML file"
+    )
+    p.add_argument("--video", type=int, action="append", metavar="ID", help="only this video (repeatable)")
+    p.add_argument("--split", help="only videos of this split")
+    p.add_argument("--device", default="auto", choices=["auto", "cpu", "cuda"], help="where models run")
+    p.add_argument("--engine", default="openavs", metavar="openavs|student:NAME", help="what proposes")
+    p.add_argument("--json", action="store_true", help="print the report as JSON")
+    p.set_defaults(func=cmd_propose)
+
+    p = sub.add_parser(
+        "translate",
+        help="turn per-frame audio descriptions into visible object names (prints JSON)",
+        description='INPUT.json: {"frames": [{"describers": {"ast": "Dog; Bark"}}, ...]} ("-" reads stdin); '
+        'prints {"frames": [{"objects": ["dog"]}, ...]}.',
+    )
+    p.add_argument("input", metavar="INPUT.json")
+    p.add_argument(
+        "--config", metavar="FILE|PROFILE", help="pipeline profile or TOML file (its translator is used)"
+    )
+    p.add_argument("--device", default="auto", choices=["auto", "cpu", "cuda"])
+    p.add_argument("--raw", action="store_true", help="also print the prompt and the raw answer")
+    p.set_defaults(func=cmd_translate)
+
+
+def _progress(done: int, total: int, message: str) -> None:
+    print(f"[{done}/{total}] {message}", file=sys.stderr, flush=True)
+
+
+def cmd_propose(args) -> int:
+    from avs_studio.jobs import open_project
+    from avs_studio.jobs.propose import propose
+
+    with open_project(args.project_dir, args.database_url) as project:
+        report = propose(
+            project,
+            video_ids=args.video,
+            config=args.config,
+            split=args.split,
+            device=args.device,
+            engine=args.engine,
+            progress=_progress,
+        )
+    data = report.as_dict() if hasattr(report, "as_dict") else dict(vars(report))
+    if args.json:
+        print(json.dumps(data, indent=2, default=str))
+    else:
+        print(
+            f"proposed {data.get('clips', 0)} clips of {data.get('videos', 0)} videos: "
+            f"{data.get('annotations', 0)} object masks, {data.get('empty', 0)} empty keyframes, "
+            f"{data.get('skipped', 0)} reviewed keyframes left alone (run {data.get('run_id')})"
+        )
+        for w in data.get("warnings", []):
+            print(f"warning: {w}", file=sys.stderr)
+    for e in data.get("errors", []):
+        print(f"error: {e}", file=sys.stderr)
+    return 1 if data.get("errors") else 0
+
+
+def read_translate_input(text: str, where: str) -> list[dict[str, str]]:
+    try:
+        data = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise TranslateInputError(f"{where} is not valid JSON: {exc}") from exc
+    frames = data.get("frames") if isinstance(data, dict) else None
+    if not isinstance(frames, list):
+        raise TranslateInputError(
+            f'{where} must be {{"frames": [{{"describers": {{"NAME": "TEXT"}}}}, ...]}}'
+        )
+    out = []
+    for i, frame in enumerate(frames, 1):
+        desc = frame.get("describers") if isinstance(frame, dict) else None
+        if not isinstance(desc, dict) or not all(
+            isinstance(k, str) and isinstance(v, str) for k, v in desc.items()
+        ):
+            raise TranslateInputError(
+                f'{where}: frame {i} needs "describers": {{"NAME": "TEXT", ...}} (strings)'
+            )
+        out.append(dict(desc))
+    return out
+
+
+def cmd_translate(args) -> int:
+    from avs_studio.openavs import TRANSLATORS, load_config
+    from avs_studio.openavs.config import resolve_tiny
+
+    where = "standard input" if args.input == "-" else args.input
+    text = sys.stdin.read() if args.input == "-" else Path(args.input).read_text(encoding="utf-8")
+    descriptions = read_translate_input(text, where)
+    cfg = load_config(args.config)
+    device = cfg.device if args.device == "auto" else args.device
+    translator = TRANSLATORS.create(cfg.translator.name, **resolve_tiny(cfg.translator.params), device=device)
+    result = translator.translate(descriptions)
+    out: dict[str, Any] = {"frames": [{"objects": p} for p in result.phrases]}
+    if args.raw:
+        out.update(
+            translator=result.translator, attempts=result.attempts, prompt=result.prompt, raw=result.raw
+        )
+    print(json.dumps(out, indent=2 if args.raw else None, ensure_ascii=False))
+    return 0

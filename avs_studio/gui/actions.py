@@ -1,0 +1,216 @@
+"""The one table of actions: id, menu text, default keys, tooltip. Shortcuts are rebindable.
+
+Every non-drawing command of the main window is a QAction made from this table, so menus, tooltips,
+the F1 list and the shortcut editor all read the same place. User bindings are kept in QSettings
+(group "shortcuts", key = action id, value = portable key text; "" = no key).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from PySide6.QtCore import QObject, QSettings, Signal
+from PySide6.QtGui import QAction, QKeySequence
+
+
+@dataclass(frozen=True)
+class ActionSpec:
+    id: str
+    text: str
+    keys: tuple[str, ...] = ()  # default shortcuts (portable text, first one shown in menus)
+    tip: str = ""
+    menu: str = ""  # File | Edit | Annotate | Review | Navigate | Tools | View | Help
+    checkable: bool = False
+
+
+SPECS: tuple[ActionSpec, ...] = (
+    # File
+    ActionSpec("new_project", "&New project…", ("Ctrl+N",), "Create a project in an empty folder", "File"),
+    ActionSpec("open_project", "&Open project…", ("Ctrl+O",), "Open an AVS Studio project folder", "File"),
+    ActionSpec("add_videos", "&Add videos…", ("Ctrl+I",), "Add video files to this project", "File"),
+    ActionSpec("quit", "&Quit", ("Ctrl+Q",), "Close AVS Studio (everything is already stored)", "File"),
+    # Edit
+    ActionSpec("undo", "&Undo", ("Ctrl+Z",), "Undo the last stored change (also after a restart)", "Edit"),
+    ActionSpec("redo", "&Redo", ("Ctrl+Shift+Z",), "Redo the last undone change", "Edit"),
+    ActionSpec(
+        "settings", "&Settings…", ("Ctrl+,",), "Pipeline settings: device, models, LLM endpoint", "Edit"
+    ),
+    ActionSpec(
+        "edit_shortcuts", "&Keyboard shortcuts…", ("Ctrl+K",), "Change the keys of any action", "Edit"
+    ),
+    # Navigate
+    ActionSpec("play", "&Play / pause", ("Space",), "Play the video with sound from this frame", "Navigate"),
+    ActionSpec(
+        "play_second",
+        "Play this &second",
+        ("Shift+Space",),
+        "Play the current second with sound, then come back",
+        "Navigate",
+    ),
+    ActionSpec("prev_frame", "Previous frame", ("Left",), "", "Navigate"),
+    ActionSpec("next_frame", "Next frame", ("Right",), "", "Navigate"),
+    ActionSpec("back_second", "Back one second", ("Shift+Left",), "", "Navigate"),
+    ActionSpec("forward_second", "Forward one second", ("Shift+Right",), "", "Navigate"),
+    ActionSpec("prev_keyframe", "Previous keyframe", (",",), "", "Navigate"),
+    ActionSpec("next_keyframe", "Next keyframe", (".",), "", "Navigate"),
+    ActionSpec(
+        "next_review",
+        "Next keyframe to &review",
+        ("N",),
+        "Next keyframe that is proposed, edited or not processed",
+        "Navigate",
+    ),
+    # Review
+    ActionSpec(
+        "accept", "&Accept object", ("A",), "Accept the selected object's mask on this frame", "Review"
+    ),
+    ActionSpec(
+        "reject", "&Reject object", ("R",), "Reject the selected object's mask on this frame", "Review"
+    ),
+    ActionSpec(
+        "accept_clip",
+        "Accept &clip",
+        ("Shift+A",),
+        "Accept every mask of the current 5-second clip",
+        "Review",
+    ),
+    # Tools
+    ActionSpec("tool_brush", "&Brush", ("B",), "Paint the selected object", "Tools", True),
+    ActionSpec("tool_eraser", "&Eraser", ("E",), "Erase from the selected object", "Tools", True),
+    ActionSpec(
+        "tool_polygon", "&Polygon", ("P",), "Click points; Enter or double click fills", "Tools", True
+    ),
+    ActionSpec(
+        "tool_sam",
+        "&SAM refine",
+        ("S",),
+        "Left click adds, right click removes, drag draws a box",
+        "Tools",
+        True,
+    ),
+    ActionSpec("brush_smaller", "Smaller brush", ("[",), "", "Tools"),
+    ActionSpec("brush_larger", "Larger brush", ("]",), "", "Tools"),
+    ActionSpec("fill_holes", "&Fill holes", ("H",), "Fill the holes of the selected object's mask", "Tools"),
+    ActionSpec(
+        "copy_previous",
+        "&Copy from previous keyframe",
+        ("C",),
+        "Copy all masks of the previous keyframe here",
+        "Tools",
+    ),
+    ActionSpec(
+        "rerun_prompt", "Re-run &text prompt", ("T",), "Segment this frame again with its phrases", "Annotate"
+    ),
+    ActionSpec(
+        "download_models",
+        "&Download models…",
+        (),
+        "Fetch the model weights the pipeline settings need",
+        "Annotate",
+    ),
+    ActionSpec(
+        "run_clip",
+        "Run OpenAVS on current &clip",
+        ("Ctrl+R",),
+        "Propose masks for the current 5-s clip",
+        "Annotate",
+    ),
+    ActionSpec(
+        "run_videos",
+        "Run OpenAVS on &selected videos",
+        ("Ctrl+Shift+R",),
+        "Propose masks for the selected videos",
+        "Annotate",
+    ),
+    # View
+    ActionSpec("mask_mode", "&Masks: fill / outline / hidden", ("O",), "Cycle how masks are drawn", "View"),
+    ActionSpec(
+        "spectrogram", "&Spectrogram", ("G",), "Show the spectrogram instead of the waveform", "View", True
+    ),
+    ActionSpec("zoom_fit", "Zoom to &fit", ("Ctrl+0",), "", "View"),
+    ActionSpec("zoom_in", "Zoom &in", ("Ctrl+=",), "", "View"),
+    ActionSpec("zoom_out", "Zoom &out", ("Ctrl+-",), "", "View"),
+    ActionSpec("show_jobs", "&Jobs", ("Ctrl+J",), "Show or hide the jobs dock", "View", True),
+    # Help
+    ActionSpec("shortcuts", "&Shortcuts", ("F1",), "List every action and its keys", "Help"),
+    ActionSpec("about", "&About AVS Studio", (), "", "Help"),
+) + tuple(ActionSpec(f"select_{i}", f"Select object {i}", (str(i),), "", "Review") for i in range(1, 10))
+
+
+def _tip(spec: ActionSpec, keys: list[QKeySequence]) -> str:
+    text = spec.tip or spec.text.replace("&", "").rstrip("…")
+    shown = ", ".join(k.toString(QKeySequence.SequenceFormat.NativeText) for k in keys if not k.isEmpty())
+    return f"{text} ({shown})" if shown else text
+
+
+class ActionTable(QObject):
+    """The QActions of a window, by id, with rebindable shortcuts kept in QSettings."""
+
+    changed = Signal(str)  # action id whose shortcut changed
+
+    def __init__(self, parent: QObject, settings: QSettings | None = None) -> None:
+        super().__init__(parent)
+        self.settings = settings if settings is not None else QSettings()
+        self.specs: dict[str, ActionSpec] = {s.id: s for s in SPECS}
+        self.actions: dict[str, QAction] = {}
+        for spec in SPECS:
+            action = QAction(spec.text, parent)
+            action.setObjectName(spec.id)
+            action.setCheckable(spec.checkable)
+            self.actions[spec.id] = action
+            self._apply(spec.id, self._stored(spec.id))
+
+    def __getitem__(self, action_id: str) -> QAction:
+        return self.actions[action_id]
+
+    def connect(self, action_id: str, fn: Callable[..., object]) -> None:
+        self.actions[action_id].triggered.connect(lambda _checked=False: fn())
+
+    def default_keys(self, action_id: str) -> list[QKeySequence]:
+        return [QKeySequence(k) for k in self.specs[action_id].keys]
+
+    def keys(self, action_id: str) -> list[QKeySequence]:
+        return list(self.actions[action_id].shortcuts())
+
+    def set_keys(self, action_id: str, keys: list[QKeySequence | str]) -> None:
+        """Rebind ``action_id`` (empty list = no key) and remember it across restarts."""
+        seqs = [k if isinstance(k, QKeySequence) else QKeySequence(k) for k in keys]
+        self._apply(action_id, seqs)
+        text = "; ".join(s.toString(QKeySequence.SequenceFormat.PortableText) for s in seqs)
+        self.settings.setValue(f"shortcuts/{action_id}", text)
+        self.changed.emit(action_id)
+
+    def reset(self, action_id: str) -> None:
+        self.settings.remove(f"shortcuts/{action_id}")
+        self._apply(action_id, self.default_keys(action_id))
+        self.changed.emit(action_id)
+
+    def conflicts(self) -> dict[str, list[str]]:
+        """Key text -> action ids bound to it, for keys bound more than once."""
+        seen: dict[str, list[str]] = {}
+        for aid, action in self.actions.items():
+            for k in action.shortcuts():
+                if not k.isEmpty():
+                    seen.setdefault(k.toString(QKeySequence.SequenceFormat.PortableText), []).append(aid)
+        return {k: v for k, v in seen.items() if len(v) > 1}
+
+    def rows(self) -> list[tuple[str, str, str, str]]:
+        """(menu, text, keys, tip) for the F1 list, in table order."""
+        out = []
+        for aid, spec in self.specs.items():
+            keys = ", ".join(k.toString(QKeySequence.SequenceFormat.NativeText) for k in self.keys(aid))
+            out.append((spec.menu, spec.text.replace("&", ""), keys, spec.tip))
+        return out
+
+    def _stored(self, action_id: str) -> list[QKeySequence]:
+        value = self.settings.value(f"shortcuts/{action_id}")
+        if value is None:
+            return self.default_keys(action_id)
+        return [QKeySequence(part.strip()) for part in str(value).split(";") if part.strip()]
+
+    def _apply(self, action_id: str, keys: list[QKeySequence]) -> None:
+        action = self.actions[action_id]
+        action.setShortcuts(keys)
+        action.setToolTip(_tip(self.specs[action_id], keys))
+        action.setStatusTip(self.specs[action_id].tip)

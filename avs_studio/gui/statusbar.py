@@ -1,0 +1,54 @@
+"""Status bar: frame N/total · mm:ss.mmm · stored ✓ · device · models (and who reviewed this frame)."""
+
+from __future__ import annotations
+
+from PySide6.QtWidgets import QLabel, QStatusBar, QWidget
+
+
+def clock(t: float) -> str:
+    """Seconds -> mm:ss.mmm (hours folded into minutes)."""
+    ms = int(round(max(t, 0.0) * 1000))
+    return f"{ms // 60000:02d}:{ms // 1000 % 60:02d}.{ms % 1000:03d}"
+
+
+class StatusBar(QStatusBar):
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.frame_label = QLabel("no video")
+        self.time_label = QLabel("")
+        self.stored_label = QLabel("stored ✓")
+        self.review_label = QLabel("")
+        self.tool_label = QLabel("")
+        self.device_label = QLabel("device: –")
+        self.models_label = QLabel("models: none loaded")
+        for w in (self.frame_label, self.time_label, self.stored_label, self.review_label, self.tool_label):
+            self.addWidget(w)
+        self.addPermanentWidget(self.device_label)
+        self.addPermanentWidget(self.models_label)
+        self.stored_label.setToolTip("Every edit is written to the project database when the stroke ends")
+
+    def set_position(self, frame: int, total: int, t: float, keyframe: bool) -> None:
+        self.frame_label.setText(f"frame {frame + 1}/{total}" + (" ◆" if keyframe else ""))
+        self.frame_label.setToolTip("frame number (1-based) / frames; ◆ = keyframe")
+        self.time_label.setText(clock(t))
+
+    def set_stored(self, state: str) -> None:
+        """state: stored | saving | failed"""
+        text = {"stored": "stored ✓", "saving": "saving…", "failed": "NOT stored ✗"}[state]
+        colour = {"stored": "", "saving": "color: #c08000", "failed": "color: #d03030; font-weight: bold"}[
+            state
+        ]
+        self.stored_label.setText(text)
+        self.stored_label.setStyleSheet(colour)
+
+    def set_review(self, text: str) -> None:
+        self.review_label.setText(text)
+
+    def set_tool(self, text: str) -> None:
+        self.tool_label.setText(text)
+
+    def set_device(self, device: str) -> None:
+        self.device_label.setText(device or "device: –")
+
+    def set_models(self, models: str) -> None:
+        self.models_label.setText(models or "models: none loaded")

@@ -1,0 +1,542 @@
+"""TimelineWidget: waveform (or spectrogram), keyframe ticks by review status, playhead, seek and zoom.
+
+Usage (part A plugs it under the canvas)::
+
+    tl = TimelineWidget()
+    tl.set_media(duration, reader.frame_times, EnvelopePyramid(track.samples, track.rate), track)
+    tl.set_keyframe_status({0: "accepted", 10: "proposed", 20: "none"})
+    tl.seekRequested.connect(window.seek)          # int frame: click / drag on the timeline
+    playback.frameChanged.connect(tl.set_frame)    # the playhead follows playback
+    tl.show_spectrogram(True)                      # log-mel of the visible window instead of the waveform
+
+Public API
+    signals  seekRequested(int frame), viewChanged(float t0, float t1)
+    set_media(duration, frame_times, pyramid=None, audio_for_spectrogram=None)
+    set_keyframe_status(dict[int, str])   status in STATUS_COLOURS ("none"/"unprocessed" grey, "proposed"
+                                          amber, "accepted" green, "rejected" red, "edited" blue)
+    set_frame(int)          move the playhead (pages the view to keep it visible when following)
+    set_follow(bool)        follow the playhead (default True)
+    set_view(t0, t1) / view_range() -> (t0, t1)   visible window in seconds (clamped to the media)
+    zoom(factor, about_t=None)   factor < 1 zooms in;  pan(dt)
+    show_spectrogram(bool) / spectrogram_shown()
+    set_highlight(t0, t1) / clear_highlight()    a translucent band, e.g. the span being looped
+    x_for_time(t) / time_at_x(x) / frame_at_time(t)    geometry helpers (widget pixels)
+
+Mouse: left click / drag seeks; wheel zooms around the cursor; Shift+wheel, horizontal wheel, Shift+drag
+or middle drag pans.
+
+Drawing: the waveform comes from ``EnvelopePyramid.envelope(t0, t1, width)`` (exactly one min/max per
+pixel column of the visible window), so cost and memory depend on the widget width, not the file length.
+The spectrogram uses ``log_mel`` with one mel frame per pixel column; when the visible window is longer
+than ``width * n_fft`` samples it analyses one short window per column (cut from the track, never a copy of
+the whole window). Both layers are cached as a QImage per (view, size); the playhead repaints on top.
+"""
+
+from __future__ import annotations
+
+import math
+from concurrent.futures import ThreadPoolExecutor
+
+import numpy as np
+import pyqtgraph as pg
+from PySide6.QtCore import QObject, QPointF, QRectF, QSize, Qt, Signal
+from PySide6.QtGui import QColor, QImage, QMouseEvent, QPainter, QPaintEvent, QPen, QResizeEvent, QWheelEvent
+from PySide6.QtWidgets import QSizePolicy, QWidget
+
+from avs_studio.media import AudioTrack, EnvelopePyramid, log_mel
+
+# Review status -> tick colour (UX.md: grey / amber / green / red / blue). "unprocessed" = "none".
+STATUS_COLOURS: dict[str, str] = {
+    "none": "#8a8a8a",
+    "unprocessed": "#8a8a8a",
+    "proposed": "#f0a020",
+    "accepted": "#30b050",
+    "rejected": "#d03838",
+    "edited": "#3c7ce0",
+}
+BACKGROUND = "#1e1f22"
+WAVE_COLOUR = "#7fb2e5"
+AXIS_COLOUR = "#3a3d42"
+TEXT_COLOUR = "#a8adb5"
+PLAYHEAD_COLOUR = "#ffffff"
+HIGHLIGHT_COLOUR = QColor(255, 255, 255, 36)
+RULER_BACKGROUND = "#191a1d"
+TICK_BACKGROUND = "#17181a"
+# which status shows when ticks share a pixel column (zoomed out): the one that most needs a look
+STATUS_PRIORITY = {"accepted": 0, "none": 1, "unprocessed": 1, "edited": 2, "proposed": 3, "rejected": 4}
+
+RULER_H = 16  # time labels at the top
+TICK_H = 12  # keyframe ticks at the bottom
+TICK_W = 3
+MIN_SPAN_S = 0.02
+ZOOM_STEP = 0.8  # view span factor per wheel notch
+PAN_STEP = 0.1  # fraction of the span per Shift+wheel notch
+FOLLOW_MARGIN = 0.1  # when following, page so the playhead sits this far into the view
+SPEC_DB_RANGE = 80.0
+N_MELS = 64
+SPEC_MAX_COLUMNS = 480  # time columns analysed per view (stretched to the width); bounds the FFT work
+
+
+def _nice_step(span: float, pixels: int, min_px: int = 80) -> float:
+    """A 1-2-5 step in seconds so labels are at least ``min_px`` apart."""
+    raw = span * min_px / max(pixels, 1)
+    base = 10 ** math.floor(math.log10(max(raw, 1e-6)))
+    for m in (1, 2, 5, 10):
+        if base * m >= raw:
+            return base * m
+    return base * 10
+
+
+def _time_label(t: float, step: float) -> str:
+    m, s = divmod(t, 60.0)
+    if step >= 1:
+        return f"{int(m):d}:{int(round(s)) % 60:02d}" if m else f"{int(round(s))}s"
+    decimals = min(3, max(1, -math.floor(math.log10(step))))
+    return f"{int(m):d}:{s:0{3 + decimals}.{decimals}f}" if m else f"{s:.{decimals}f}s"
+
+
+class TimelineWidget(QWidget):
+    seekRequested = Signal(int)
+    viewChanged = Signal(float, float)
+    spectrogramReady = Signal()  # the spectrogram of the current view has been drawn
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setMinimumHeight(72)
+        self.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Preferred)
+        self.setMouseTracking(False)
+        self.setFocusPolicy(Qt.FocusPolicy.NoFocus)
+        self._duration = 0.0
+        self._times = np.zeros(0, np.float64)
+        self._pyramid: EnvelopePyramid | None = None
+        self._audio: AudioTrack | None = None
+        self._status: dict[int, str] = {}
+        self._status_version = 0
+        self._frame = 0
+        self._t0, self._t1 = 0.0, 1.0
+        self._follow = True
+        self._spectrogram = False
+        self._highlight: tuple[float, float] | None = None
+        self._layer: QImage | None = None
+        self._layer_key: tuple | None = None
+        self._drag: str | None = None  # "seek" | "pan"
+        self._drag_x = 0.0
+        self._drag_view = (0.0, 1.0)
+        rgb = pg.colormap.get("inferno").getLookupTable(0.0, 1.0, 256, alpha=False).astype(np.uint32)
+        self._lut = (0xFF000000 | (rgb[:, 0] << 16) | (rgb[:, 1] << 8) | rgb[:, 2]).astype(np.uint32)
+        self._spec_pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="timeline-spectrogram")
+        self._spec_bridge = _SpecBridge()
+        self._spec_bridge.ready.connect(self._spectrogram_ready)
+        self._spec_done: tuple[tuple, QImage] | None = None
+        self._spec_requested: tuple | None = None
+        self._spec_pending = False
+
+    def sizeHint(self) -> QSize:
+        return QSize(800, 120)
+
+    # ------------------------------------------------------------------ data
+    def set_media(
+        self,
+        duration: float,
+        frame_times: np.ndarray,
+        pyramid: EnvelopePyramid | None = None,
+        audio_for_spectrogram: AudioTrack | None = None,
+    ) -> None:
+        """Show a video: its duration (s), frame pts (s, index = frame), waveform pyramid, audio track.
+
+        The widget keeps references only (no copies). The whole media becomes visible.
+        """
+        self._duration = max(float(duration), 0.0)
+        self._times = np.asarray(frame_times, dtype=np.float64)
+        if self._times.size and self._duration <= 0:
+            self._duration = float(self._times[-1]) + 1.0 / 25.0
+        self._pyramid = pyramid
+        self._audio = audio_for_spectrogram
+        self._status = {}
+        self._status_version += 1
+        self._frame = 0
+        self._t0, self._t1 = 0.0, max(self._duration, MIN_SPAN_S)
+        self._layer_key = None
+        self.viewChanged.emit(self._t0, self._t1)
+        self.update()
+
+    def clear(self) -> None:
+        self.set_media(0.0, np.zeros(0), None, None)
+
+    def set_keyframe_status(self, status: dict[int, str]) -> None:
+        """Frame index -> review status ("none", "proposed", "accepted", "rejected", "edited")."""
+        unknown = {s for s in status.values() if s not in STATUS_COLOURS}
+        if unknown:
+            raise ValueError(f"unknown review status {sorted(unknown)}; valid: {', '.join(STATUS_COLOURS)}")
+        self._status = {int(k): v for k, v in status.items()}
+        self._status_version += 1
+        self.update()
+
+    def keyframe_status(self) -> dict[int, str]:
+        return dict(self._status)
+
+    def set_frame(self, frame: int) -> None:
+        """Move the playhead to ``frame``; when following, page the view to keep it visible."""
+        n = len(self._times)
+        self._frame = int(min(max(frame, 0), max(n - 1, 0)))
+        if self._follow and n:
+            t = self._times[self._frame]
+            span = self._t1 - self._t0
+            if not self._t0 <= t <= self._t1 - 0.02 * span:
+                start = t - FOLLOW_MARGIN * span
+                self.set_view(start, start + span)
+        self.update()
+
+    def frame(self) -> int:
+        return self._frame
+
+    def set_follow(self, follow: bool) -> None:
+        self._follow = bool(follow)
+
+    def show_spectrogram(self, on: bool) -> None:
+        self._spectrogram = bool(on) and self._audio is not None
+        self._layer_key = None
+        self.update()
+
+    def spectrogram_shown(self) -> bool:
+        return self._spectrogram
+
+    def set_highlight(self, t0: float, t1: float) -> None:
+        self._highlight = (float(t0), float(t1))
+        self.update()
+
+    def clear_highlight(self) -> None:
+        self._highlight = None
+        self.update()
+
+    # ------------------------------------------------------------------ view
+    def view_range(self) -> tuple[float, float]:
+        return self._t0, self._t1
+
+    def set_view(self, t0: float, t1: float) -> None:
+        """Show [t0, t1) seconds, clamped to [0, duration] and at least MIN_SPAN_S wide."""
+        full = max(self._duration, MIN_SPAN_S)
+        span = min(max(float(t1) - float(t0), MIN_SPAN_S), full)
+        start = min(max(float(t0), 0.0), full - span)
+        if (start, start + span) != (self._t0, self._t1):
+            self._t0, self._t1 = start, start + span
+            self.viewChanged.emit(self._t0, self._t1)
+            self.update()
+
+    def zoom(self, factor: float, about_t: float | None = None) -> None:
+        """Scale the visible span by ``factor`` (< 1 zooms in) keeping ``about_t`` at the same x."""
+        t0, t1 = self._t0, self._t1
+        c = (t0 + t1) / 2 if about_t is None else float(about_t)
+        self.set_view(c - (c - t0) * factor, c + (t1 - c) * factor)
+
+    def pan(self, dt: float) -> None:
+        self.set_view(self._t0 + dt, self._t1 + dt)
+
+    # ------------------------------------------------------------------ geometry
+    def x_for_time(self, t: float) -> float:
+        return (t - self._t0) / (self._t1 - self._t0) * self.width()
+
+    def time_at_x(self, x: float) -> float:
+        return self._t0 + x / max(self.width(), 1) * (self._t1 - self._t0)
+
+    def frame_at_time(self, t: float) -> int:
+        """The frame shown at time t (last frame whose pts <= t)."""
+        if not len(self._times):
+            return 0
+        i = int(np.searchsorted(self._times, t, side="right")) - 1
+        return min(max(i, 0), len(self._times) - 1)
+
+    def _bands(self) -> tuple[int, int]:
+        """(top, bottom) rows of the waveform / spectrogram band."""
+        return RULER_H, max(RULER_H + 1, self.height() - TICK_H)
+
+    # ------------------------------------------------------------------ layers
+    def _wave_array(self, w: int, h: int) -> np.ndarray:
+        """(h, w) uint32 ARGB: one min/max bar per pixel column of the visible window."""
+        img = np.full((h, w), _argb(BACKGROUND), np.uint32)
+        if self._pyramid is not None and w > 0 and h > 1:
+            mins, maxs = self._pyramid.envelope(self._t0, self._t1, w)
+            if w > 1:  # zoomed in past one sample per column: join neighbours into a continuous line
+                lo, hi = mins.copy(), maxs.copy()
+                mins[1:] = np.minimum(lo[1:], hi[:-1])
+                maxs[1:] = np.maximum(hi[1:], lo[:-1])
+            mid = (h - 1) / 2.0
+            top = np.floor(mid - np.clip(maxs, -1, 1) * mid).astype(np.int32)
+            bot = np.ceil(mid - np.clip(mins, -1, 1) * mid).astype(np.int32)
+            rows = np.arange(h, dtype=np.int32)[:, None]
+            inside = (rows >= top[None, :]) & (rows <= bot[None, :])
+            img[int(round(mid))] = _argb(AXIS_COLOUR)
+            np.copyto(img, np.uint32(_argb(WAVE_COLOUR)), where=inside)
+        return img
+
+    def _static_layer(self) -> QImage:
+        """Everything but the playhead and highlight, cached per (view, size, mode, statuses)."""
+        w, h = self.width(), self.height()
+        key = (self._t0, self._t1, w, h, self._spectrogram, id(self._pyramid), id(self._audio), self._status_version)
+        if self._layer is not None and key == self._layer_key:
+            return self._layer
+        top, bottom = self._bands()
+        img = np.empty((h, w), np.uint32)
+        img[:top] = _argb(RULER_BACKGROUND)
+        img[bottom:] = _argb(TICK_BACKGROUND)
+        if self._spectrogram:
+            img[top:bottom] = _array(self._spec_layer(w, bottom - top))
+        else:
+            img[top:bottom] = self._wave_array(w, bottom - top)
+        self._draw_ticks(img, top, bottom)
+        layer = _qimage(img)
+        p = QPainter(layer)
+        self._paint_ruler(p, w)
+        p.end()
+        self._layer = layer
+        self._layer_key = key if not (self._spectrogram and self._spec_pending) else None
+        return layer
+
+    # ------------------------------------------------------------------ spectrogram (worker thread)
+    def spectrogram_pending(self) -> bool:
+        """True while the spectrogram of the current view is being computed (the old one is shown)."""
+        return self._spectrogram and self._spec_pending
+
+    def _spec_layer(self, w: int, h: int) -> QImage:
+        """The spectrogram of the view if computed, else the last one moved/stretched into place meanwhile."""
+        cols = min(w, SPEC_MAX_COLUMNS)
+        want = (self._t0, self._t1, cols, id(self._audio))
+        done = self._spec_done
+        if done is not None and done[0] == want:
+            self._spec_pending = False
+            return done[1].scaled(w, h, Qt.AspectRatioMode.IgnoreAspectRatio)
+        if self._spec_requested != want:
+            self._spec_requested = want
+            self._spec_pending = True
+            audio, bridge, lut = self._audio, self._spec_bridge, self._lut
+            self._spec_pool.submit(_spectrogram_job, want, audio, lut, bridge, lambda: self._spec_requested)
+        img = QImage(w, h, QImage.Format.Format_RGB32)
+        img.fill(QColor(BACKGROUND))
+        if done is not None and done[0][3] == id(self._audio):  # stale image, mapped onto the new view
+            (t0, t1, _, _), old = done[0], done[1]
+            p = QPainter(img)
+            p.drawImage(QRectF(self.x_for_time(t0), 0, self.x_for_time(t1) - self.x_for_time(t0), h), old)
+            p.end()
+        return img
+
+    def _spectrogram_ready(self, key: tuple, argb: np.ndarray) -> None:
+        self._spec_done = (key, _qimage(argb))
+        if key == self._spec_requested:
+            self._spec_pending = False
+            self._layer_key = None
+            self.update()
+            self.spectrogramReady.emit()
+
+    # ------------------------------------------------------------------ painting
+    def paintEvent(self, event: QPaintEvent) -> None:
+        p = QPainter(self)
+        h = self.height()
+        if self._duration <= 0:
+            p.fillRect(self.rect(), QColor(BACKGROUND))
+            p.setPen(QColor(TEXT_COLOUR))
+            p.drawText(self.rect(), Qt.AlignmentFlag.AlignCenter, "no video")
+            p.end()
+            return
+        p.drawImage(QPointF(0, 0), self._static_layer())
+        if self._highlight is not None:
+            top, bottom = self._bands()
+            x0, x1 = self.x_for_time(self._highlight[0]), self.x_for_time(self._highlight[1])
+            p.fillRect(QRectF(x0, top, max(x1 - x0, 1.0), bottom - top), HIGHLIGHT_COLOUR)
+        if len(self._times):
+            x = round(self.x_for_time(self._times[self._frame]))
+            p.setPen(QPen(QColor(PLAYHEAD_COLOUR), 1))
+            p.drawLine(x, 0, x, h)
+            p.fillRect(QRectF(x - 3, 0, 7, 4), QColor(PLAYHEAD_COLOUR))
+        p.end()
+
+    def _paint_ruler(self, p: QPainter, w: int) -> None:
+        step = _nice_step(self._t1 - self._t0, w)
+        p.setPen(QColor(TEXT_COLOUR))
+        font = p.font()
+        font.setPixelSize(10)
+        p.setFont(font)
+        k = math.ceil(self._t0 / step - 1e-9)
+        while k * step <= self._t1:
+            t = k * step
+            x = round(self.x_for_time(t))
+            p.drawLine(x, RULER_H - 4, x, RULER_H - 1)
+            p.drawText(x + 3, RULER_H - 4, _time_label(t, step))
+            k += 1
+
+    def _draw_ticks(self, img: np.ndarray, top: int, bottom: int) -> None:
+        """Keyframe ticks into the (h, w) ARGB array: a TICK_W bar in the tick band and a faint line across
+        the band. Where ticks share a column (zoomed out) the status most in need of review wins."""
+        if not self._status or not len(self._times):
+            return
+        w = img.shape[1]
+        frames = np.fromiter(self._status, dtype=np.int64, count=len(self._status))
+        frames = frames[(frames >= 0) & (frames < len(self._times))]
+        times = self._times[frames]
+        visible = (times >= self._t0) & (times <= self._t1)
+        frames, times = frames[visible], times[visible]
+        xs = np.round((times - self._t0) / (self._t1 - self._t0) * w).astype(np.int64)
+        rank = np.array([STATUS_PRIORITY[self._status[int(f)]] for f in frames], np.int64)
+        order = np.argsort(rank, kind="stable")  # low priority first, overwritten by higher
+        xs, frames = xs[order], frames[order]
+        band = img[top:bottom]
+        for f_status in dict.fromkeys(self._status[int(f)] for f in frames):
+            sel = np.array([self._status[int(f)] == f_status for f in frames])
+            cols = xs[sel]
+            colour = QColor(STATUS_COLOURS[f_status])
+            faint = _blend(band[:, np.clip(cols, 0, w - 1)], colour, 90)
+            band[:, np.clip(cols, 0, w - 1)] = faint
+            for d in range(-(TICK_W // 2), TICK_W - TICK_W // 2):
+                c = cols + d
+                c = c[(c >= 0) & (c < w)]
+                img[bottom + 1 :, c] = _argb(colour.name())
+
+    # ------------------------------------------------------------------ mouse
+    def mousePressEvent(self, event: QMouseEvent) -> None:
+        x = event.position().x()
+        shift = bool(event.modifiers() & Qt.KeyboardModifier.ShiftModifier)
+        if event.button() == Qt.MouseButton.MiddleButton or (event.button() == Qt.MouseButton.LeftButton and shift):
+            self._drag, self._drag_x, self._drag_view = "pan", x, (self._t0, self._t1)
+        elif event.button() == Qt.MouseButton.LeftButton and len(self._times):
+            self._drag = "seek"
+            self._seek_to_x(x)
+        event.accept()
+
+    def mouseMoveEvent(self, event: QMouseEvent) -> None:
+        x = event.position().x()
+        if self._drag == "seek":
+            self._seek_to_x(x)
+        elif self._drag == "pan":
+            t0, t1 = self._drag_view
+            dt = (self._drag_x - x) / max(self.width(), 1) * (t1 - t0)
+            self.set_view(t0 + dt, t1 + dt)
+        event.accept()
+
+    def mouseReleaseEvent(self, event: QMouseEvent) -> None:
+        self._drag = None
+        event.accept()
+
+    def _seek_to_x(self, x: float) -> None:
+        frame = self.frame_at_time(self.time_at_x(min(max(x, 0.0), self.width() - 1.0)))
+        if frame != self._frame or self._drag == "seek":
+            follow, self._follow = self._follow, False  # the view must not jump under the mouse
+            self.set_frame(frame)
+            self._follow = follow
+            self.seekRequested.emit(frame)
+
+    def wheelEvent(self, event: QWheelEvent) -> None:
+        d = event.angleDelta()
+        shift = bool(event.modifiers() & Qt.KeyboardModifier.ShiftModifier)
+        if d.x() and not d.y():  # horizontal wheel / touchpad swipe pans
+            self.pan(-d.x() / 120.0 * PAN_STEP * (self._t1 - self._t0))
+        elif shift:
+            self.pan(-d.y() / 120.0 * PAN_STEP * (self._t1 - self._t0))
+        elif d.y():
+            self.zoom(ZOOM_STEP ** (d.y() / 120.0), self.time_at_x(event.position().x()))
+        event.accept()
+
+    def resizeEvent(self, event: QResizeEvent) -> None:
+        self._layer_key = None
+        super().resizeEvent(event)
+
+
+def _argb(colour: str) -> int:
+    return int(QColor(colour).rgba())
+
+
+def _array(img: QImage) -> np.ndarray:
+    """(h, w) uint32 copy of an RGB32 / ARGB32 QImage."""
+    img = img.convertToFormat(QImage.Format.Format_RGB32)
+    a = np.frombuffer(img.constBits(), np.uint32).reshape(img.height(), img.bytesPerLine() // 4)
+    return a[:, : img.width()].copy()
+
+
+def _blend(argb: np.ndarray, colour: QColor, alpha: int) -> np.ndarray:
+    """``colour`` at ``alpha``/255 over opaque ARGB pixels."""
+    out = np.empty_like(argb)
+    a = alpha / 255.0
+    result = np.uint32(0xFF000000)
+    for shift, value in ((16, colour.red()), (8, colour.green()), (0, colour.blue())):
+        ch = (argb >> np.uint32(shift)) & np.uint32(0xFF)
+        mixed = np.round(ch * (1 - a) + value * a).astype(np.uint32)
+        result = result | (mixed << np.uint32(shift))
+    out[...] = result
+    return out
+
+
+def _qimage(argb: np.ndarray) -> QImage:
+    """QImage (RGB32, a copy) of an (h, w) uint32 0xAARRGGBB array."""
+    h, w = argb.shape
+    data = np.ascontiguousarray(argb, dtype=np.uint32)
+    return QImage(data.data, w, h, 4 * w, QImage.Format.Format_RGB32).copy()
+
+
+def spectrogram_argb(audio: AudioTrack, t0: float, t1: float, cols: int, lut: np.ndarray) -> np.ndarray:
+    """(n_mels, cols) uint32 image of the log-mel of [t0, t1): low frequencies at the bottom, top 80 dB."""
+    mel = spectrogram_columns(audio, t0, t1, cols)
+    top = float(mel.max()) if mel.size else 0.0
+    norm = np.clip((mel - (top - SPEC_DB_RANGE)) / SPEC_DB_RANGE, 0.0, 1.0)
+    idx = (norm[::-1] * 255).astype(np.uint8)
+    return lut[idx]
+
+
+class _SpecBridge(QObject):
+    ready = Signal(object, object)  # key, (n_mels, cols) uint32
+
+
+def _spectrogram_job(key: tuple, audio: AudioTrack, lut: np.ndarray, bridge: _SpecBridge, latest) -> None:
+    """Worker thread: skip requests the view has already moved past, else compute and hand back."""
+    if latest() != key:
+        return
+    t0, t1, cols, _ = key
+    img = spectrogram_argb(audio, t0, t1, cols, lut)
+    try:
+        bridge.ready.emit(key, img)
+    except RuntimeError:  # the widget is gone
+        pass
+
+
+def spectrogram_columns(audio: AudioTrack, t0: float, t1: float, width: int, n_mels: int = N_MELS) -> np.ndarray:
+    """(n_mels, width) log-mel dB of [t0, t1), one frame per column, reading O(width * n_fft) samples."""
+    width = max(int(width), 1)
+    rate = audio.rate
+    win = max(2, int(round(0.025 * rate)))
+    n_fft = 1 << int(np.ceil(np.log2(win)))
+    span = max(t1 - t0, 1e-6)
+    if span * rate <= width * n_fft:  # short window: analyse it directly
+        mono = audio.span(t0 - n_fft / rate, t1 + n_fft / rate)
+        mono = mono.mean(axis=0) if mono.ndim == 2 else mono
+        off = n_fft / rate
+        hop = max(span / width, 1.0 / rate)
+        mel = log_mel(mono, rate, off, off + min(hop * width, span), n_mels=n_mels, hop_s=hop)
+        return _fit_columns(mel, width)
+    # long window: one n_fft excerpt centred on each column, laid end to end
+    centres = t0 + (np.arange(width) + 0.5) * span / width
+    starts = np.round(centres * rate).astype(np.int64) - n_fft // 2
+    x = audio.samples if audio.samples.ndim == 2 else audio.samples[None, :]
+    n = x.shape[1]
+    mono = x[0] if x.shape[0] == 1 else None
+    excerpts = np.zeros((width, n_fft), np.float32)
+    inside = (starts >= 0) & (starts + n_fft <= n)
+    if inside.any():  # whole excerpts: one strided view, no per-sample index array
+        idx = starts[inside]
+        if mono is not None:
+            view = np.lib.stride_tricks.sliding_window_view(mono, n_fft)
+            excerpts[inside] = view[idx]
+        else:
+            excerpts[inside] = np.stack([x[:, a : a + n_fft].mean(axis=0) for a in idx])
+    for i in np.flatnonzero(~inside):  # the few excerpts that cross the ends of the audio
+        a = int(starts[i])
+        lo, hi = max(a, 0), min(a + n_fft, n)
+        if hi > lo:
+            excerpts[i, lo - a : hi - a] = x[:, lo:hi].mean(axis=0)
+    flat = excerpts.reshape(-1)
+    hop_s = n_fft / rate
+    mel = log_mel(flat, rate, (n_fft // 2) / rate, (n_fft // 2) / rate + width * hop_s, n_mels=n_mels, hop_s=hop_s)
+    return _fit_columns(mel, width)
+
+
+def _fit_columns(mel: np.ndarray, width: int) -> np.ndarray:
+    if mel.shape[1] == width:
+        return mel
+    pick = np.minimum((np.arange(width) * mel.shape[1] / width).astype(np.int64), mel.shape[1] - 1)
+    return mel[:, pick]

@@ -1,0 +1,295 @@
+"""Dataset writers: AVSBench layouts, COCO instance JSON (RLE), per-frame indexed PNGs; plus the atomic
+output folder, the manifest and the deterministic re-split used by exports.
+
+Writers take plain data (a clip dict, frames as arrays, masks as arrays / RLEs) and stream to disk: memory
+stays at one clip whatever the size of the dataset.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import json
+import os
+import shutil
+import uuid
+import wave
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import IO, Any
+
+import numpy as np
+
+from avs_studio.io import avsbench as layout
+from avs_studio.io.errors import DatasetError, OutputExistsError
+from avs_studio.io.images import write_indexed_png, write_mask_png, write_rgb
+from avs_studio.masks import avss_palette, davis_palette, rle_bbox
+
+FORMATS = ("avsbench-s4", "avsbench-ms3", "avss", "coco", "png")
+
+
+# ---- atomic output folder ---------------------------------------------------------------------------
+
+
+@contextlib.contextmanager
+def atomic_dir(out: str | os.PathLike, force: bool = False) -> Iterator[Path]:
+    """Yield a fresh ``OUT.tmp-xxxx`` folder; on success it becomes ``out``, on any error it is removed.
+
+    A non-empty ``out`` is refused (OutputExistsError) unless ``force``; then it is replaced only after
+    the new export is complete.
+    """
+    out = Path(out).expanduser().absolute()
+    if out.exists() and not out.is_dir():
+        raise OutputExistsError(f"{out} exists and is not a folder; choose another output path")
+    if out.is_dir() and any(out.iterdir()) and not force:
+        raise OutputExistsError(f"{out} is not empty; choose an empty folder or pass --force to replace it")
+    out.parent.mkdir(parents=True, exist_ok=True)
+    tmp = out.with_name(f"{out.name}.tmp-{uuid.uuid4().hex[:8]}")
+    tmp.mkdir()
+    try:
+        yield tmp
+        if out.exists():
+            old = out.with_name(f"{out.name}.old-{uuid.uuid4().hex[:8]}")
+            os.replace(out, old)
+            os.replace(tmp, out)
+            shutil.rmtree(old, ignore_errors=True)
+        else:
+            os.replace(tmp, out)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+
+
+def file_sha256(path: Path) -> str:
+    with open(path, "rb") as fh:
+        return hashlib.file_digest(fh, "sha256").hexdigest()
+
+
+def write_manifest(root: Path, data: dict[str, Any]) -> dict[str, Any]:
+    """Write ``manifest.json`` with ``data`` plus {"files": {relative path: sha256}} of every other file."""
+    files = {}
+    for p in sorted(root.rglob("*")):
+        if p.is_file() and p.name != "manifest.json":
+            files[p.relative_to(root).as_posix()] = file_sha256(p)
+    manifest = {**data, "files": files}
+    (root / "manifest.json").write_text(json.dumps(manifest, indent=1, sort_keys=True))
+    return manifest
+
+
+def resplit(name: str, ratios: Sequence[float], seed: int, names: Sequence[str] = layout.SPLITS) -> str:
+    """Deterministic split of a video by a seeded hash of its name (independent of the other videos)."""
+    if len(ratios) != len(names) or any(r < 0 for r in ratios) or sum(ratios) <= 0:
+        raise ValueError(f"resplit needs {len(names)} non-negative ratios, got {list(ratios)}")
+    total = float(sum(ratios))
+    digest = hashlib.sha256(f"{seed}:{name}".encode()).digest()
+    u = int.from_bytes(digest[:8], "big") / 2.0**64
+    acc = 0.0
+    for split, r in zip(names, ratios):
+        acc += r / total
+        if u < acc:
+            return split
+    return names[-1]
+
+
+def parse_ratios(text: str) -> tuple[float, float, float]:
+    try:
+        parts = tuple(float(x) for x in text.split(","))
+    except ValueError:
+        parts = ()
+    if len(parts) != 3 or any(p < 0 for p in parts) or sum(parts) <= 0:
+        raise ValueError(f"--resplit wants three non-negative ratios like 0.8,0.1,0.1, got {text!r}")
+    return parts  # type: ignore[return-value]
+
+
+def write_wav(path: Path, samples: np.ndarray, rate: int) -> None:
+    """float32 (C, N) samples in [-1, 1] -> 16-bit PCM wav."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    data = (np.clip(samples, -1, 1) * 32767).round().astype("<i2").T
+    with wave.open(str(path), "wb") as wf:
+        wf.setnchannels(data.shape[1])
+        wf.setsampwidth(2)
+        wf.setframerate(rate)
+        wf.writeframes(np.ascontiguousarray(data).tobytes())
+
+
+# ---- clips handed to writers ------------------------------------------------------------------------
+
+
+@dataclass
+class ExportClip:
+    """One video as a writer sees it. ``masks``: frame -> list of (object index or None, label, mask)."""
+
+    name: str
+    split: str
+    category: str | None
+    row: dict[str, str]
+    frame_indices: list[int]  # the video frames of the clip's keyframes, in order
+    frame: Callable[[int], np.ndarray]  # video frame index -> RGB
+    wav: Callable[[Path], None]  # writes the clip's audio to a path
+    original_frame: Callable[[int, Path], bool] = lambda i, dst: False  # copies an original file if kept
+    masks: dict[int, list[tuple[int | None, str, np.ndarray]]] = field(default_factory=dict)
+    size: tuple[int, int] = (0, 0)
+    video_id: int = 0
+
+
+class AvsbenchWriter:
+    """S4 / MS3 / AVSS layouts as the official loaders read them."""
+
+    def __init__(self, root: Path, subset: str, label2idx: dict[str, int] | None = None) -> None:
+        self.root, self.subset = root, layout.check_subset(subset)
+        self.csv = layout.CsvWriter(root, subset)
+        self.label2idx = dict(label2idx or {"background": 0})
+        self.frames_written = 0
+
+    def _class_index(self, label: str) -> int:
+        if label not in self.label2idx:
+            free = sorted(set(range(1, 71)) - set(self.label2idx.values()))
+            if not free:
+                raise DatasetError(f"more than 70 classes: no AVSS palette index left for {label!r}")
+            self.label2idx[label] = free[0]
+        return self.label2idx[label]
+
+    def add(self, clip: ExportClip) -> None:
+        sub = self.subset
+        row = dict(clip.row)
+        row["split"] = clip.split
+        if sub == "s4":
+            row.setdefault("name", clip.name)
+            row.setdefault("start_time", "0")
+            row["category"] = row.get("category") or clip.category or "unknown"
+        elif sub == "ms3":
+            row.setdefault("name", clip.name)
+        else:
+            row.setdefault("uid", clip.name)
+            row.setdefault("vid", clip.name)
+            row.setdefault("s_min", "0")
+            row.setdefault("s_sec", "0")
+            row.setdefault("a_obj", clip.category or "")
+            if row.get("label") not in layout.AVSS_LABELS:
+                row["label"] = "v2" if len(clip.frame_indices) >= 10 else "v1m"
+        n = layout.frame_count(sub, row)
+        for k, fi in enumerate(clip.frame_indices[:n]):
+            dst = self.root / layout.frame_relpath(sub, row, k)
+            if not clip.original_frame(k, dst):
+                write_rgb(dst, clip.frame(fi))
+        clip.wav(self.root / layout.audio_relpath(sub, row))
+        for k, fi in enumerate(clip.frame_indices[:n]):
+            if fi not in clip.masks:
+                continue
+            dst = self.root / layout.mask_relpath(sub, row, k)
+            objs = clip.masks[fi]
+            if sub == "avss":
+                labels = np.zeros(clip.size, np.uint8)
+                for _, label, m in objs:
+                    if m is not None and label:
+                        labels[m] = self._class_index(label)
+                dst.parent.mkdir(parents=True, exist_ok=True)
+                write_rgb(dst, avss_palette()[labels])
+            else:
+                fg = np.zeros(clip.size, bool)
+                for _, _, m in objs:
+                    if m is not None:
+                        fg |= m
+                write_mask_png(dst, fg)
+            self.frames_written += 1
+        self.csv.write(row)
+
+    def close(self) -> None:
+        self.csv.close()
+        if self.subset == "avss":
+            (self.root / layout.LABEL2IDX).write_text(json.dumps(self.label2idx, indent=1))
+
+
+class CocoWriter:
+    """COCO instance JSON with compressed RLE segmentations, streamed through two spool files."""
+
+    def __init__(self, root: Path, write_frames: bool = False) -> None:
+        self.root = root
+        self.write_frames = write_frames
+        self.categories: dict[str, int] = {}
+        self.videos: list[dict[str, Any]] = []
+        self._img: IO[str] = open(root / ".images.part", "w")  # noqa: SIM115
+        self._ann: IO[str] = open(root / ".annotations.part", "w")  # noqa: SIM115
+        self.images = 0
+        self.annotations = 0
+        self.frames_written = 0
+
+    def _spool(self, fh: IO[str], item: dict[str, Any], first: bool) -> None:
+        fh.write(("" if first else ",\n") + json.dumps(item, separators=(",", ":")))
+
+    def add(self, clip: ExportClip, rles: dict[int, list[tuple[int | None, str, dict[str, Any], int]]]) -> None:
+        """``rles``: frame -> list of (object index, label, RLE, area); object index None = empty frame."""
+        self.videos.append({"id": clip.video_id, "name": clip.name, "split": clip.split})
+        h, w = clip.size
+        for fi in sorted(rles):
+            self.images += 1
+            image_id = self.images
+            file_name = f"{clip.name}/{fi:05d}.png"
+            self._spool(self._img, {
+                "id": image_id, "file_name": file_name, "width": w, "height": h,
+                "video_id": clip.video_id, "video_name": clip.name, "frame_index": fi, "split": clip.split,
+            }, image_id == 1)  # fmt: skip
+            if self.write_frames:
+                write_rgb(self.root / "images" / file_name, clip.frame(fi))
+            for obj_index, label, rle, area in rles[fi]:
+                if obj_index is None:
+                    continue
+                cat = self.categories.setdefault(label, len(self.categories) + 1)
+                box = rle_bbox(rle)
+                x0, y0, x1, y1 = box if box else (0, 0, 0, 0)
+                self.annotations += 1
+                self._spool(self._ann, {
+                    "id": self.annotations, "image_id": image_id, "category_id": cat,
+                    "segmentation": {"size": list(rle["size"]), "counts": rle["counts"]},
+                    "area": int(area), "bbox": [x0, y0, x1 - x0, y1 - y0], "iscrowd": 0,
+                    "object_index": obj_index,
+                }, self.annotations == 1)  # fmt: skip
+            self.frames_written += 1
+
+    def close(self, info: dict[str, Any]) -> None:
+        self._img.close()
+        self._ann.close()
+        cats = [{"id": i, "name": n, "supercategory": "sounding object"} for n, i in self.categories.items()]
+        with open(self.root / "annotations.json", "w") as out:
+            out.write('{"info":' + json.dumps(info) + ',"licenses":[],"categories":' + json.dumps(cats))
+            out.write(',"videos":' + json.dumps(self.videos) + ',"images":[\n')
+            for part in (".images.part", ".annotations.part"):
+                with open(self.root / part) as fh:
+                    shutil.copyfileobj(fh, out)
+                if part == ".images.part":
+                    out.write('\n],"annotations":[\n')
+            out.write("\n]}\n")
+        (self.root / ".images.part").unlink()
+        (self.root / ".annotations.part").unlink()
+
+
+class PngWriter:
+    """Per-frame indexed PNGs with the DAVIS palette: pixel value = 1 + the object's order in its video."""
+
+    def __init__(self, root: Path, write_frames: bool = False) -> None:
+        self.root = root
+        self.write_frames = write_frames
+        self.palette = davis_palette()
+        self.objects: dict[str, dict[str, str]] = {}
+        self.frames_written = 0
+
+    def add(self, clip: ExportClip) -> None:
+        names: dict[str, str] = {}
+        for fi in sorted(clip.masks):
+            idx = np.zeros(clip.size, np.uint8)
+            for obj_index, label, m in clip.masks[fi]:
+                if obj_index is None or m is None:
+                    continue
+                if obj_index + 1 > 255:
+                    raise DatasetError(f"video {clip.name} has more than 255 objects: too many for an indexed PNG")
+                idx[m] = obj_index + 1
+                names[str(obj_index + 1)] = label
+            write_indexed_png(self.root / "Annotations" / clip.name / f"{fi:05d}.png", idx, self.palette)
+            if self.write_frames:
+                write_rgb(self.root / "Frames" / clip.name / f"{fi:05d}.png", clip.frame(fi))
+            self.frames_written += 1
+        self.objects[clip.name] = names
+
+    def close(self) -> None:
+        (self.root / "objects.json").write_text(json.dumps(self.objects, indent=1, sort_keys=True))

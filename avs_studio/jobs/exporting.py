@@ -1,0 +1,254 @@
+"""Export a project's annotations as a curated dataset release (AVSBench S4/MS3/AVSS, COCO, indexed PNG).
+
+Only annotations in the chosen status (and source / split) are exported; a frame is written when it has
+one, an explicit empty annotation as an all-black mask. Videos can be re-split deterministically
+(train/val/test by a seeded hash of the video name). The output is built in ``OUT.tmp-xxxx`` and renamed
+to ``OUT`` at the end, with ``manifest.json`` (counts, sources, statuses, app version, sha256 of every
+file); a failure or a cancel leaves no partial ``OUT``. Annotations are streamed one video at a time.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+from collections import Counter, defaultdict
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+import avs_studio
+from avs_studio.io import avsbench as layout
+from avs_studio.io.errors import DatasetError
+from avs_studio.io.writers import (
+    FORMATS,
+    AvsbenchWriter,
+    CocoWriter,
+    ExportClip,
+    PngWriter,
+    atomic_dir,
+    resplit,
+    write_manifest,
+    write_wav,
+)
+from avs_studio.jobs.importing import LABEL2IDX_SETTING
+from avs_studio.jobs.project import keyframes
+from avs_studio.masks import decode
+from avs_studio.media import NoAudioError, VideoReader, load_audio
+
+STATUS_CHOICES = ("accepted", "proposed", "edited", "rejected", "any")
+ANY_STATUSES = ("proposed", "accepted", "edited")  # "any" never exports rejected masks
+_SUBSET = {"avsbench-s4": "s4", "avsbench-ms3": "ms3", "avss": "avss"}
+
+
+class ExportCancelled(Exception):
+    """The export was cancelled; nothing was written to the output folder."""
+
+
+@dataclass
+class ExportReport:
+    out: Path
+    format: str
+    videos: int = 0
+    frames: int = 0
+    annotations: int = 0
+    skipped_frames: int = 0  # annotated frames an AVSBench layout has no place for (not a keyframe)
+    by_split: dict[str, int] = field(default_factory=dict)
+    manifest: dict[str, Any] = field(default_factory=dict)
+
+    def summary(self) -> str:
+        return (
+            f"exported {self.videos} videos, {self.frames} frames, {self.annotations} annotations as "
+            f"{self.format} to {self.out}" + (f" ({self.skipped_frames} non-keyframes left out)" if self.skipped_frames else "")
+        )
+
+
+def _statuses(status: str) -> list[str]:
+    if status not in STATUS_CHOICES:
+        raise ValueError(f"unknown status {status!r}: use one of {', '.join(STATUS_CHOICES)}")
+    return list(ANY_STATUSES) if status == "any" else [status]
+
+
+class _Frames:
+    """Lazy frame access to one video (opened on first use, closed by the caller)."""
+
+    def __init__(self, path: str) -> None:
+        self.path = path
+        self._reader: VideoReader | None = None
+
+    def __call__(self, index: int) -> np.ndarray:
+        if self._reader is None:
+            self._reader = VideoReader(self.path, cache_size=4, prefetch=0)
+        return self._reader.frame(index)
+
+    def close(self) -> None:
+        if self._reader is not None:
+            self._reader.close()
+
+
+def _wav_writer(video: Any, seconds: float | None) -> Callable[[Path], None]:
+    sidecar = Path(video.path).with_suffix(".wav")
+
+    def write(dst: Path) -> None:
+        dst.parent.mkdir(parents=True, exist_ok=True)
+        if sidecar.is_file():  # the original wav kept at import: exact
+            shutil.copyfile(sidecar, dst)
+            return
+        try:
+            track = load_audio(video.path, rate=None, mono=False)
+        except NoAudioError:
+            track = None
+        if track is None:
+            write_wav(dst, np.zeros((1, int(16000 * (seconds or video.duration))), np.float32), 16000)
+            return
+        samples = track.samples if seconds is None else track.span(0.0, seconds)
+        write_wav(dst, samples, track.rate)
+
+    return write
+
+
+def _original_frames(video: Any) -> Callable[[int, Path], bool]:
+    folder = Path(video.path).with_suffix(".frames")
+
+    def copy(k: int, dst: Path) -> bool:
+        src = folder / f"{k}{dst.suffix}"
+        if not src.is_file():
+            return False
+        dst.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(src, dst)
+        return True
+
+    return copy
+
+
+def export_dataset(
+    project: Any,
+    out: str | os.PathLike,
+    fmt: str,
+    *,
+    status: str = "accepted",
+    split: str | None = None,
+    source: str | Sequence[str] | None = None,
+    resplit_ratios: Sequence[float] | None = None,
+    seed: int = 0,
+    force: bool = False,
+    write_frames: bool = False,
+    progress: Callable[[int, int, str], None] | None = None,
+    cancel: Any = None,
+) -> ExportReport:
+    """Export annotations of ``project`` to ``out`` in ``fmt`` (one of FORMATS); see the module docstring.
+
+    ``write_frames``: also write the frame images for the coco / png formats (AVSBench layouts always do).
+    """
+    if fmt not in FORMATS:
+        raise ValueError(f"unknown export format {fmt!r}: use one of {', '.join(FORMATS)}")
+    statuses = _statuses(status)
+    store = project.store
+    videos = store.videos(split=split)
+    report = ExportReport(Path(out).expanduser().absolute(), fmt)
+    sources: Counter[str] = Counter()
+    status_counts: Counter[str] = Counter()
+    by_split: Counter[str] = Counter()
+    subset = _SUBSET.get(fmt)
+    with atomic_dir(out, force=force) as tmp:
+        if subset:
+            writer: Any = AvsbenchWriter(tmp, subset, store.get_setting(LABEL2IDX_SETTING) if subset == "avss" else None)
+        elif fmt == "coco":
+            writer = CocoWriter(tmp, write_frames)
+        else:
+            writer = PngWriter(tmp, write_frames)
+        for n, video in enumerate(videos):
+            if cancel is not None and cancel.is_set():
+                raise ExportCancelled(f"export to {report.out} cancelled; nothing was written")
+            rows = list(store.iter_annotations(video_id=video.id, status=statuses, source=source))
+            if progress:
+                progress(n + 1, len(videos), video.name)
+            if not rows:
+                continue
+            objects = store.objects(video.id)
+            order = {o.id: i for i, o in enumerate(sorted(objects, key=lambda o: o.index))}
+            labels = {o.id: o.label for o in objects}
+            meta_row = (video.meta or {}).get("avsbench") or {}
+            row = dict(meta_row.get("row") or {}) if meta_row.get("subset") == subset else {}
+            new_split = resplit(video.name, resplit_ratios, seed) if resplit_ratios else (video.split or "train")
+            by_frame: dict[int, list] = defaultdict(list)
+            for a in rows:
+                by_frame[a.frame].append(a)
+            frames = _Frames(video.path)
+            try:
+                if subset:
+                    count = layout.frame_count(subset, row) if row else (10 if subset == "avss" else 5)
+                    kf = keyframes(video)[:count]
+                    kept = {fi: by_frame[fi] for fi in kf if fi in by_frame}
+                    report.skipped_frames += len(set(by_frame) - set(kept))
+                else:
+                    kf = sorted(by_frame)
+                    kept = dict(by_frame)
+                if not kept:
+                    continue
+                clip = ExportClip(
+                    name=video.name, split=new_split, category=video.category, row=row, frame_indices=kf,
+                    frame=frames, wav=_wav_writer(video, len(kf) / max(video.keyframe_rate, 1e-9) if subset else None),
+                    original_frame=_original_frames(video), size=(video.height, video.width), video_id=video.id,
+                )  # fmt: skip
+                if fmt == "coco":
+                    rles = {
+                        fi: [(order.get(a.object_id), labels.get(a.object_id, ""), a.rle, a.area) for a in anns]
+                        for fi, anns in kept.items()
+                    }
+                    writer.add(clip, rles)
+                else:
+                    clip.masks = {
+                        fi: [
+                            (order.get(a.object_id), labels.get(a.object_id, ""), decode(a.rle) if a.area else None)
+                            for a in anns
+                        ]
+                        for fi, anns in kept.items()
+                    }
+                    writer.add(clip)
+            finally:
+                frames.close()
+            report.videos += 1
+            report.frames += len(kept)
+            for anns in kept.values():
+                for a in anns:
+                    report.annotations += 1
+                    sources[a.source] += 1
+                    status_counts[a.status] += 1
+            by_split[new_split] += len(kept)
+        if fmt == "coco":
+            writer.close({"description": "AVS Studio export", "version": avs_studio.__version__})
+        else:
+            writer.close()
+        if report.videos == 0:
+            raise DatasetError(
+                f"nothing to export: no annotation with status {status!r}"
+                + (f", source {source!r}" if source else "")
+                + (f" in split {split!r}" if split else "")
+                + "; nothing was written"
+            )
+        report.by_split = dict(by_split)
+        report.manifest = write_manifest(
+            tmp,
+            {
+                "format": fmt,
+                "app": "avs-studio",
+                "app_version": avs_studio.__version__,
+                "created_at": datetime.now(UTC).isoformat(timespec="seconds"),
+                "filters": {"status": status, "split": split, "source": source},
+                "resplit": {"ratios": list(resplit_ratios), "seed": seed} if resplit_ratios else None,
+                "counts": {
+                    "videos": report.videos,
+                    "frames": report.frames,
+                    "annotations": report.annotations,
+                    "frames_by_split": dict(by_split),
+                    "skipped_frames": report.skipped_frames,
+                },
+                "sources": dict(sources),
+                "statuses": dict(status_counts),
+            },
+        )
+    return report

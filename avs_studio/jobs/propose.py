@@ -1,0 +1,411 @@
+"""Propose masks for a project's videos: run a proposal engine clip by clip and store the results.
+
+Each clip (``clip_seconds`` keyframes) is written in ONE transaction: its objects, its annotations
+(source "proposal", status "proposed"; an explicit empty proposal where nothing visible sounds) and its
+provenance (describer texts, the LLM exchange, boxes, scores, timings). A keyframe a person has reviewed
+or edited (any annotation on it not "proposed") is left alone. Cancelling stops between clips, so only
+whole clips are ever stored.
+"""
+
+from __future__ import annotations
+
+import importlib
+import math
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from sqlalchemy import delete, func, select, update
+
+from avs_studio import masks
+from avs_studio.jobs.project import Project, keyframes
+from avs_studio.media import MediaError, NoAudioError, VideoReader, load_audio
+from avs_studio.openavs import Clip, FrameProposal, Pipeline, PipelineConfig, load_config
+from avs_studio.openavs.pipeline import Cancelled
+from avs_studio.store import VideoRow
+from avs_studio.store.models import Annotation, ClipResult, Revision, SoundObject, utcnow
+
+Progress = Callable[[int, int, str], None]
+OnClip = Callable[[int, list[FrameProposal]], None]
+AUDIO_RATE = 16000
+SOURCE = "proposal"
+STATUS = "proposed"
+LLM_SETTING = "llm"  # project setting {"base_url", "model", "api_key"} for the `openai` translator
+
+
+class ProposeError(Exception):
+    """Proposing cannot start (unknown video or engine, missing student model); names what to fix."""
+
+
+@dataclass
+class ProposeReport:
+    engine: str
+    run_id: int | None = None
+    videos: int = 0
+    clips: int = 0
+    keyframes: int = 0  # keyframes written (with objects or explicitly empty)
+    annotations: int = 0  # object masks written
+    empty: int = 0  # explicit empty proposals written
+    skipped: int = 0  # keyframes left alone because a person reviewed or edited them
+    new_objects: int = 0
+    cancelled: bool = False
+    warnings: list[str] = field(default_factory=list)
+    errors: list[str] = field(default_factory=list)
+    timings: dict[str, float] = field(default_factory=dict)
+
+    def as_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+# ---------------------------------------------------------------- engines
+
+
+def _student(project: Project, name: str, **kw: Any) -> Any:
+    try:
+        module = importlib.import_module("avs_studio.jobs.propose_student")
+    except ModuleNotFoundError as exc:
+        if exc.name != "avs_studio.jobs.propose_student":
+            raise
+        raise ProposeError(
+            f"the student engine is not available in this installation (avs_studio.jobs.propose_student is "
+            f"missing), so `student:{name}` cannot propose; use --engine openavs"
+        ) from exc
+    kw.pop("config", None)
+    kw.pop("on_clip", None)
+    return module.propose_with_student(project, name, **kw)
+
+
+def _openavs(project: Project, **kw: Any) -> ProposeReport:
+    return _propose_openavs(project, **kw)
+
+
+# engine name (before ":") -> function(project, [name,] video_ids=, split=, device=, progress=, cancel=, ...)
+ENGINES: dict[str, Callable[..., Any]] = {"openavs": _openavs, "student": _student}
+
+
+def propose(
+    project: Project,
+    video_ids: Sequence[int] | None = None,
+    config: PipelineConfig | Pipeline | str | Path | None = None,
+    *,
+    split: str | None = None,
+    device: str = "auto",
+    engine: str = "openavs",
+    progress: Progress | None = None,
+    cancel: Any = None,
+    on_clip: OnClip | None = None,
+) -> ProposeReport:
+    """Propose masks for ``video_ids`` (None: every video, or those of ``split``).
+
+    ``config``: a profile name, a TOML path, a PipelineConfig, or a built Pipeline (the GUI's, whose models
+    stay loaded); None = the "default" profile. ``engine``: "openavs" or "student:NAME".
+    Raises TranslationError (nothing of the failing clip is written), ModelMissingError, ConfigError.
+    """
+    kind, _, name = engine.partition(":")
+    fn = ENGINES.get(kind)
+    if fn is None or (kind == "student") != bool(name):
+        raise ProposeError(f"unknown engine {engine!r}; use 'openavs' or 'student:NAME'")
+    kw: dict[str, Any] = dict(
+        video_ids=video_ids, split=split, device=device, progress=progress, cancel=cancel
+    )
+    if kind == "student":
+        return fn(project, name, **kw)
+    return fn(project, config=config, on_clip=on_clip, **kw)
+
+
+# ---------------------------------------------------------------- openavs
+
+
+def _select_videos(project: Project, video_ids: Sequence[int] | None, split: str | None) -> list[VideoRow]:
+    rows = project.store.videos(split)
+    if video_ids is None:
+        return rows
+    by_id = {v.id: v for v in project.store.videos()}
+    missing = [i for i in video_ids if i not in by_id]
+    if missing:
+        raise ProposeError(
+            f"no video with id {', '.join(map(str, missing))} in {project.dir}; "
+            f"known ids: {', '.join(str(i) for i in sorted(by_id)) or 'none'}"
+        )
+    chosen = [by_id[i] for i in dict.fromkeys(video_ids)]
+    return [v for v in chosen if split is None or v.split == split]
+
+
+def _clips(frames: list[int], size: int) -> list[list[int]]:
+    return [frames[i : i + size] for i in range(0, len(frames), size)]
+
+
+def _audio_span(frame_time: float, rate: float) -> tuple[float, float]:
+    """The audio segment of a keyframe: its whole keyframe period (AVSBench: the second it starts)."""
+    period = 1.0 / rate
+    start = math.floor(frame_time * rate + 1e-6) * period
+    return start, start + period
+
+
+def _jsonable(x: Any) -> Any:
+    if isinstance(x, dict):
+        return {str(k): _jsonable(v) for k, v in x.items()}
+    if isinstance(x, list | tuple):
+        return [_jsonable(v) for v in x]
+    if isinstance(x, np.generic):
+        return x.item()
+    return x
+
+
+def _frame_result(fp: FrameProposal) -> list[dict[str, Any]]:
+    return [
+        {
+            "phrase": o.phrase,
+            "box": [round(float(v), 2) for v in o.box],
+            "box_score": round(float(o.box_score), 4),
+            "mask_score": round(float(o.mask_score), 4),
+            "area": int(np.count_nonzero(o.mask)),
+        }
+        for o in fp.objects
+    ]
+
+
+@dataclass
+class _ClipCounts:
+    annotations: int = 0
+    empty: int = 0
+    skipped: int = 0
+    new_objects: int = 0
+    written: list[int] = field(default_factory=list)
+
+
+def write_clip(
+    project: Project,
+    video_id: int,
+    frames: list[FrameProposal],
+    shape: tuple[int, int],
+    *,
+    run_id: int | None,
+    result: dict[str, Any],
+    author: str = "openavs",
+    source: str = SOURCE,
+) -> _ClipCounts:
+    """Store one clip's proposals, objects and provenance in one transaction (all or nothing)."""
+    indices = [fp.frame_index for fp in frames]
+    h, w = shape
+
+    def fn(s: Any) -> _ClipCounts:
+        counts = _ClipCounts()
+        existing = s.scalars(
+            select(Annotation).where(Annotation.video_id == video_id, Annotation.frame.in_(indices))
+        ).all()
+        reviewed = {a.frame for a in existing if a.status != STATUS}
+        stale = [a.id for a in existing if a.frame not in reviewed]
+        if stale:
+            s.execute(update(Revision).where(Revision.annotation_id.in_(stale)).values(state="discarded"))
+            s.execute(delete(Annotation).where(Annotation.id.in_(stale)))
+        objects = {o.label.strip().lower(): o.id for o in s.scalars(
+            select(SoundObject).where(SoundObject.video_id == video_id).order_by(SoundObject.index)
+        )}  # fmt: skip
+        next_index = s.scalar(select(func.max(SoundObject.index)).where(SoundObject.video_id == video_id))
+        next_index = 0 if next_index is None else next_index + 1
+        now = utcnow()
+        rows: list[Annotation] = []
+        for fp in frames:
+            if fp.frame_index in reviewed:
+                counts.skipped += 1
+                continue
+            by_phrase: dict[str, tuple[np.ndarray, float]] = {}
+            for obj in fp.objects:
+                m = np.asarray(obj.mask, dtype=bool)
+                if m.shape != (h, w):
+                    raise ValueError(f"segmenter mask of shape {m.shape} for a {w}x{h} frame")
+                if not m.any():
+                    continue
+                label = obj.phrase.strip().lower()
+                old = by_phrase.get(label)
+                by_phrase[label] = (
+                    m if old is None else old[0] | m,
+                    max(float(obj.box_score), old[1] if old else 0.0),
+                )
+            if not by_phrase:
+                by_phrase_items: list[tuple[int | None, np.ndarray, float | None]] = [
+                    (None, np.zeros((h, w), bool), None)
+                ]
+                counts.empty += 1
+            else:
+                by_phrase_items = []
+                for label, (m, score) in by_phrase.items():
+                    if label not in objects:
+                        obj_row = SoundObject(
+                            video_id=video_id,
+                            label=label,
+                            colour=masks.colour_for_index(next_index),
+                            index=next_index,
+                        )
+                        s.add(obj_row)
+                        s.flush()
+                        objects[label] = obj_row.id
+                        next_index += 1
+                        counts.new_objects += 1
+                    by_phrase_items.append((objects[label], m, score))
+                    counts.annotations += 1
+            for object_id, m, score in by_phrase_items:
+                rle = masks.encode(m)
+                rows.append(
+                    Annotation(
+                        video_id=video_id, frame=fp.frame_index, object_id=object_id, counts=rle["counts"],
+                        height=h, width=w, area=int(np.count_nonzero(m)), source=source, status=STATUS,
+                        author=author, score=score, run_id=run_id, version=1, created_at=now, updated_at=now,
+                    )
+                )  # fmt: skip
+            counts.written.append(fp.frame_index)
+        s.add_all(rows)
+        if run_id is not None:
+            s.add(
+                ClipResult(
+                    run_id=run_id,
+                    video_id=video_id,
+                    frames=[int(i) for i in indices],
+                    result=_jsonable(result),
+                )
+            )
+        s.flush()
+        return counts
+
+    return project.store.write(fn)
+
+
+def _stop(cancel: Any) -> bool:
+    return cancel is not None and cancel.is_set()
+
+
+def _propose_openavs(
+    project: Project,
+    *,
+    video_ids: Sequence[int] | None,
+    config: PipelineConfig | Pipeline | str | Path | None,
+    split: str | None,
+    device: str,
+    progress: Progress | None,
+    cancel: Any,
+    on_clip: OnClip | None,
+) -> ProposeReport:
+    report = ProposeReport(engine="openavs")
+    videos = _select_videos(project, video_ids, split)
+    started = time.perf_counter()
+    if isinstance(config, Pipeline):
+        pipeline: Pipeline | None = config
+        cfg = config.config
+    else:
+        cfg = (
+            config
+            if isinstance(config, PipelineConfig)
+            else load_config(config, llm=project.store.get_setting(LLM_SETTING) or None)
+        )
+        pipeline = None
+    clip_size = cfg.clip_seconds if cfg is not None else 5
+    plan = [(v, _clips(keyframes(v), clip_size)) for v in videos]
+    total = sum(len(c) for _, c in plan)
+    if pipeline is None and any(v.has_audio for v in videos):
+        pipeline = Pipeline.from_config(cfg, device=device)
+    models = pipeline.models if pipeline is not None else {}
+    config_dict = cfg.to_dict() if cfg is not None else {}
+    report.run_id = project.store.start_pipeline_run("openavs", config_dict, models)
+    done = 0
+    status = "failed"
+    try:
+        if progress:
+            progress(0, total, f"proposing {total} clips of {len(videos)} videos")
+        for video, clips in plan:
+            if _stop(cancel):
+                break
+            n = _propose_video(
+                project, video, clips, pipeline, report, cancel, on_clip, progress, done, total
+            )
+            done += n
+            report.videos += 1
+        report.cancelled = _stop(cancel)
+        status = "cancelled" if report.cancelled else "done"
+    finally:
+        report.timings["total"] = time.perf_counter() - started
+        project.store.finish_pipeline_run(report.run_id, status, dict(report.timings))
+    return report
+
+
+def _propose_video(
+    project: Project,
+    video: VideoRow,
+    clips: list[list[int]],
+    pipeline: Pipeline | None,
+    report: ProposeReport,
+    cancel: Any,
+    on_clip: OnClip | None,
+    progress: Progress | None,
+    done: int,
+    total: int,
+) -> int:
+    """Propose one video's clips; returns how many clips were handled."""
+    label = f"video {video.id} ({video.name})"
+    try:
+        reader = VideoReader(video.path, prefetch=0)
+    except MediaError as exc:
+        report.errors.append(f"{label}: {exc}")
+        return len(clips)
+    with reader:
+        audio = None
+        if video.has_audio and pipeline is not None:
+            try:
+                audio = load_audio(video.path, AUDIO_RATE, mono=True)
+            except NoAudioError:
+                audio = None
+            except MediaError as exc:
+                report.errors.append(f"{label}: {exc}")
+                return len(clips)
+        if audio is None:
+            report.warnings.append(
+                f"{label} has no audio: its {sum(len(c) for c in clips)} keyframes got explicit empty proposals"
+            )
+        shape = (reader.info.height, reader.info.width)
+        handled = 0
+        for indices in clips:
+            if _stop(cancel):
+                break
+            t0 = time.perf_counter()
+            if audio is None:
+                frames = [FrameProposal(i, [], []) for i in indices]
+                result: dict[str, Any] = {"no_audio": True, "frames": indices}
+            else:
+                images = [reader.frame(i) for i in indices]
+                spans = [
+                    _audio_span(float(reader.frame_times[i]), video.keyframe_rate or 1.0) for i in indices
+                ]
+                clip = Clip(images, list(indices), spans, audio, key=f"video:{video.id}")
+                try:
+                    proposal = pipeline.run(clip, cancel=cancel)
+                except Cancelled:
+                    break
+                frames = proposal.frames
+                result = {
+                    "frames": indices,
+                    "spans": spans,
+                    "descriptions": proposal.descriptions,
+                    "translation": proposal.translation,
+                    "phrases": [fp.phrases for fp in frames],
+                    "objects": [_frame_result(fp) for fp in frames],
+                    "timings": proposal.timings,
+                }
+            counts = write_clip(project, video.id, frames, shape, run_id=report.run_id, result=result)
+            handled += 1
+            report.clips += 1
+            report.keyframes += len(counts.written)
+            report.annotations += counts.annotations
+            report.empty += counts.empty
+            report.skipped += counts.skipped
+            report.new_objects += counts.new_objects
+            elapsed = time.perf_counter() - t0
+            report.timings["clips"] = report.timings.get("clips", 0.0) + elapsed
+            if on_clip is not None:
+                written = set(counts.written)
+                on_clip(video.id, [fp for fp in frames if fp.frame_index in written])
+            if progress:
+                progress(done + handled, total, f"{label}: frames {indices[0]}-{indices[-1]}")
+        return handled

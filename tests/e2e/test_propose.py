@@ -1,0 +1,238 @@
+"""`propose` end to end: a real mp4 with sound -> pipeline -> proposals, objects and provenance in SQLite."""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import threading
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from avs_studio.cli import main
+from avs_studio.jobs import add_videos, init_project, open_project
+from avs_studio.jobs.propose import ProposeError, propose
+from avs_studio.openavs import TranslationError, TranslatorConnectionError
+from tests.helpers.media_factory import counter_height, make_video
+from tests.unit.openavs.fake_llm import FakeLLM, free_port
+
+W, H, FPS, SECONDS = 160, 120, 10, 7
+# The factory's tone schedule: second s sounds at 400 + 300 s Hz. What the `tone` describer hears:
+TONES = {
+    "400": "acoustic guitar strumming",
+    "700": "guitar riff",
+    "1000": "wind blowing",  # nothing visible -> explicit empty proposal
+    "1300": "dog barking",  # a dog is named but no green thing is in the picture -> empty
+    "1600": "dog barking",
+    "1900": "guitar",
+    "2200": "guitar",
+}
+CONFIG = f"""
+[pipeline]
+clip_seconds = 5
+device = "cpu"
+
+[[describers]]
+name = "tone"
+tones = {json.dumps(TONES).replace('": "', '" = "')}
+
+[translator]
+name = "keyword"
+keywords = {{guitar = "guitar", dog = "dog"}}
+
+[segmenter]
+name = "color-box"
+colors = {{guitar = [220, 40, 40], dog = [40, 200, 60]}}
+"""
+GUITAR_FRAMES = [0, 10, 50, 60]
+EMPTY_FRAMES = [20, 30, 40]
+
+
+def square(i: int) -> np.ndarray:
+    """Where media_factory.draw_frame paints the red square of frame i."""
+    sq = max(4, min(W, H) // 5)
+    top = counter_height(H)
+    x0, y0 = (i * 3) % max(1, W - sq), top + (i * 2) % max(1, H - top - sq)
+    m = np.zeros((H, W), bool)
+    m[y0 : y0 + sq, x0 : x0 + sq] = True
+    return m
+
+
+@pytest.fixture(scope="module")
+def videos(tmp_path_factory) -> dict[str, Path]:
+    d = tmp_path_factory.mktemp("media")
+    return {
+        "sound": make_video(d / "sound.mp4", frames=SECONDS * FPS, fps=FPS, size=(W, H)),
+        "mute": make_video(d / "mute.mp4", frames=3 * FPS, fps=FPS, size=(W, H), audio=None),
+    }
+
+
+@pytest.fixture
+def project(tmp_path, videos):
+    p = init_project(tmp_path / "proj")
+    report = add_videos(p, [videos["sound"], videos["mute"]])
+    assert [vid for _, vid in report.added] == [1, 2]
+    yield p
+    p.close()
+
+
+@pytest.fixture
+def config(tmp_path) -> Path:
+    f = tmp_path / "pipeline.toml"
+    f.write_text(CONFIG)
+    return f
+
+
+def test_proposals_masks_empty_frames_and_provenance(project, config):
+    seen: list[tuple[int, list[int]]] = []
+    report = propose(
+        project, config=str(config), on_clip=lambda v, fr: seen.append((v, [f.frame_index for f in fr]))
+    )
+    store = project.store
+    rows = store.annotations(video_id=1)
+    assert sorted({a.frame for a in rows}) == sorted(GUITAR_FRAMES + EMPTY_FRAMES)
+    objects = store.objects(1)
+    assert [(o.label, o.index) for o in objects] == [("guitar", 0)]  # one object per phrase, reused
+    for a in rows:
+        assert (a.source, a.status, a.run_id) == ("proposal", "proposed", report.run_id)
+        if a.frame in GUITAR_FRAMES:
+            m, want = a.mask(), square(a.frame)
+            assert a.object_id == objects[0].id and m.shape == (H, W)
+            iou = (m & want).sum() / (m | want).sum()
+            assert iou > 0.9, (a.frame, iou)
+            assert a.area == m.sum() and a.score == 1.0
+        else:
+            assert a.object_id is None and a.area == 0 and not a.mask().any()  # "nothing sounds here"
+    assert [(a.frame, a.object_id) for a in store.annotations(video_id=2)] == [
+        (0, None),
+        (10, None),
+        (20, None),
+    ]
+
+    assert (report.clips, report.keyframes, report.annotations, report.empty) == (3, 10, 4, 6)
+    assert report.videos == 2 and report.new_objects == 1 and not report.cancelled and not report.errors
+    assert report.warnings == ["video 2 (mute) has no audio: its 3 keyframes got explicit empty proposals"]
+    assert seen == [(1, [0, 10, 20, 30, 40]), (1, [50, 60]), (2, [0, 10, 20])]
+
+    (run,) = store.pipeline_runs()
+    assert run.id == report.run_id and run.engine == "openavs" and run.status == "done"
+    assert run.config["describers"][0]["name"] == "tone" and run.models["segmenter"] == "color-box"
+    clips = store.clip_results(1)
+    assert [c.frames for c in clips] == [[0, 10, 20, 30, 40], [50, 60]]
+    first = clips[0].result
+    assert first["descriptions"][2] == {"tone": "wind blowing"}
+    assert first["phrases"] == [["guitar"], ["guitar"], [], ["dog"], ["dog"]]
+    assert first["translation"]["translator"] == "keyword" and "Frame 5:" in first["translation"]["prompt"]
+    assert first["objects"][0][0]["phrase"] == "guitar" and first["spans"][1] == [1.0, 2.0]
+    assert set(first["timings"]) >= {"describe:tone", "translate", "segment"}
+    assert store.clip_results(2)[0].result["no_audio"] is True
+
+
+def test_rerun_leaves_reviewed_frames_alone(project, config):
+    propose(project, config=str(config))
+    store = project.store
+    by_frame = {a.frame: a for a in store.annotations(video_id=1)}
+    accepted = store.set_status(by_frame[0].id, "accepted")
+    edited = store.put_annotation(1, 20, None, np.ones((H, W), bool), source="manual", status="edited")
+    report = propose(project, video_ids=[1], config=str(config))
+    after = {a.frame: a for a in store.annotations(video_id=1)}
+    assert (after[0].id, after[0].version, after[0].status) == (accepted.id, accepted.version, "accepted")
+    assert (after[20].id, after[20].source, after[20].area) == (edited.id, "manual", H * W)
+    assert after[10].id != by_frame[10].id and after[10].status == "proposed"  # replaced
+    assert report.skipped == 2 and report.keyframes == 5 and report.new_objects == 0
+    assert len(store.objects(1)) == 1 and len(store.pipeline_runs()) == 2
+    assert len(store.annotations(video_id=1)) == 7
+
+
+def test_cancel_between_clips_keeps_whole_clips_only(project, config):
+    cancel = threading.Event()
+    report = propose(project, config=str(config), cancel=cancel, on_clip=lambda v, f: cancel.set())
+    assert report.cancelled and report.clips == 1
+    assert sorted(a.frame for a in project.store.annotations()) == [0, 10, 20, 30, 40]
+    assert [c.frames for c in project.store.clip_results(1)] == [[0, 10, 20, 30, 40]]
+    assert project.store.pipeline_runs()[0].status == "cancelled"
+
+
+def llm_config(tmp_path: Path, url: str) -> Path:
+    f = tmp_path / "llm.toml"
+    f.write_text(
+        CONFIG.replace(
+            '[translator]\nname = "keyword"\nkeywords = {guitar = "guitar", dog = "dog"}',
+            f'[translator]\nname = "openai"\nbase_url = "{url}"\nmodel = "m"\nretries = 1\nhttp_retries = 0\ntimeout = 5',
+        )
+    )
+    return f
+
+
+def test_malformed_llm_answers_write_nothing(project, tmp_path):
+    with FakeLLM(["not json at all"]) as server:
+        with pytest.raises(TranslationError) as info:
+            propose(project, video_ids=[1], config=str(llm_config(tmp_path, server.url)))
+    assert info.value.attempts == 2 and info.value.raw == "not json at all" and len(server.requests) == 2
+    store = project.store
+    assert store.annotations() == [] and store.objects(1) == [] and store.clip_results(1) == []
+    assert store.pipeline_runs()[0].status == "failed"
+
+
+def test_unreachable_llm_writes_nothing(project, tmp_path):
+    url = f"http://127.0.0.1:{free_port()}/v1"
+    with pytest.raises(TranslatorConnectionError, match=url.replace(".", r"\.")):
+        propose(project, video_ids=[1], config=str(llm_config(tmp_path, url)))
+    assert project.store.annotations() == [] and project.store.clip_results(1) == []
+
+
+def test_llm_answers_become_proposals(project, tmp_path):
+    answer = json.dumps(
+        {"frames": [{"frame": i + 1, "objects": ["Guitar"] if i < 2 else []} for i in range(5)]}
+    )
+    answer2 = json.dumps({"frames": [{"frame": 1, "objects": ["guitar"]}, {"frame": 2, "objects": []}]})
+    with FakeLLM(["oops", answer, answer2]) as server:
+        report = propose(project, video_ids=[1], config=str(llm_config(tmp_path, server.url)))
+    frames = {a.frame: a.object_id for a in project.store.annotations(video_id=1)}
+    assert frames == {0: 1, 10: 1, 20: None, 30: None, 40: None, 50: 1, 60: None}
+    t = project.store.clip_results(1)[0].result["translation"]
+    assert t["attempts"] == 2 and t["history"][0] == "oops" and t["raw"] == answer
+    assert report.annotations == 3 and "openai" in project.store.pipeline_runs()[0].models["translator"]
+
+
+def test_engine_errors(project):
+    with pytest.raises(ProposeError, match="unknown engine 'magic'"):
+        propose(project, engine="magic")
+    with pytest.raises(ProposeError, match="no video with id 9"):
+        propose(project, video_ids=[9], config="offline")
+    if importlib.util.find_spec("avs_studio.jobs.propose_student") is None:
+        with pytest.raises(ProposeError, match="student engine is not available"):
+            propose(project, engine="student:s1")
+
+
+def test_cli_propose_json(project, config, capsys):
+    project_dir = project.dir
+    project.close()
+    assert main(["propose", str(project_dir), "--config", str(config), "--video", "1", "--json"]) == 0
+    out, err = capsys.readouterr()
+    data = json.loads(out)
+    assert (data["clips"], data["annotations"], data["empty"]) == (2, 4, 3)
+    assert "[2/2] video 1 (sound): frames 50-60" in err
+    with open_project(project_dir) as p:
+        assert len(p.store.annotations(video_id=1)) == 7 and p.store.annotations(video_id=2) == []
+    assert main(["propose", str(project_dir), "--config", str(config), "--split", "nothing"]) == 0
+    assert "proposed 0 clips of 0 videos" in capsys.readouterr().out
+
+
+@pytest.mark.slow
+def test_tiny_random_profile_end_to_end(project):
+    """Real model code (tiny random AST, Whisper, GroundingDINO, SAM; real MiniLM embeddings) end to end."""
+    report = propose(project, video_ids=[1], config="tiny-random", device="cpu")
+    rows = project.store.annotations(video_id=1)
+    assert sorted({a.frame for a in rows}) == [0, 10, 20, 30, 40, 50, 60]
+    for a in rows:
+        assert a.source == "proposal" and a.status == "proposed" and a.mask().shape == (H, W)
+        assert (a.object_id is None) == (a.area == 0)
+    run = project.store.pipeline_runs()[0]
+    assert run.status == "done" and run.config["profile"] == "tiny-random"
+    assert run.models["describer:ast"].startswith("ast") and "version:torch" in run.models
+    clip = project.store.clip_results(1)[0].result
+    assert set(clip["descriptions"][0]) == {"ast", "whisper"}
+    assert clip["translation"]["translator"] == "offline"
+    assert report.clips == 2 and report.keyframes == 7

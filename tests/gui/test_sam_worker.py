@@ -1,0 +1,148 @@
+"""SAM refinement runs on the inference worker: the GUI thread keeps ticking, the mask lands in the store."""
+
+from __future__ import annotations
+
+import time
+
+import numpy as np
+import pytest
+from PySide6.QtCore import QElapsedTimer, Qt, QTimer
+from PySide6.QtTest import QTest
+
+from avs_studio.openavs import POINT_SEGMENTERS
+from tests.gui.conftest import FPS, close_window, open_window
+
+
+def click(window, x: float, y: float, button=Qt.MouseButton.LeftButton):
+    pos = window.canvas.view_point(x, y)
+    QTest.mouseClick(window.canvas.viewport(), button, Qt.KeyboardModifier.NoModifier, pos)
+    return window.canvas.image_point(pos)
+
+
+def red_square(frame: np.ndarray) -> np.ndarray:
+    """The moving red square media_factory draws (what a colour click must select)."""
+    r, g, b = (frame[..., i].astype(int) for i in range(3))
+    return (r > 180) & (g < 90) & (b < 90)
+
+
+@pytest.fixture(scope="module")
+def tiny_sam_path(tmp_path_factory):
+    from avs_studio.openavs import tiny
+
+    return tiny.build("sam", tmp_path_factory.mktemp("tiny-sam"))
+
+
+def _max_gap_while(qtbot, window, condition, timeout_s: float = 120.0) -> float:
+    """Longest gap (ms) between ticks of a 5 ms GUI-thread timer until ``condition()``."""
+    gaps: list[float] = []
+    clock = QElapsedTimer()
+    clock.start()
+    last = [clock.elapsed()]
+
+    def tick() -> None:
+        now = clock.elapsed()
+        gaps.append(now - last[0])
+        last[0] = now
+
+    timer = QTimer()
+    timer.setInterval(5)
+    timer.timeout.connect(tick)
+    timer.start()
+    deadline = time.monotonic() + timeout_s
+    while not condition():
+        assert time.monotonic() < deadline, "the worker did not answer in time"
+        qtbot.wait(5)
+    timer.stop()
+    return max(gaps) if gaps else 0.0
+
+
+def test_tiny_sam_click_keeps_gui_responsive(qtbot, video_project, gui_settings, tiny_sam_path):
+    w = open_window(qtbot, video_project, gui_settings)
+    seg = POINT_SEGMENTERS.create("sam", path=str(tiny_sam_path), device="cpu")
+    w.worker.set_point_segmenter(seg)
+    store, vid = w.project.store, w.video.id
+    oid = store.add_object(vid, "square")
+    w.reload()
+    QTest.keyClick(w.canvas, Qt.Key.Key_S)
+    assert w.canvas.tool is w.tools["sam"]
+    qtbot.waitUntil(w.worker.idle, timeout=60000)  # embeddings of this and the next keyframes
+    click(w, 60, 70)
+    gap = _max_gap_while(
+        qtbot, w, lambda: w.worker.idle() and w.writer.idle() and store.annotations(video_id=vid)
+    )
+    rows = store.annotations(video_id=vid, frame=0)
+    assert [(r.object_id, r.status, r.source) for r in rows] == [(oid, "edited", "manual")]
+    mask = rows[0].mask()
+    assert mask.shape == (120, 160) and mask.dtype == bool
+    # the stored mask is what the segmenter predicts for that click on that frame
+    pts = np.asarray(w.tools["sam"].points, np.float32)
+    expected = seg.predict(w.sam_key(vid, 0), w.canvas.image, pts, np.ones(1, np.int32))
+    assert np.array_equal(mask, expected)
+    print(f"longest GUI gap during the SAM click: {gap:.1f} ms")
+    assert gap < 50
+    close_window(qtbot, w)
+
+
+def test_colour_click_selects_square_and_negative_click_removes(qtbot, main_window):
+    w = main_window
+    seg = POINT_SEGMENTERS.create("color-point", device="cpu")
+    w.worker.set_point_segmenter(seg)
+    store, vid = w.project.store, w.video.id
+    oid = store.add_object(vid, "square")
+    w.reload()
+    QTest.keyClick(w.canvas, Qt.Key.Key_S)
+    # the frame and its neighbouring keyframes are embedded ahead on the worker
+    qtbot.waitUntil(
+        lambda: seg.is_cached(w.sam_key(vid, FPS)) and seg.is_cached(w.sam_key(vid, 2 * FPS)), timeout=20000
+    )
+    square = red_square(w.canvas.image)
+    ys, xs = np.nonzero(square)
+    click(w, float(np.median(xs)), float(np.median(ys)))
+    qtbot.waitUntil(
+        lambda: w.worker.idle() and w.writer.idle() and bool(store.annotations(video_id=vid)), timeout=20000
+    )
+    stored = store.annotations(video_id=vid, frame=0)[0]
+    assert stored.object_id == oid
+    iou = (stored.mask() & square).sum() / (stored.mask() | square).sum()
+    assert iou > 0.8
+    # a right click on the same square removes it again
+    click(w, float(np.median(xs)), float(np.median(ys)), Qt.MouseButton.RightButton)
+    qtbot.waitUntil(
+        lambda: w.worker.idle() and w.writer.idle() and store.annotations(video_id=vid)[0].version == 2,
+        timeout=20000,
+    )
+    assert not store.annotations(video_id=vid, frame=0)[0].mask().any()
+
+
+def test_interactive_request_jumps_ahead_of_batch(qtbot, main_window):
+    """A SAM click queued behind a long batch job runs between its steps, not after it."""
+    w = main_window
+    order: list[str] = []
+
+    def long_job(progress, cancel, on_clip):
+        for i in range(20):
+            if cancel.is_set():
+                return
+            time.sleep(0.05)
+            order.append(f"batch {i}")
+            progress(i + 1, 20, "step")
+
+    job = w.worker.start_job("long", long_job)
+    qtbot.waitUntil(lambda: len(order) >= 2, timeout=5000)
+    w.worker.submit(lambda: order.append("click"))
+    qtbot.waitUntil(lambda: "click" in order, timeout=5000)
+    assert order.index("click") < 10
+    w.worker.cancel_job(job)
+    qtbot.waitUntil(w.worker.idle, timeout=5000)
+    assert w.jobs_panel.states[job] == "cancelled"
+
+
+def test_worker_error_is_reported_not_raised(qtbot, video_project, gui_settings):
+    w = open_window(qtbot, video_project, gui_settings)
+    w.worker.set_profile("no-such-profile")
+    w.store_id = w.project.store.add_object(w.video.id, "x")
+    w.reload()
+    QTest.keyClick(w.canvas, Qt.Key.Key_S)
+    qtbot.waitUntil(lambda: getattr(w, "last_error", None) is not None, timeout=20000)
+    assert "no-such-profile" in w.last_error
+    close_window(qtbot, w)

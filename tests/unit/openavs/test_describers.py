@@ -1,0 +1,140 @@
+"""AST, CLAP and Whisper describers end to end on tiny random models of the real architectures,
+loaded through the same loaders as downloaded weights."""
+
+from __future__ import annotations
+
+import re
+
+import numpy as np
+import pytest
+
+from avs_studio.openavs import weights
+from avs_studio.openavs.describers import ast, clap, whisper  # noqa: F401  (registers the stages)
+from avs_studio.openavs.describers.clap import BUILTIN_VOCABULARY, load_vocabulary
+from avs_studio.openavs.registry import DESCRIBERS
+from avs_studio.openavs.tiny import AUDIO_LABELS
+from avs_studio.openavs.types import AudioDescriber
+
+
+def make(name, tiny_models, family=None, **params):
+    return DESCRIBERS.create(name, model="", path=str(tiny_models[family or name]), device="cpu", **params)
+
+
+def test_ast_labels_top_k_and_threshold(tiny_models, audio_segments):
+    d = make("ast", tiny_models, top_k=2, threshold=0.0)
+    assert isinstance(d, AudioDescriber) and d.name == "ast"
+    out = d.describe(audio_segments, 16000)
+    assert len(out) == len(audio_segments)
+    probs = d.scores(audio_segments, 16000)
+    assert probs.shape == (5, len(AUDIO_LABELS))
+    for text, p in zip(out, probs):
+        labels = text.split(", ")
+        assert len(labels) == 2 and set(labels) <= set(AUDIO_LABELS)
+        assert labels == [AUDIO_LABELS[i] for i in np.argsort(-p)[:2]]  # best first
+    assert make("ast", tiny_models, threshold=1.01).describe(audio_segments, 16000) == [""] * 5
+
+
+def test_ast_batch_equals_single(tiny_models, audio_segments):
+    d = make("ast", tiny_models, batch_size=8)
+    batch = d.scores(audio_segments, 16000)
+    single = np.concatenate([d.scores([s], 16000) for s in audio_segments])
+    np.testing.assert_allclose(batch, single, atol=1e-5)
+
+
+def test_ast_input_forms(tiny_models, audio_segments):
+    d = make("ast", tiny_models, threshold=0.0)
+    tone = audio_segments[1]
+    stereo = np.stack([tone, tone])
+    np.testing.assert_allclose(d.scores([stereo], 16000), d.scores([tone], 16000), atol=1e-6)
+    at_48k = np.repeat(tone, 3)  # same tone at 48 kHz (sample-and-hold), resampled to 16 kHz
+    assert d.scores([at_48k], 48000).shape == (1, len(AUDIO_LABELS))
+    assert d.describe([np.zeros(0, np.float32), tone], 16000)[0] == ""
+
+
+def test_clap_zero_shot_over_vocabulary(tiny_models, audio_segments, tmp_path):
+    vocab = tmp_path / "sources.txt"
+    vocab.write_text("# comment\nguitar | acoustic guitar | strum |\ndog | puppy | bark\n-music\n\npiano\n")
+    assert load_vocabulary(vocab) == ["guitar", "dog", "music", "piano"]
+    d = make("clap", tiny_models, vocabulary=str(vocab), top_k=2, min_prob=0.0)
+    out = d.describe(audio_segments, 16000)
+    probs = d.scores(audio_segments, 16000)
+    assert probs.shape == (5, 4)
+    np.testing.assert_allclose(probs.sum(axis=1), 1.0, atol=1e-5)
+    for text, p in zip(out, probs):
+        assert text.split(", ") == [d.vocabulary[i] for i in np.argsort(-p)[:2]]
+    single = np.concatenate([d.scores([s], 16000) for s in audio_segments])
+    np.testing.assert_allclose(probs, single, atol=1e-5)
+    assert make("clap", tiny_models, vocabulary=str(vocab), min_prob=0.9).describe(audio_segments, 16000) == [""] * 5
+
+
+def test_clap_default_vocabulary_is_shipped_file():
+    v = load_vocabulary()
+    assert len(v) > len(BUILTIN_VOCABULARY) and "guitar" in v and all("|" not in w for w in v)
+
+
+def test_whisper_skips_silence_without_running_whisper(tiny_models, audio_segments, monkeypatch):
+    import whisper as openai_whisper
+
+    calls = []
+    real = openai_whisper.decode
+    monkeypatch.setattr(openai_whisper, "decode", lambda *a, **k: calls.append(1) or real(*a, **k))
+    d = make("whisper", tiny_models)
+    silence = [np.zeros(16000, np.float32), np.zeros(8000, np.float32)]
+    assert d.describe(silence, 16000) == ["", ""]
+    assert calls == [] and d.decoded_segments == 0
+
+
+def test_whisper_transcribes_only_speech_segments(tiny_models, audio_segments):
+    d = make("whisper", tiny_models, language="en", max_tokens=8)
+    loud = {1, 3}  # a stand-in VAD: these segments "have speech"
+    d.vad = lambda a: any(np.array_equal(a, audio_segments[i]) for i in loud)
+    out = d.describe(audio_segments, 16000)
+    assert d.decoded_segments == 2
+    for i, text in enumerate(out):
+        if i in loud:
+            assert text == "" or re.fullmatch(r'speech: "[^"]+"', text)
+        else:
+            assert text == ""
+
+
+def test_silero_vad_says_no_speech_on_silence():
+    has_speech = whisper.silero_speech()
+    assert has_speech(np.zeros(16000, np.float32)) is False
+    assert has_speech(np.zeros(100, np.float32)) is False
+
+
+def test_missing_weights_offline(monkeypatch, tmp_path):
+    monkeypatch.setenv("AVS_STUDIO_CACHE", str(tmp_path))
+    monkeypatch.setenv("AVS_STUDIO_OFFLINE", "1")
+    with pytest.raises(weights.ModelMissingError) as err:
+        DESCRIBERS.create("ast", device="cpu")
+    assert err.value.command == "avs-studio models download ast-audioset"
+    assert {"config.json", "model.safetensors"} <= set(err.value.files)
+    with pytest.raises(weights.ModelMissingError, match="small.pt"):
+        DESCRIBERS.create("whisper", device="cpu")
+
+
+def test_load_errors_name_the_path(tmp_path):
+    with pytest.raises(weights.ModelError, match=str(tmp_path)):
+        ast.load_ast(tmp_path)
+    with pytest.raises(weights.ModelError, match="is not a file"):
+        whisper.load_whisper(tmp_path / "none.pt")
+
+
+def test_audio_lm_prompts_batching_and_answers(tiny_models, audio_segments):
+    """A tiny random Qwen2-Audio (a real audio-language architecture) through the generic adapter."""
+    from avs_studio.openavs.describers import audio_lm
+    from avs_studio.openavs.describers.audio_lm import build_prompts
+
+    instructions = ["Generate an audio caption.", "This is a sound of"]
+    d = make("audio-lm", tiny_models, instructions=instructions, max_new_tokens=4)
+    assert d.name == "audio-lm" and isinstance(d, audio_lm.AudioLmDescriber)
+    prompts = build_prompts(d.processor, instructions, 2)
+    assert len(prompts) == 4
+    assert [p.count("<|AUDIO|>") for p in prompts] == [1, 1, 1, 1]
+    assert instructions[0] in prompts[0] and instructions[1] in prompts[1] and instructions[0] in prompts[2]
+    segs = audio_segments[:3] + [np.zeros(0, np.float32)]
+    out = d.describe(segs, 16000)
+    assert len(out) == 4 and out[3] == ""
+    assert all(len(t.split(" | ")) == 2 and all(t.split(" | ")) for t in out[:3])
+    assert out[:3] == [d.describe([s], 16000)[0] for s in segs[:3]]  # left-padded batch = one at a time

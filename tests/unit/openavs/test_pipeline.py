@@ -1,0 +1,145 @@
+"""The orchestrator with deterministic stages (avs_studio.openavs.testing): describers -> translation -> masks."""
+
+from __future__ import annotations
+
+import threading
+
+import numpy as np
+import pytest
+
+from avs_studio.media import AudioTrack
+from avs_studio.openavs import DESCRIBERS, Clip, ConfigError, Pipeline, PipelineError, load_config
+from avs_studio.openavs.config import parse_config
+from avs_studio.openavs.pipeline import Cancelled
+
+RATE = 16000
+RED, GREEN = (220, 40, 40), (40, 200, 60)
+CONFIG = {
+    "pipeline": {"device": "cpu", "clip_seconds": 3},
+    "describers": [
+        {"name": "tone", "tones": {"400": "acoustic guitar strumming", "700": "dog barking"}},
+        {"name": "fixed", "texts": ["room tone"]},
+    ],
+    "translator": {"name": "keyword", "keywords": {"guitar": "guitar", "dog": "green dog"}},
+    "segmenter": {"name": "color-box", "colors": {"guitar": list(RED)}},
+    "point_segmenter": {"name": "color-point"},
+}
+
+
+def frame(red_at: tuple[int, int] | None, green_at: tuple[int, int] | None = None) -> np.ndarray:
+    img = np.full((48, 64, 3), 100, np.uint8)
+    if red_at:
+        x, y = red_at
+        img[y : y + 10, x : x + 12] = RED
+    if green_at:
+        x, y = green_at
+        img[y : y + 6, x : x + 6] = GREEN
+    return img
+
+
+def clip() -> Clip:
+    t = np.arange(3 * RATE) / RATE
+    freq = np.where(t < 1, 400.0, np.where(t < 2, 0.0, 700.0))
+    audio = (0.5 * np.sin(2 * np.pi * freq * t)).astype(np.float32)[None, :]
+    frames = [frame((5, 5)), frame((30, 20), (2, 40)), frame(None, (50, 30))]
+    return Clip(
+        frames, [0, 25, 50], [(0.0, 1.0), (1.0, 2.0), (2.0, 3.0)], AudioTrack(audio, RATE), key="video:7"
+    )
+
+
+@pytest.fixture
+def pipeline() -> Pipeline:
+    return Pipeline.from_config(parse_config(CONFIG, "test"), device="cpu")
+
+
+def test_run_gives_per_frame_phrases_masks_and_provenance(pipeline):
+    calls = []
+    out = pipeline.run(clip(), progress=lambda d, t, m: calls.append((d, t)))
+    assert out.descriptions == [
+        {"tone": "acoustic guitar strumming", "fixed": "room tone"},
+        {"tone": "", "fixed": ""},  # silent second: both describers give ""
+        {"tone": "dog barking", "fixed": "room tone"},
+    ]
+    assert [f.frame_index for f in out.frames] == [0, 25, 50]
+    assert [f.phrases for f in out.frames] == [["guitar"], [], ["green dog"]]
+    f0 = out.frames[0]
+    assert len(f0.objects) == 1 and f0.objects[0].phrase == "guitar"
+    expected = np.zeros((48, 64), bool)
+    expected[5:15, 5:17] = True
+    np.testing.assert_array_equal(f0.objects[0].mask, expected)
+    assert f0.objects[0].box == (5.0, 5.0, 17.0, 15.0)
+    assert out.frames[1].objects == []  # nothing sounds in the silent second, though red is visible
+    assert [o.phrase for o in out.frames[2].objects] == ["green dog"]  # colour word in the phrase
+    assert out.frames[2].objects[0].mask.sum() == 36
+    np.testing.assert_array_equal(out.frames[0].union((48, 64)), expected)
+    assert out.translation["translator"] == "keyword" and "Frame 3:" in out.translation["prompt"]
+    assert out.translation["phrases"] == [["guitar"], [], ["green dog"]]
+    assert set(out.timings) == {"describe:tone", "describe:fixed", "translate", "segment", "total"}
+    assert out.models["describer:tone"] == "tone" and out.models["segmenter"] == "color-box"
+    assert out.models["version:avs_studio"]
+    assert calls[0] == (0, 4) and calls[-1] == (4, 4)
+
+
+def test_cancel_between_stages(pipeline):
+    cancel = threading.Event()
+    cancel.set()
+    with pytest.raises(Cancelled):
+        pipeline.run(clip(), cancel=cancel)
+    cancel.clear()
+
+    def progress(done, total, message):
+        if done == 2:  # about to translate: stop before segmenting
+            cancel.set()
+
+    with pytest.raises(Cancelled, match="segmenting"):
+        pipeline.run(clip(), progress=progress, cancel=cancel)
+
+
+def test_segment_frame_reruns_one_frame_with_edited_phrases(pipeline):
+    img = frame((30, 20), (2, 40))
+    objs = pipeline.segment_frame(img, [" Guitar ", "GREEN blob", "guitar", ""], key="video:7:25")
+    assert [o.phrase for o in objs] == ["guitar", "green blob"]
+    assert objs[0].mask[20:30, 30:42].all() and objs[0].mask.sum() == 120
+    assert pipeline.segment_frame(img, ["  "]) == []
+
+
+def test_point_segmenter_is_built_on_first_use(pipeline):
+    assert pipeline._point_segmenter is None
+    ps = pipeline.point_segmenter
+    img = frame((30, 20), (2, 40))
+    ps.embed("k", img)
+    mask = ps.predict("k", img, np.array([[35, 25]]), np.array([1]))
+    assert mask.sum() == 120 and mask[20:30, 30:42].all()
+    assert pipeline.point_segmenter is ps
+
+
+def test_stage_contract_violations_are_named(pipeline):
+    class Bad:
+        name = "bad"
+
+        def describe(self, segments, rate):
+            return ["only one"]
+
+    DESCRIBERS.add("bad", lambda **kw: Bad())
+    try:
+        cfg = parse_config({**CONFIG, "describers": [{"name": "bad"}]}, "test")
+        with pytest.raises(PipelineError, match="describer 'bad' returned 1 texts for 3 segments"):
+            Pipeline.from_config(cfg).run(clip())
+    finally:
+        DESCRIBERS.remove("bad")
+
+
+def test_unknown_stage_parameter_is_a_config_error():
+    cfg = parse_config({**CONFIG, "segmenter": {"name": "color-box", "colours": {}}}, "test")
+    with pytest.raises(ConfigError, match="segmenter 'color-box'.*colours"):
+        Pipeline.from_config(cfg)
+
+
+def test_from_config_accepts_a_profile_file(tmp_path):
+    f = tmp_path / "p.toml"
+    f.write_text(
+        '[[describers]]\nname = "fixed"\n[translator]\nname = "keyword"\nkeywords = {}\n[segmenter]\nname = "color-box"\n'
+    )
+    p = Pipeline.from_config(str(f), device="cpu")
+    assert p.device == "auto" or p.device == "cpu"
+    assert p.config.profile == str(f) and load_config(str(f)).segmenter.name == "color-box"

@@ -1,0 +1,168 @@
+"""The shared clip prompt, answer validation, retries, and the `openai` translator against a local server."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from avs_studio.openavs import TRANSLATORS, TranslationError, TranslatorConnectionError
+from avs_studio.openavs.translators import build_prompt, llm_configured, llm_settings, parse_answer
+from avs_studio.openavs.translators.base import translate_with_retries
+from avs_studio.openavs.translators.openai_chat import OpenAIChatTranslator
+from tests.unit.openavs.fake_llm import FakeLLM, answer, free_port
+
+DESCRIPTIONS = [
+    {"ast": "Speech; Male speech, man speaking", "whisper": 'speech: "hello there"'},
+    {"ast": "Guitar; Strum", "whisper": ""},
+    {"ast": "", "whisper": ""},
+]
+
+
+def test_prompt_tags_every_frame_and_describer():
+    prompt = build_prompt(DESCRIPTIONS)
+    assert "3 frames" in prompt
+    for i in (1, 2, 3):
+        assert f"Frame {i}:" in prompt
+    assert "ast (audio event tags): Speech; Male speech, man speaking" in prompt
+    assert 'whisper (speech transcript): speech: "hello there"' in prompt
+    assert "(silence: no describer heard anything)" in prompt
+    assert prompt.index("Frame 1:") < prompt.index("Guitar; Strum") < prompt.index("Frame 3:")
+    assert '"frames"' in prompt and "exactly 3" in prompt
+
+
+def test_parse_answer_normalises_and_dedupes():
+    raw = "```json\n" + answer([[" The Guitar ", "guitar", "A  Man."], [], ["dog"]]) + "\n```"
+    assert parse_answer(raw, 3) == [["guitar", "man"], [], ["dog"]]
+    wrapped = "Sure! " + answer([["car"]]) + " Hope this helps."
+    assert parse_answer(wrapped, 1) == [["car"]]
+
+
+@pytest.mark.parametrize(
+    "raw, problem",
+    [
+        ("no json here", "no JSON object"),
+        ("{not json}", "not valid JSON"),
+        ('{"objects": []}', '"frames" list'),
+        (answer([["a"], ["b"]]), "exactly 3"),
+        (
+            '{"frames": [{"frame": 1, "objects": ["a"]}, {"frame": 3, "objects": []}, {"frame": 2, "objects": []}]}',
+            "numbered 1 to 3",
+        ),
+        (
+            '{"frames": [{"frame": 1, "objects": "guitar"}, {"frame": 2, "objects": []}, {"frame": 3, "objects": []}]}',
+            "must be a list",
+        ),
+        (
+            '{"frames": [{"frame": 1, "objects": [3]}, {"frame": 2, "objects": []}, {"frame": 3, "objects": []}]}',
+            "must be a string",
+        ),
+        (answer([["x" * 80], [], []]), "short noun phrase"),
+    ],
+)
+def test_parse_answer_rejects(raw, problem):
+    with pytest.raises(ValueError, match=problem.replace("(", r"\(")):
+        parse_answer(raw, 3)
+
+
+def test_retry_feeds_back_the_error_then_raises_with_raw():
+    seen: list[list[dict]] = []
+    answers = iter(["nonsense", answer([["guitar"]] * 3)])
+
+    def chat(messages):
+        seen.append(messages)
+        return next(answers)
+
+    t = translate_with_retries(chat, DESCRIPTIONS, translator="t", retries=2)
+    assert t.attempts == 2 and t.phrases == [["guitar"]] * 3
+    assert t.history == ["nonsense", answer([["guitar"]] * 3)]
+    assert seen[1][-2] == {"role": "assistant", "content": "nonsense"}
+    assert "no JSON object" in seen[1][-1]["content"]
+
+    with pytest.raises(TranslationError) as info:
+        translate_with_retries(lambda m: '{"frames": []}', DESCRIPTIONS, translator="t", retries=1)
+    assert info.value.attempts == 2 and info.value.raw == '{"frames": []}'
+    assert "exactly 3" in str(info.value) and info.value.prompt == build_prompt(DESCRIPTIONS)
+
+
+def test_settings_come_from_params_then_env():
+    env = {"AVS_STUDIO_LLM_BASE_URL": "http://h:1/v1", "AVS_STUDIO_LLM_MODEL": "m", "OPENAI_API_KEY": "k"}
+    assert llm_settings({}, env) == {"base_url": "http://h:1/v1", "model": "m", "api_key": "k"}
+    assert llm_settings({"model": "p"}, env)["model"] == "p"
+    assert llm_configured({}, env) and not llm_configured({}, {})
+
+
+def test_openai_valid_answer(monkeypatch):
+    monkeypatch.delenv("OPENAI_API_KEY", raising=False)
+    with FakeLLM([answer([["man"], ["guitar", "Man"], []])]) as server:
+        tr = TRANSLATORS.create("openai", base_url=server.url, model="local-model", http_retries=0)
+        t = tr.translate(DESCRIPTIONS)
+    assert t.phrases == [["man"], ["guitar", "man"], []]
+    assert t.attempts == 1 and t.translator == "openai"
+    assert json.loads(t.raw)["frames"][1]["objects"] == ["guitar", "Man"]
+    body = server.requests[0]
+    assert server.paths == ["/v1/chat/completions"]
+    assert body["model"] == "local-model" and body["temperature"] == 0
+    assert body["messages"][0]["role"] == "system"
+    assert body["messages"][1]["content"] == build_prompt(DESCRIPTIONS) == t.prompt
+
+
+def test_openai_malformed_then_valid():
+    with FakeLLM(["I think it is a guitar", answer([["man"], ["guitar"], []])]) as server:
+        t = OpenAIChatTranslator(base_url=server.url, model="m", http_retries=0).translate(DESCRIPTIONS)
+    assert t.attempts == 2 and t.phrases == [["man"], ["guitar"], []]
+    assert t.history[0] == "I think it is a guitar"
+    assert t.as_dict()["history"] == t.history
+    second = server.requests[1]["messages"]
+    assert second[-2]["content"] == "I think it is a guitar" and "could not be used" in second[-1]["content"]
+
+
+def test_openai_always_malformed_raises_translation_error():
+    with FakeLLM([answer([["man"]])]) as server:  # one frame for a three-frame clip
+        tr = OpenAIChatTranslator(base_url=server.url, model="m", retries=2, http_retries=0)
+        with pytest.raises(TranslationError) as info:
+            tr.translate(DESCRIPTIONS)
+    assert len(server.requests) == 3 and info.value.attempts == 3
+    assert info.value.raw == answer([["man"]])
+    assert "exactly 3" in str(info.value)
+
+
+def test_openai_timeout_names_url_and_setting():
+    with FakeLLM([answer([[]] * 3)], delay=2.0) as server:
+        tr = OpenAIChatTranslator(base_url=server.url, model="m", timeout=0.3, http_retries=0)
+        with pytest.raises(TranslatorConnectionError) as info:
+            tr.translate(DESCRIPTIONS)
+    msg = str(info.value)
+    assert server.url in msg and "0.3 s" in msg and "timeout" in msg
+
+
+def test_openai_refused_connection_names_url_and_setting():
+    url = f"http://127.0.0.1:{free_port()}/v1"
+    tr = OpenAIChatTranslator(base_url=url, model="m", timeout=2, http_retries=0)
+    with pytest.raises(TranslatorConnectionError) as info:
+        tr.translate(DESCRIPTIONS)
+    assert url in str(info.value) and "AVS_STUDIO_LLM_BASE_URL" in str(info.value)
+    assert isinstance(info.value, TranslationError)
+
+
+def test_openai_http_error_names_model():
+    with FakeLLM([""], status=404) as server:
+        tr = OpenAIChatTranslator(base_url=server.url, model="nope", http_retries=0)
+        with pytest.raises(TranslatorConnectionError, match="HTTP 404.*'nope'.*AVS_STUDIO_LLM_MODEL"):
+            tr.translate(DESCRIPTIONS)
+
+
+def test_openai_needs_a_model_for_a_local_endpoint(monkeypatch):
+    monkeypatch.delenv("AVS_STUDIO_LLM_MODEL", raising=False)
+    with pytest.raises(TranslationError, match="AVS_STUDIO_LLM_MODEL"):
+        OpenAIChatTranslator(base_url="http://127.0.0.1:9/v1")
+    for key in ("AVS_STUDIO_LLM_API_KEY", "OPENAI_API_KEY", "AVS_STUDIO_LLM_BASE_URL"):
+        monkeypatch.delenv(key, raising=False)
+    with pytest.raises(TranslationError, match="OPENAI_API_KEY"):
+        OpenAIChatTranslator()
+
+
+def test_keyword_translator_uses_the_same_prompt_and_validation():
+    t = TRANSLATORS.create("keyword", keywords={"guitar": "Guitar", "speech": "man"}).translate(DESCRIPTIONS)
+    assert t.phrases == [["man"], ["guitar"], []]
+    assert t.prompt == build_prompt(DESCRIPTIONS) and parse_answer(t.raw, 3) == t.phrases

