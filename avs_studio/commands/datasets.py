@@ -20,12 +20,16 @@ def register(sub) -> None:
         help="import an AVSBench S4 / MS3 / AVSS folder (clips become videos, GT masks accepted annotations)",
     )
     p.add_argument("project_dir")
-    p.add_argument("root", help="the AVSBench folder (with s4_meta_data.csv, ms3_meta_data.csv or metadata.csv)")
+    p.add_argument(
+        "root", help="the AVSBench folder (with s4_meta_data.csv, ms3_meta_data.csv or metadata.csv)"
+    )
     p.add_argument("--subset", required=True, choices=SUBSETS)
     p.add_argument("--split", help="comma-separated splits to import (default: all)")
     p.set_defaults(func=cmd_import)
 
-    p = sub.add_parser("export", help="export annotations as a dataset (written atomically, with manifest.json)")
+    p = sub.add_parser(
+        "export", help="export annotations as a dataset (written atomically, with manifest.json)"
+    )
     p.add_argument("project_dir")
     p.add_argument("out", help="output folder (must be empty or absent unless --force)")
     p.add_argument("--format", required=True, choices=FORMATS, dest="fmt")
@@ -34,8 +38,12 @@ def register(sub) -> None:
         help="annotations to export (default accepted; 'any' = proposed, edited and accepted, never rejected)",
     )  # fmt: skip
     p.add_argument("--split", help="only videos of this split")
-    p.add_argument("--source", action="append", choices=SOURCES, help="only annotations from this source (repeatable)")
-    p.add_argument("--resplit", metavar="TRAIN,VAL,TEST", help="re-split videos by a seeded hash, e.g. 0.8,0.1,0.1")
+    p.add_argument(
+        "--source", action="append", choices=SOURCES, help="only annotations from this source (repeatable)"
+    )
+    p.add_argument(
+        "--resplit", metavar="TRAIN,VAL,TEST", help="re-split videos by a seeded hash, e.g. 0.8,0.1,0.1"
+    )
     p.add_argument("--seed", type=int, default=0, help="seed of --resplit (default 0)")
     p.add_argument("--with-frames", action="store_true", help="coco / png: also write the frame images")
     p.add_argument("--force", action="store_true", help="replace a non-empty output folder")

@@ -41,7 +41,9 @@ def cmd_list(args) -> int:
     print("-" * len(head))
     for name, spec in reg.items():
         state = weights.cache_state(spec)
-        print(f"{name:22}  {spec.kind:15}  {_mb(spec.size_mb):>8}  {_mb(spec.vram_mb):>8}  {spec.license:13}  {state}")
+        print(
+            f"{name:22}  {spec.kind:15}  {_mb(spec.size_mb):>8}  {_mb(spec.vram_mb):>8}  {spec.license:13}  {state}"
+        )
     return 0
 
 
@@ -57,7 +59,12 @@ class _Bar:
             return
         self.last = now
         pct = f"{100 * done / total:5.1f}%" if total else "     "
-        print(f"\r{self.name}: {pct} {done / 1e6:9.1f} / {total / 1e6:.1f} MB", end="", file=sys.stderr, flush=True)
+        print(
+            f"\r{self.name}: {pct} {done / 1e6:9.1f} / {total / 1e6:.1f} MB",
+            end="",
+            file=sys.stderr,
+            flush=True,
+        )
 
 
 def cmd_download(args) -> int:
@@ -100,7 +107,9 @@ def cmd_verify(args) -> int:
             bad += c.status in ("mismatch", "missing")
         if args.record:
             manifest = weights.read_manifest(weights.model_dir(spec))
-            print(f"  # registry lines for [models.{name}] (revision {manifest.get('commit') or manifest.get('revision', spec.revision)}):")
+            print(
+                f"  # registry lines for [models.{name}] (revision {manifest.get('commit') or manifest.get('revision', spec.revision)}):"
+            )
             for c in checks:
                 if c.sha256:
                     print(f'  {{ path = "{c.path}", sha256 = "{c.sha256}", size = {c.size} }},')

@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from avs_studio.gui.render import Layer
-from avs_studio.gui.review import clip_range, next_needing_review
+from avs_studio.gui.review import clip_range, frame_state, next_needing_review
 from avs_studio.masks import fill_holes
 
 if TYPE_CHECKING:
@@ -34,12 +34,14 @@ class EditingMixin(_Base):
         def failed(message: str) -> None:
             self.status.set_stored("failed")
             self.show_error(f"The {what} was not stored", message)
-            self.reload()
+            self.reload(all_frames=True)
 
         return self.writer.submit(fn, on_done=then, on_error=failed)
 
-    def reload(self) -> None:
-        """Re-read objects, this frame's annotations, the keyframe states and the video's counts."""
+    def reload(self, *, all_frames: bool = False) -> None:
+        """Re-read objects and the shown frame's annotations after a change; the frame's keyframe tick
+        follows at once, the project panel's counts a moment later (coalesced). ``all_frames``: the
+        change touched many frames (proposals, a whole clip): re-read every keyframe's state."""
         if self.project is None or self.video is None:
             return
         self.objects = self.project.store.objects(self.video.id)
@@ -47,8 +49,23 @@ class EditingMixin(_Base):
         if self.selected_object not in ids:
             self.selected_object = ids[0] if ids else None
         self.load_frame_annotations()
-        self._refresh_states()
-        self.project_panel.refresh_video(self.video.id)
+        if all_frames:
+            self._refresh_states()
+        else:
+            self._update_frame_state(self.canvas.frame_index, list(self.frame_annotations.values()))
+        self._panel_timer.start()
+
+    def _update_frame_state(self, frame: int, rows: list[Any]) -> None:
+        i = bisect.bisect_left(self.keyframes, frame)
+        if i < len(self.keyframes) and self.keyframes[i] == frame and i < len(self.states):
+            state = frame_state(rows)
+            if self.states[i] != state:
+                self.states[i] = state
+                self.timeline.set_keyframe_status(dict(zip(self.keyframes, self.states)))
+
+    def _refresh_panel(self) -> None:
+        if self.video is not None:
+            self.project_panel.refresh_video(self.video.id)
 
     def load_frame_annotations(self) -> None:
         """Annotations of the shown frame -> overlay, object panel, status bar (a small indexed read)."""
@@ -322,7 +339,7 @@ class EditingMixin(_Base):
         self.write(
             accept,
             lambda n: (
-                self.reload(),
+                self.reload(all_frames=True),
                 self.status.showMessage(f"accepted {n} mask(s) in {first / fps:.0f}–{end / fps:.0f} s", 4000),
             ),
             "clip acceptance",
@@ -359,7 +376,7 @@ class EditingMixin(_Base):
                 self.open_video(int(vid))
             if frame is not None and frame != self.frame:
                 self.seek(int(frame))
-            self.reload()
+            self.reload(all_frames=True)
             self.status.showMessage(f"{what}: {rev.action} of annotation {rev.annotation_id}", 3000)
 
         self.write(fn, done, what)
@@ -403,8 +420,8 @@ class EditingMixin(_Base):
 
     def merge_objects(self, keep_id: int, drop_id: int) -> None:
         store = self.project.store
-        self.write(lambda: store.merge_objects(keep_id, drop_id), lambda _r: self.reload(), "merge")
+        self.write(lambda: store.merge_objects(keep_id, drop_id), lambda _r: self.reload(all_frames=True), "merge")
 
     def delete_object(self, object_id: int) -> None:
         store = self.project.store
-        self.write(lambda: store.delete_object(object_id), lambda _r: self.reload(), "deletion")
+        self.write(lambda: store.delete_object(object_id), lambda _r: self.reload(all_frames=True), "deletion")

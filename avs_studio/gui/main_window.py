@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 from typing import Any
 
 import numpy as np
-from PySide6.QtCore import QSettings, Qt, Signal
+from PySide6.QtCore import QSettings, Qt, QTimer, Signal
 from PySide6.QtGui import QAction, QActionGroup, QCloseEvent
 from PySide6.QtWidgets import (
     QDockWidget,
@@ -36,6 +37,7 @@ from avs_studio.gui.worker import InferenceWorker, JobRunner, TaskRunner
 from avs_studio.jobs import Project, ProjectError, add_videos, init_project, is_project, open_project
 from avs_studio.store import AnnotationRow, ObjectRow, VideoRow
 
+GIL_SWITCH_S = 0.001
 VIDEO_FILTER = "Videos (*.mp4 *.mkv *.mov *.avi *.webm *.m4v);;All files (*)"
 
 
@@ -59,6 +61,9 @@ class MainWindow(NavigationMixin, EditingMixin, ProposalsMixin, QMainWindow):
         ask: bool = True,
     ) -> None:
         super().__init__()
+        # The worker threads run Python between their C calls; a short GIL switch interval lets the GUI
+        # thread in promptly (default 5 ms), so painting never waits behind a model's Python code.
+        sys.setswitchinterval(GIL_SWITCH_S)
         self.setWindowTitle("AVS Studio")
         self.settings = settings if settings is not None else QSettings()
         self.ask = ask  # False: never block on a question dialog (tests)
@@ -98,6 +103,10 @@ class MainWindow(NavigationMixin, EditingMixin, ProposalsMixin, QMainWindow):
         self.actions = ActionTable(self, self.settings)
         self.tools = {name: cls(self) for name, cls in TOOLS.items()}
         self._build_menus()
+        self._panel_timer = QTimer(self)  # coalesces project panel refreshes after edits
+        self._panel_timer.setSingleShot(True)
+        self._panel_timer.setInterval(400)
+        self._panel_timer.timeout.connect(self._refresh_panel)
         self._connect()
         self.resize(1400, 860)
         self.resizeDocks([self.jobs_dock], [110], Qt.Orientation.Vertical)
@@ -115,7 +124,7 @@ class MainWindow(NavigationMixin, EditingMixin, ProposalsMixin, QMainWindow):
         top.addWidget(self.canvas)
         top.addWidget(right)
         top.setStretchFactor(1, 1)
-        top.setSizes([300, 800, 340])
+        top.setSizes([340, 760, 340])
         central = QWidget()
         layout = QVBoxLayout(central)
         layout.setContentsMargins(0, 0, 0, 0)

@@ -283,12 +283,16 @@ class ModelDownloadDialog(QDialog):
         if self.errors:
             self.download_button.setText("Retry")
             ok = sum(1 for s in self.specs if s.name in self.paths)
-            self.message.setText(f"{len(self.errors)} model(s) failed, {ok} of {len(self.specs)} in the cache:")
+            self.message.setText(
+                f"{len(self.errors)} model(s) failed, {ok} of {len(self.specs)} in the cache:"
+            )
             self.error_box.setPlainText("\n\n".join(self.errors.values()))
             self.error_box.show()
         elif self._cancel.is_set() and not all_cached:
             self.download_button.setText("Resume")
-            self.message.setText("Download cancelled. Partial files are kept; Resume continues where it stopped.")
+            self.message.setText(
+                "Download cancelled. Partial files are kept; Resume continues where it stopped."
+            )
         else:
             self.message.setText(f"All {len(self.specs)} model(s) are in the cache.")
         self.allDone.emit(all_cached)

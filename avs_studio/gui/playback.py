@@ -151,7 +151,9 @@ class PlaybackController(QObject):
         self._told_no_device = False
 
     # ------------------------------------------------------------------ media
-    def set_media(self, frame_times: np.ndarray, audio: AudioTrack | None, duration: float | None = None) -> None:
+    def set_media(
+        self, frame_times: np.ndarray, audio: AudioTrack | None, duration: float | None = None
+    ) -> None:
         """A video's frame pts (s) and its audio (any rate / channels; None = silent video)."""
         self.pause()
         self._times = np.asarray(frame_times, dtype=np.float64)
@@ -161,7 +163,9 @@ class PlaybackController(QObject):
             if audio is not None:
                 duration = max(duration, audio.duration)
         self._duration = float(duration)
-        self._feed = AudioFeed(audio.samples, audio.rate) if audio is not None and audio.samples.size else None
+        self._feed = (
+            AudioFeed(audio.samples, audio.rate) if audio is not None and audio.samples.size else None
+        )
         self._loop = None
         self._span = None
         self._frame = 0
@@ -202,7 +206,11 @@ class PlaybackController(QObject):
     def frame_end(self, frame: int) -> float:
         """End time of ``frame`` (next frame's pts; the last frame lasts until the duration)."""
         f = min(max(int(frame), 0), len(self._times) - 1)
-        return float(self._times[f + 1]) if f + 1 < len(self._times) else max(self._duration, float(self._times[f]))
+        return (
+            float(self._times[f + 1])
+            if f + 1 < len(self._times)
+            else max(self._duration, float(self._times[f]))
+        )
 
     # ------------------------------------------------------------------ commands
     def play(self, start_frame: int | None = None) -> None:
@@ -211,7 +219,11 @@ class PlaybackController(QObject):
             return
         if self._playing:
             self.pause()
-        frame = self._frame if start_frame is None else self.frame_at(self._times[min(max(start_frame, 0), len(self._times) - 1)])
+        frame = (
+            self._frame
+            if start_frame is None
+            else self.frame_at(self._times[min(max(start_frame, 0), len(self._times) - 1)])
+        )
         t = float(self._times[frame])
         if self._loop is not None and not self._loop[0] <= t < self._loop[1]:
             t = self._loop[0]

@@ -346,7 +346,7 @@ class ProposalsMixin(_Base):
         """A clip's proposals are stored (jobs.propose's on_clip(video_id, frames)): refresh what shows them."""
         vid = payload[0] if isinstance(payload, tuple) and payload else None
         if self.video is not None and (vid is None or vid == self.video.id):
-            self.reload()
+            self.reload(all_frames=True)
             self._update_prompt_panel(force=True)
         elif vid is not None:
             self.project_panel.refresh_video(int(vid))
@@ -356,7 +356,7 @@ class ProposalsMixin(_Base):
         if state == "failed":
             self.show_error("A job failed", message)
         if self.video is not None:
-            self.reload()
+            self.reload(all_frames=True)
             self._update_prompt_panel(force=True)
 
     def _cancel_job(self, job_id: int) -> None:

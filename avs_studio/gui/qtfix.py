@@ -41,7 +41,7 @@ def apply() -> bool:
     for obj in (True, False, None):
         ctypes.c_ssize_t.from_address(id(obj)).value += _BIG
     _applied = True
-    logging.getLogger(__name__).warning(
+    logging.getLogger(__name__).info(
         "PySide6 %s leaks a reference to True on every signal emit; applied a workaround "
         "(install another PySide6 version to avoid it)",
         __import__("PySide6").__version__,

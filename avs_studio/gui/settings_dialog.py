@@ -66,8 +66,7 @@ TEST_STAGES_MODULE = "avs_studio.openavs.testing"  # deterministic stages for te
 
 def stage_names(registry: Registry) -> list[str]:
     """Names offered in the dialog: the registry's stages less the test-only ones."""
-    factories = getattr(registry, "_factories", {})
-    return [n for n in registry.names() if getattr(factories.get(n), "__module__", "") != TEST_STAGES_MODULE]
+    return [n for n in registry.names() if getattr(registry.factory(n), "__module__", "") != TEST_STAGES_MODULE]
 
 
 def _profile_data(profile: str) -> dict[str, Any]:
@@ -116,7 +115,9 @@ def validate_settings(values: dict[str, Any]) -> list[str]:
     """Messages naming each bad setting and what is allowed; [] when all are valid."""
     errors: list[str] = []
     if values.get("profile") not in profiles():
-        errors.append(f"Profile {values.get('profile')!r} is not a built-in profile ({', '.join(profiles())}).")
+        errors.append(
+            f"Profile {values.get('profile')!r} is not a built-in profile ({', '.join(profiles())})."
+        )
     device = str(values.get("device", ""))
     if not _device_ok(device):
         errors.append(f"Device {device!r} is not valid: use auto, cpu, cuda or cuda:N.")
@@ -128,7 +129,9 @@ def validate_settings(values: dict[str, Any]) -> list[str]:
             errors.append(f"Describer {name!r} is not available ({', '.join(DESCRIBERS.names())}).")
     for key, reg in (("translator", TRANSLATORS), ("segmenter", SEGMENTERS)):
         if values.get(key) not in reg:
-            errors.append(f"{key.capitalize()} {values.get(key)!r} is not available ({', '.join(reg.names())}).")
+            errors.append(
+                f"{key.capitalize()} {values.get(key)!r} is not available ({', '.join(reg.names())})."
+            )
     point = values.get("point_segmenter")
     if point is not None and point not in POINT_SEGMENTERS:
         errors.append(f"Point segmenter {point!r} is not available ({', '.join(POINT_SEGMENTERS.names())}).")
@@ -155,9 +158,9 @@ def validate_settings(values: dict[str, Any]) -> list[str]:
 
 
 def _accepts(registry: Registry, name: str, param: str) -> bool:
-    factory = getattr(registry, "_factories", {}).get(name)
-    if factory is None:
+    if name not in registry:
         return False
+    factory = registry.factory(name)
     try:
         params = inspect.signature(factory).parameters
     except (TypeError, ValueError):
@@ -283,7 +286,9 @@ class SettingsDialog(QDialog):
 
     # ------------------------------------------------------------------ values
     def set_values(self, values: dict[str, Any]) -> None:
-        base = default_settings(values.get("profile", "default") if values.get("profile") in profiles() else "default")
+        base = default_settings(
+            values.get("profile", "default") if values.get("profile") in profiles() else "default"
+        )
         v = {**base, **values, "llm": {**base["llm"], **(values.get("llm") or {})}}
         self._filling = True
         try:
@@ -297,7 +302,9 @@ class SettingsDialog(QDialog):
                 self.describers.addItem(item)
             for i in range(self.describers.count()):
                 item = self.describers.item(i)
-                item.setCheckState(Qt.CheckState.Checked if item.text() in chosen else Qt.CheckState.Unchecked)
+                item.setCheckState(
+                    Qt.CheckState.Checked if item.text() in chosen else Qt.CheckState.Unchecked
+                )
             _choose(self.translator, v["translator"])
             _choose(self.segmenter, v["segmenter"])
             _choose(self.point_segmenter, v["point_segmenter"] or NO_POINT_SEGMENTER)

@@ -10,30 +10,36 @@ Usage (part A plugs it under the canvas)::
     tl.show_spectrogram(True)                      # log-mel of the visible window instead of the waveform
 
 Public API
-    signals  seekRequested(int frame), viewChanged(float t0, float t1)
-    set_media(duration, frame_times, pyramid=None, audio_for_spectrogram=None)
-    set_keyframe_status(dict[int, str])   status in STATUS_COLOURS ("none"/"unprocessed" grey, "proposed"
-                                          amber, "accepted" green, "rejected" red, "edited" blue)
-    set_frame(int)          move the playhead (pages the view to keep it visible when following)
-    set_follow(bool)        follow the playhead (default True)
-    set_view(t0, t1) / view_range() -> (t0, t1)   visible window in seconds (clamped to the media)
-    zoom(factor, about_t=None)   factor < 1 zooms in;  pan(dt)
-    show_spectrogram(bool) / spectrogram_shown()
+    signals  seekRequested(int frame), viewChanged(float t0, float t1), spectrogramReady()
+    set_media(duration, frame_times, pyramid=None, audio_for_spectrogram=None)    references, no copies
+    clear()
+    set_keyframe_status(dict[int, str])   status in STATUS_COLOURS: "none" (= "unprocessed") grey,
+                                          "proposed" amber, "accepted" green, "rejected" red, "edited" blue;
+                                          ValueError for anything else.  keyframe_status() -> dict
+    set_frame(int) / frame()    the playhead; when following, pages the view to keep it visible
+    set_follow(bool)            follow the playhead (default True)
+    set_view(t0, t1) / view_range() -> (t0, t1)   visible window in seconds (clamped to [0, duration],
+                                                  at least MIN_SPAN_S = 0.02 s)
+    zoom(factor, about_t=None)  factor < 1 zooms in;  pan(dt) in seconds
+    show_spectrogram(bool) / spectrogram_shown() / spectrogram_pending()
     set_highlight(t0, t1) / clear_highlight()    a translucent band, e.g. the span being looped
     x_for_time(t) / time_at_x(x) / frame_at_time(t)    geometry helpers (widget pixels)
+    STATUS_COLOURS, STATUS_PRIORITY (which status shows when ticks share a pixel column)
 
 Mouse: left click / drag seeks; wheel zooms around the cursor; Shift+wheel, horizontal wheel, Shift+drag
 or middle drag pans.
 
 Drawing: the waveform comes from ``EnvelopePyramid.envelope(t0, t1, width)`` (exactly one min/max per
 pixel column of the visible window), so cost and memory depend on the widget width, not the file length.
-The spectrogram uses ``log_mel`` with one mel frame per pixel column; when the visible window is longer
-than ``width * n_fft`` samples it analyses one short window per column (cut from the track, never a copy of
-the whole window). Both layers are cached as a QImage per (view, size); the playhead repaints on top.
+Everything but the playhead is cached as one image per (view, size, mode, statuses): moving the playhead
+repaints in ~0.1 ms. The spectrogram (``log_mel``, at most SPEC_MAX_COLUMNS time columns, one 25 ms window
+per column when the view is long) is computed on a worker thread; until it arrives the previous one is
+shown moved/stretched into the new view, then ``spectrogramReady`` is emitted.
 """
 
 from __future__ import annotations
 
+import contextlib
 import math
 from concurrent.futures import ThreadPoolExecutor
 
@@ -124,7 +130,6 @@ class TimelineWidget(QWidget):
         self._drag_view = (0.0, 1.0)
         rgb = pg.colormap.get("inferno").getLookupTable(0.0, 1.0, 256, alpha=False).astype(np.uint32)
         self._lut = (0xFF000000 | (rgb[:, 0] << 16) | (rgb[:, 1] << 8) | rgb[:, 2]).astype(np.uint32)
-        self._spec_pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="timeline-spectrogram")
         self._spec_bridge = _SpecBridge()
         self._spec_bridge.ready.connect(self._spectrogram_ready)
         self._spec_done: tuple[tuple, QImage] | None = None
@@ -272,7 +277,16 @@ class TimelineWidget(QWidget):
     def _static_layer(self) -> QImage:
         """Everything but the playhead and highlight, cached per (view, size, mode, statuses)."""
         w, h = self.width(), self.height()
-        key = (self._t0, self._t1, w, h, self._spectrogram, id(self._pyramid), id(self._audio), self._status_version)
+        key = (
+            self._t0,
+            self._t1,
+            w,
+            h,
+            self._spectrogram,
+            id(self._pyramid),
+            id(self._audio),
+            self._status_version,
+        )
         if self._layer is not None and key == self._layer_key:
             return self._layer
         top, bottom = self._bands()
@@ -309,7 +323,7 @@ class TimelineWidget(QWidget):
             self._spec_requested = want
             self._spec_pending = True
             audio, bridge, lut = self._audio, self._spec_bridge, self._lut
-            self._spec_pool.submit(_spectrogram_job, want, audio, lut, bridge, lambda: self._spec_requested)
+            _spec_pool().submit(_spectrogram_job, want, audio, lut, bridge, lambda: self._spec_requested)
         img = QImage(w, h, QImage.Format.Format_RGB32)
         img.fill(QColor(BACKGROUND))
         if done is not None and done[0][3] == id(self._audio):  # stale image, mapped onto the new view
@@ -394,11 +408,13 @@ class TimelineWidget(QWidget):
     def mousePressEvent(self, event: QMouseEvent) -> None:
         x = event.position().x()
         shift = bool(event.modifiers() & Qt.KeyboardModifier.ShiftModifier)
-        if event.button() == Qt.MouseButton.MiddleButton or (event.button() == Qt.MouseButton.LeftButton and shift):
+        if event.button() == Qt.MouseButton.MiddleButton or (
+            event.button() == Qt.MouseButton.LeftButton and shift
+        ):
             self._drag, self._drag_x, self._drag_view = "pan", x, (self._t0, self._t1)
         elif event.button() == Qt.MouseButton.LeftButton and len(self._times):
             self._drag = "seek"
-            self._seek_to_x(x)
+            self._seek_to_x(x, always=True)
         event.accept()
 
     def mouseMoveEvent(self, event: QMouseEvent) -> None:
@@ -415,9 +431,10 @@ class TimelineWidget(QWidget):
         self._drag = None
         event.accept()
 
-    def _seek_to_x(self, x: float) -> None:
+    def _seek_to_x(self, x: float, always: bool = False) -> None:
+        """Move the playhead to the frame under x and ask for it (on press always, on drag when it changes)."""
         frame = self.frame_at_time(self.time_at_x(min(max(x, 0.0), self.width() - 1.0)))
-        if frame != self._frame or self._drag == "seek":
+        if frame != self._frame or always:
             follow, self._follow = self._follow, False  # the view must not jump under the mouse
             self.set_frame(frame)
             self._follow = follow
@@ -479,6 +496,26 @@ def spectrogram_argb(audio: AudioTrack, t0: float, t1: float, cols: int, lut: np
     return lut[idx]
 
 
+_POOL: ThreadPoolExecutor | None = None
+
+
+def _spec_pool() -> ThreadPoolExecutor:
+    """One worker thread for the spectrograms of every timeline (made on first use)."""
+    global _POOL
+    if _POOL is None:
+        _POOL = ThreadPoolExecutor(max_workers=1, thread_name_prefix="timeline-spectrogram")
+    return _POOL
+
+
+def _one_blas_thread():
+    """log_mel's small mel matmul runs 3-5x slower with a BLAS thread pool on a busy CPU: use one thread."""
+    try:
+        from threadpoolctl import threadpool_limits
+    except ImportError:  # optional (comes with scikit-learn)
+        return contextlib.nullcontext()
+    return threadpool_limits(limits=1, user_api="blas")
+
+
 class _SpecBridge(QObject):
     ready = Signal(object, object)  # key, (n_mels, cols) uint32
 
@@ -488,14 +525,17 @@ def _spectrogram_job(key: tuple, audio: AudioTrack, lut: np.ndarray, bridge: _Sp
     if latest() != key:
         return
     t0, t1, cols, _ = key
-    img = spectrogram_argb(audio, t0, t1, cols, lut)
+    with _one_blas_thread():
+        img = spectrogram_argb(audio, t0, t1, cols, lut)
     try:
         bridge.ready.emit(key, img)
     except RuntimeError:  # the widget is gone
         pass
 
 
-def spectrogram_columns(audio: AudioTrack, t0: float, t1: float, width: int, n_mels: int = N_MELS) -> np.ndarray:
+def spectrogram_columns(
+    audio: AudioTrack, t0: float, t1: float, width: int, n_mels: int = N_MELS
+) -> np.ndarray:
     """(n_mels, width) log-mel dB of [t0, t1), one frame per column, reading O(width * n_fft) samples."""
     width = max(int(width), 1)
     rate = audio.rate
@@ -531,7 +571,9 @@ def spectrogram_columns(audio: AudioTrack, t0: float, t1: float, width: int, n_m
             excerpts[i, lo - a : hi - a] = x[:, lo:hi].mean(axis=0)
     flat = excerpts.reshape(-1)
     hop_s = n_fft / rate
-    mel = log_mel(flat, rate, (n_fft // 2) / rate, (n_fft // 2) / rate + width * hop_s, n_mels=n_mels, hop_s=hop_s)
+    mel = log_mel(
+        flat, rate, (n_fft // 2) / rate, (n_fft // 2) / rate + width * hop_s, n_mels=n_mels, hop_s=hop_s
+    )
     return _fit_columns(mel, width)
 
 

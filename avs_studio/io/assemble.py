@@ -65,7 +65,9 @@ def assemble_clip(
                 a_out = None
                 if a_in is not None:
                     fmt = a_in.codec_context.format.name
-                    a_out = container.add_stream(_PCM.get(fmt, "pcm_f32le"), rate=a_in.codec_context.sample_rate)
+                    a_out = container.add_stream(
+                        _PCM.get(fmt, "pcm_f32le"), rate=a_in.codec_context.sample_rate
+                    )
                     a_out.layout = a_in.codec_context.layout
                     a_out.format = fmt.rstrip("p") if fmt in _PCM else "flt"
                 for i, img in enumerate(frames):

@@ -83,7 +83,7 @@ def clip_name(subset: str, row: dict[str, str]) -> str:
 
 
 def frame_count(subset: str, row: dict[str, str]) -> int:
-    return AVSS_FRAMES.get(row.get("label", ""), 10) if subset == "avss" else BINARY_FRAMES
+    return AVSS_FRAMES[row["label"]] if subset == "avss" else BINARY_FRAMES
 
 
 def frame_relpath(subset: str, row: dict[str, str], i: int) -> str:
@@ -188,10 +188,6 @@ def scan_layout(
 def _entry(root: Path, subset: str, row: dict[str, str], problems: list[Problem]) -> ClipEntry | None:
     frames = []
     n = frame_count(subset, row)
-    if subset == "avss":  # the official loader counts the files present
-        folder = root / row["label"] / row["uid"] / "frames"
-        present = sum(1 for p in folder.glob("*.jpg")) if folder.is_dir() else 0
-        n = max(present, 1) if row["label"] == "v2" else n
     for i in range(n):
         p = root / frame_relpath(subset, row, i)
         if not p.is_file():

@@ -62,7 +62,9 @@ def iter_video_pairs(
             else:
                 p, g = read_labels(pred_path, palette), read_labels(gt_path, palette)
             if p.shape != g.shape:
-                raise DatasetError(f"{pred_path} is {p.shape[1]}x{p.shape[0]} but {gt_path} is {g.shape[1]}x{g.shape[0]}")
+                raise DatasetError(
+                    f"{pred_path} is {p.shape[1]}x{p.shape[0]} but {gt_path} is {g.shape[1]}x{g.shape[0]}"
+                )
             preds.append(p)
             gts.append(g)
         yield folder, preds, gts

@@ -157,7 +157,7 @@ class AvsbenchWriter:
         if sub == "s4":
             row.setdefault("name", clip.name)
             row.setdefault("start_time", "0")
-            row["category"] = row.get("category") or clip.category or "unknown"
+            row["category"] = clip.category or row.get("category") or "unknown"
         elif sub == "ms3":
             row.setdefault("name", clip.name)
         else:
@@ -218,7 +218,9 @@ class CocoWriter:
     def _spool(self, fh: IO[str], item: dict[str, Any], first: bool) -> None:
         fh.write(("" if first else ",\n") + json.dumps(item, separators=(",", ":")))
 
-    def add(self, clip: ExportClip, rles: dict[int, list[tuple[int | None, str, dict[str, Any], int]]]) -> None:
+    def add(
+        self, clip: ExportClip, rles: dict[int, list[tuple[int | None, str, dict[str, Any], int]]]
+    ) -> None:
         """``rles``: frame -> list of (object index, label, RLE, area); object index None = empty frame."""
         self.videos.append({"id": clip.video_id, "name": clip.name, "split": clip.split})
         h, w = clip.size
@@ -282,7 +284,9 @@ class PngWriter:
                 if obj_index is None or m is None:
                     continue
                 if obj_index + 1 > 255:
-                    raise DatasetError(f"video {clip.name} has more than 255 objects: too many for an indexed PNG")
+                    raise DatasetError(
+                        f"video {clip.name} has more than 255 objects: too many for an indexed PNG"
+                    )
                 idx[m] = obj_index + 1
                 names[str(obj_index + 1)] = label
             write_indexed_png(self.root / "Annotations" / clip.name / f"{fi:05d}.png", idx, self.palette)

@@ -18,6 +18,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+import av
 import numpy as np
 
 import avs_studio
@@ -37,7 +38,7 @@ from avs_studio.io.writers import (
 from avs_studio.jobs.importing import LABEL2IDX_SETTING
 from avs_studio.jobs.project import keyframes
 from avs_studio.masks import decode
-from avs_studio.media import NoAudioError, VideoReader, load_audio
+from avs_studio.media import NoAudioError, load_audio
 
 STATUS_CHOICES = ("accepted", "proposed", "edited", "rejected", "any")
 ANY_STATUSES = ("proposed", "accepted", "edited")  # "any" never exports rejected masks
@@ -62,7 +63,8 @@ class ExportReport:
     def summary(self) -> str:
         return (
             f"exported {self.videos} videos, {self.frames} frames, {self.annotations} annotations as "
-            f"{self.format} to {self.out}" + (f" ({self.skipped_frames} non-keyframes left out)" if self.skipped_frames else "")
+            f"{self.format} to {self.out}"
+            + (f" ({self.skipped_frames} non-keyframes left out)" if self.skipped_frames else "")
         )
 
 
@@ -73,20 +75,48 @@ def _statuses(status: str) -> list[str]:
 
 
 class _Frames:
-    """Lazy frame access to one video (opened on first use, closed by the caller)."""
+    """Frames of one video by index (index = position in presentation order), decoded forward in one pass.
+
+    Exports ask for increasing indices, so each clip is opened and decoded once; asking for an earlier
+    frame reopens the file. Opened on first use, closed by the caller.
+    """
 
     def __init__(self, path: str) -> None:
         self.path = path
-        self._reader: VideoReader | None = None
+        self._container: Any = None
+        self._frames: Any = None
+        self._next = 0
+
+    def _open(self) -> None:
+        self.close()
+        try:
+            self._container = av.open(self.path)
+            stream = self._container.streams.video[0]
+            stream.thread_type = "AUTO"
+            self._frames = self._container.decode(stream)
+        except (av.error.FFmpegError, OSError, IndexError) as exc:
+            self.close()
+            raise DatasetError(f"{self.path}: cannot decode the video for export ({exc})") from exc
+        self._next = 0
 
     def __call__(self, index: int) -> np.ndarray:
-        if self._reader is None:
-            self._reader = VideoReader(self.path, cache_size=4, prefetch=0)
-        return self._reader.frame(index)
+        if self._frames is None or index < self._next:
+            self._open()
+        try:
+            while True:
+                frame = next(self._frames)
+                self._next += 1
+                if self._next - 1 == index:
+                    return frame.to_ndarray(format="rgb24")
+        except StopIteration:
+            raise DatasetError(f"{self.path}: has no frame {index}") from None
+        except av.error.FFmpegError as exc:
+            raise DatasetError(f"{self.path}: frame {index} cannot be decoded ({exc})") from exc
 
     def close(self) -> None:
-        if self._reader is not None:
-            self._reader.close()
+        if self._container is not None:
+            self._container.close()
+        self._container = self._frames = None
 
 
 def _wav_writer(video: Any, seconds: float | None) -> Callable[[Path], None]:
@@ -155,7 +185,9 @@ def export_dataset(
     subset = _SUBSET.get(fmt)
     with atomic_dir(out, force=force) as tmp:
         if subset:
-            writer: Any = AvsbenchWriter(tmp, subset, store.get_setting(LABEL2IDX_SETTING) if subset == "avss" else None)
+            writer: Any = AvsbenchWriter(
+                tmp, subset, store.get_setting(LABEL2IDX_SETTING) if subset == "avss" else None
+            )
         elif fmt == "coco":
             writer = CocoWriter(tmp, write_frames)
         else:
@@ -173,7 +205,9 @@ def export_dataset(
             labels = {o.id: o.label for o in objects}
             meta_row = (video.meta or {}).get("avsbench") or {}
             row = dict(meta_row.get("row") or {}) if meta_row.get("subset") == subset else {}
-            new_split = resplit(video.name, resplit_ratios, seed) if resplit_ratios else (video.split or "train")
+            new_split = (
+                resplit(video.name, resplit_ratios, seed) if resplit_ratios else (video.split or "train")
+            )
             by_frame: dict[int, list] = defaultdict(list)
             for a in rows:
                 by_frame[a.frame].append(a)
@@ -196,14 +230,20 @@ def export_dataset(
                 )  # fmt: skip
                 if fmt == "coco":
                     rles = {
-                        fi: [(order.get(a.object_id), labels.get(a.object_id, ""), a.rle, a.area) for a in anns]
+                        fi: [
+                            (order.get(a.object_id), labels.get(a.object_id, ""), a.rle, a.area) for a in anns
+                        ]
                         for fi, anns in kept.items()
                     }
                     writer.add(clip, rles)
                 else:
                     clip.masks = {
                         fi: [
-                            (order.get(a.object_id), labels.get(a.object_id, ""), decode(a.rle) if a.area else None)
+                            (
+                                order.get(a.object_id),
+                                labels.get(a.object_id, ""),
+                                decode(a.rle) if a.area else None,
+                            )
                             for a in anns
                         ]
                         for fi, anns in kept.items()

@@ -118,7 +118,9 @@ def import_avsbench(
     return report
 
 
-def _import_clip(project: Any, clip: layout.ClipEntry, by_path: dict, idx2label: dict, report: ImportReport) -> None:
+def _import_clip(
+    project: Any, clip: layout.ClipEntry, by_path: dict, idx2label: dict, report: ImportReport
+) -> None:
     store = project.store
     subset, name = clip.subset, clip.name
     target = media_path(project, subset, name)
@@ -132,7 +134,9 @@ def _import_clip(project: Any, clip: layout.ClipEntry, by_path: dict, idx2label:
     h, w = frames[0].shape[:2]
     for p, f in zip(clip.frames, frames):
         if f.shape[:2] != (h, w):
-            report.problems.append(Problem(str(p), f"frame is {f.shape[1]}x{f.shape[0]}, not {w}x{h}; clip skipped"))
+            report.problems.append(
+                Problem(str(p), f"frame is {f.shape[1]}x{f.shape[0]}, not {w}x{h}; clip skipped")
+            )
             return
 
     video = by_path.get(str(target))
@@ -194,7 +198,10 @@ def _import_masks(store: Any, video: Any, clip: layout.ClipEntry, size, idx2labe
             continue
         if labels.shape != tuple(size):
             report.problems.append(
-                Problem(str(path), f"mask is {labels.shape[1]}x{labels.shape[0]}, frame {size[1]}x{size[0]}; skipped")
+                Problem(
+                    str(path),
+                    f"mask is {labels.shape[1]}x{labels.shape[0]}, frame {size[1]}x{size[0]}; skipped",
+                )
             )
             continue
         present = [int(c) for c in np.unique(labels) if c != 0]

@@ -374,7 +374,11 @@ def _propose_video(
                 frames = [FrameProposal(i, [], []) for i in indices]
                 result: dict[str, Any] = {"no_audio": True, "frames": indices}
             else:
-                images = [reader.frame(i) for i in indices]
+                try:
+                    images = [reader.frame(i) for i in indices]
+                except MediaError as exc:  # a damaged stretch: report it, keep the clips already stored
+                    report.errors.append(f"{label}: frames {indices[0]}-{indices[-1]}: {exc}")
+                    break
                 spans = [
                     _audio_span(float(reader.frame_times[i]), video.keyframe_rate or 1.0) for i in indices
                 ]

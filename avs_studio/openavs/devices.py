@@ -13,7 +13,7 @@ class DeviceError(ValueError):
 
 
 def resolve_device(device: str | torch.device | None = "auto") -> torch.device:
-    """"auto" -> first CUDA device if there is one, else CPU; "cpu", "cuda", "cuda:N" as given."""
+    """ "auto" -> first CUDA device if there is one, else CPU; "cpu", "cuda", "cuda:N" as given."""
     if isinstance(device, torch.device):
         return device
     name = (device or "auto").strip().lower()
@@ -23,12 +23,14 @@ def resolve_device(device: str | torch.device | None = "auto") -> torch.device:
         return torch.device("cpu")
     if name == "cuda" or name.startswith("cuda:"):
         if not torch.cuda.is_available():
-            raise DeviceError(f"device {device!r} asked for, but CUDA is not available; use device = \"cpu\" or \"auto\"")
+            raise DeviceError(
+                f'device {device!r} asked for, but CUDA is not available; use device = "cpu" or "auto"'
+            )
         dev = torch.device("cuda:0" if name == "cuda" else name)
         if dev.index is not None and dev.index >= torch.cuda.device_count():
             raise DeviceError(f"device {device!r}: only {torch.cuda.device_count()} CUDA device(s) present")
         return dev
-    raise DeviceError(f"unknown device {device!r}; use \"auto\", \"cpu\", \"cuda\" or \"cuda:N\"")
+    raise DeviceError(f'unknown device {device!r}; use "auto", "cpu", "cuda" or "cuda:N"')
 
 
 def compute_dtype(device: torch.device) -> torch.dtype:

@@ -53,7 +53,7 @@ MODEL_KEYS = ("model", "path", "detector", "detector_path", "sam", "sam_path")
 
 
 def _stage_id(spec: StageSpec, stage: Any) -> str:
-    """"name: model ids" of a stage, for provenance."""
+    """ "name: model ids" of a stage, for provenance."""
     model = getattr(stage, "model_id", None) or " + ".join(
         str(spec.params[k]) for k in MODEL_KEYS if spec.params.get(k)
     )

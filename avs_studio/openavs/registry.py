@@ -32,13 +32,15 @@ class Registry:
     def names(self) -> list[str]:
         return sorted(self._factories)
 
-    def create(self, name: str, **params: Any) -> Any:
+    def factory(self, name: str) -> Callable[..., Any]:
         try:
-            factory = self._factories[name]
+            return self._factories[name]
         except KeyError:
             known = ", ".join(self.names()) or "none"
             raise UnknownStageError(f"unknown {self.kind} {name!r}; known: {known}") from None
-        return factory(**params)
+
+    def create(self, name: str, **params: Any) -> Any:
+        return self.factory(name)(**params)
 
     def __contains__(self, name: str) -> bool:
         return name in self._factories

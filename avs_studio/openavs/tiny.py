@@ -268,22 +268,40 @@ def build_audio_lm(folder: Path) -> Path:
     tk.add_special_tokens([AddedToken(t, special=True, normalized=False) for t in specials])
     tk.post_processor = None
     tok = PreTrainedTokenizerFast(
-        tokenizer_object=tk, eos_token="<|im_end|>", pad_token="<|endoftext|>", unk_token="<unk>",
-        extra_special_tokens={"audio_token": "<|AUDIO|>", "audio_bos_token": "<|audio_bos|>",
-                              "audio_eos_token": "<|audio_eos|>"},
+        tokenizer_object=tk,
+        eos_token="<|im_end|>",
+        pad_token="<|endoftext|>",
+        unk_token="<unk>",
+        extra_special_tokens={
+            "audio_token": "<|AUDIO|>",
+            "audio_bos_token": "<|audio_bos|>",
+            "audio_eos_token": "<|audio_eos|>",
+        },
     )
     seconds = 2
     fe = WhisperFeatureExtractor(feature_size=128, chunk_length=seconds)
     audio = Qwen2AudioEncoderConfig(
-        num_mel_bins=128, encoder_layers=1, encoder_attention_heads=2, encoder_ffn_dim=64, d_model=32,
+        num_mel_bins=128,
+        encoder_layers=1,
+        encoder_attention_heads=2,
+        encoder_ffn_dim=64,
+        d_model=32,
         max_source_positions=seconds * 50,
     )
     text = Qwen2Config(
-        vocab_size=tk.get_vocab_size(), hidden_size=32, intermediate_size=64, num_hidden_layers=1,
-        num_attention_heads=2, num_key_value_heads=1, max_position_embeddings=512,
-        eos_token_id=tok.eos_token_id, pad_token_id=tok.pad_token_id,
+        vocab_size=tk.get_vocab_size(),
+        hidden_size=32,
+        intermediate_size=64,
+        num_hidden_layers=1,
+        num_attention_heads=2,
+        num_key_value_heads=1,
+        max_position_embeddings=512,
+        eos_token_id=tok.eos_token_id,
+        pad_token_id=tok.pad_token_id,
     )
-    cfg = Qwen2AudioConfig(audio_config=audio, text_config=text, audio_token_id=tok.convert_tokens_to_ids("<|AUDIO|>"))
+    cfg = Qwen2AudioConfig(
+        audio_config=audio, text_config=text, audio_token_id=tok.convert_tokens_to_ids("<|AUDIO|>")
+    )
     model = Qwen2AudioForConditionalGeneration(cfg).eval()
     model.generation_config.eos_token_id = tok.eos_token_id
     model.generation_config.pad_token_id = tok.pad_token_id

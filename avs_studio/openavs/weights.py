@@ -119,7 +119,10 @@ def registry_path() -> Path:
         return Path(env)
     from avs_studio.resources import resources_dir
 
-    candidates = [resources_dir() / "models.toml", Path(__file__).resolve().parents[1] / "resources" / "models.toml"]
+    candidates = [
+        resources_dir() / "models.toml",
+        Path(__file__).resolve().parents[1] / "resources" / "models.toml",
+    ]
     for c in candidates:
         if c.is_file():
             return c
@@ -225,7 +228,7 @@ def is_cached(model: str | ModelSpec) -> bool:
 
 
 def cache_state(model: str | ModelSpec) -> str:
-    """"yes", "unverified" (no registered checksum for some file), "partial" or "no"."""
+    """ "yes", "unverified" (no registered checksum for some file), "partial" or "no"."""
     spec = get_spec(model)
     missing = missing_files(spec)
     if not missing:
@@ -345,7 +348,9 @@ def ensure(
             reason = getattr(exc, "reason", exc)
             raise ModelMissingError(spec.name, missing, folder, f"no network: {reason}") from exc
         except http.client.HTTPException as exc:  # connection cut mid-file: the .part is resumed next time
-            raise ModelMissingError(spec.name, missing, folder, f"download of {f.path} interrupted ({exc!r})") from exc
+            raise ModelMissingError(
+                spec.name, missing, folder, f"download of {f.path} interrupted ({exc!r})"
+            ) from exc
         digest = file_sha256(part)
         if f.sha256 and digest != f.sha256.lower():
             part.unlink(missing_ok=True)
@@ -422,7 +427,9 @@ def verify(model: str | ModelSpec) -> list[FileCheck]:
         note = ""
         if f.name_hash:
             which = [n for n, h in (("sha256", digest), ("md5", md5)) if h.startswith(f.name_hash.lower())]
-            note = f"name hash {f.name_hash} " + (f"matches its {which[0]}" if which else "matches neither md5 nor sha256")
+            note = f"name hash {f.name_hash} " + (
+                f"matches its {which[0]}" if which else "matches neither md5 nor sha256"
+            )
         if f.sha256:
             status = "ok" if digest == f.sha256.lower() and (f.size is None or size == f.size) else "mismatch"
         else:

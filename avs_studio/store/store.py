@@ -10,7 +10,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any, TypeVar
 
-from sqlalchemy import delete, func, insert, select, update
+from sqlalchemy import Select, delete, func, insert, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 from sqlalchemy.orm.exc import StaleDataError
@@ -548,7 +548,13 @@ class Store:
             last = rows[-1].id
 
     @staticmethod
-    def _filtered(video_id, frame, status, source, split):  # type: ignore[no-untyped-def]
+    def _filtered(
+        video_id: int | None,
+        frame: int | None,
+        status: str | Sequence[str] | None,
+        source: str | Sequence[str] | None,
+        split: str | None,
+    ) -> Select[tuple[Annotation]]:
         q = select(Annotation)
         if video_id is not None:
             q = q.where(Annotation.video_id == video_id)

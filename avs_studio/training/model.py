@@ -116,9 +116,7 @@ class AudioEncoder(nn.Module):
 
     def __init__(self, dim: int, tokens: int):
         super().__init__()
-        self.net = nn.Sequential(
-            _conv(1, 16), nn.MaxPool2d(2), _conv(16, 32), nn.MaxPool2d(2), _conv(32, 64), nn.MaxPool2d(2), _conv(64, dim)
-        )
+        self.net = nn.Sequential(_conv(1, 16, 2), _conv(16, 32, 2), _conv(32, dim, 2), _conv(dim, dim))
         self.tokens = tokens
         self.proj = nn.Linear(dim, dim)
 
@@ -169,7 +167,10 @@ class StudentNet(nn.Module):
         d = config.decoder_channels
         self.laterals = nn.ModuleList(nn.Conv2d(c, d, 1) for c in chans)
         self.smooth = nn.ModuleList(_conv(d, d) for _ in chans)
-        self.head = nn.Sequential(_conv(d, d), nn.Conv2d(d, 1, 1))
+        self.head = _conv(d, d)
+        self.pixel_embed = nn.Conv2d(d, d, 1)
+        self.mask_query = nn.Sequential(nn.Linear(config.audio_dim, d), nn.ReLU(inplace=True), nn.Linear(d, d))
+        self.bias = nn.Parameter(torch.zeros(1))
         self.register_buffer("mean", torch.tensor(IMAGE_MEAN).view(1, 3, 1, 1), persistent=False)
         self.register_buffer("std", torch.tensor(IMAGE_STD).view(1, 3, 1, 1), persistent=False)
 
@@ -184,7 +185,10 @@ class StudentNet(nn.Module):
             if p is not None:
                 lat = lat + F.interpolate(p, size=lat.shape[-2:], mode="bilinear", align_corners=False)
             p = self.smooth[i](lat)
-        logits = self.head(p)
+        # AVSegFormer-style mask head: the audio makes a query, each pixel's score is its dot product with it.
+        emb = self.pixel_embed(self.head(p))
+        query = self.mask_query(tokens.mean(dim=1))
+        logits = torch.einsum("bchw,bc->bhw", emb, query).unsqueeze(1) / emb.shape[1] ** 0.5 + self.bias
         return F.interpolate(logits, size=images.shape[-2:], mode="bilinear", align_corners=False)
 
 

@@ -42,6 +42,17 @@ def machine() -> str:
     return f"{platform.machine()} {os.cpu_count()} cores"
 
 
+def _picture(k: int) -> np.ndarray:
+    """A 224x224 frame like AVSBench's: smooth gradients, a few shapes, mild noise."""
+    rng = np.random.default_rng(k)
+    yy, xx = np.mgrid[:224, :224]
+    img = np.stack([(xx + 7 * k) % 256, (yy * 0.8 + 40) % 256, (xx + yy) // 2], -1).astype(np.int16)
+    img[(yy - 112) ** 2 + (xx - 60 - 20 * k) ** 2 < (30 + 5 * k) ** 2] = (200, 60, 40)
+    img[40:90, 150:200] = (30, 160, 220)
+    img += rng.integers(-6, 7, img.shape)
+    return img.clip(0, 255).astype(np.uint8)
+
+
 def build_project(base: Path, frames: int) -> Path:
     """A project with ``frames`` annotated frames (frames / 5 videos sharing one real clip)."""
     from avs_studio.io.assemble import assemble_clip
@@ -54,13 +65,14 @@ def build_project(base: Path, frames: int) -> Path:
     project = init_project(proj)
     media = project.media_dir / "bench"
     media.mkdir(parents=True)
-    rng = np.random.default_rng(0)
-    pics = [rng.integers(0, 256, (224, 224, 3), dtype=np.uint8) for _ in range(FRAMES_PER_VIDEO)]
+    pics = [_picture(k) for k in range(FRAMES_PER_VIDEO)]
     write_wav(media / "src.wav", (np.sin(np.arange(16000 * 5) / 9.0)[None] * 0.3).astype(np.float32), 16000)
     src = assemble_clip(pics, media / "src.wav", media / "src.mkv")
     info = dataclasses.asdict(probe(src))
     yy, xx = np.mgrid[:224, :224]
-    rles = [encode((yy - 112) ** 2 + (xx - 60 - 20 * k) ** 2 < (30 + 5 * k) ** 2) for k in range(FRAMES_PER_VIDEO)]
+    rles = [
+        encode((yy - 112) ** 2 + (xx - 60 - 20 * k) ** 2 < (30 + 5 * k) ** 2) for k in range(FRAMES_PER_VIDEO)
+    ]
     items = []
     store = project.store
     for v in range(frames // FRAMES_PER_VIDEO):
@@ -70,7 +82,9 @@ def build_project(base: Path, frames: int) -> Path:
         vid = store.add_video({**info, "path": str(media / f"{name}.mkv")}, name=name, split="test",
                               category=("dog", "guitar", "piano")[v % 3])  # fmt: skip
         obj = store.add_object(vid, ("dog", "guitar", "piano")[v % 3])
-        items.extend({"video_id": vid, "frame": k, "object_id": obj, "rle": rles[k]} for k in range(FRAMES_PER_VIDEO))
+        items.extend(
+            {"video_id": vid, "frame": k, "object_id": obj, "rle": rles[k]} for k in range(FRAMES_PER_VIDEO)
+        )
     t = time.perf_counter()
     store.add_annotations(items, source="imported", status="accepted")
     insert_s = time.perf_counter() - t

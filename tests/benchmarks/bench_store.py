@@ -56,6 +56,23 @@ def _pct(values: list[float], q: float) -> float:
     return float(np.percentile(np.asarray(values), q))
 
 
+def _fsync_ms(folder: Path, n: int = 100) -> list[float]:
+    """Raw fsync latency of this disk: the floor under every synchronous=FULL commit."""
+    probe = folder / "fsync.probe"
+    fd = os.open(probe, os.O_WRONLY | os.O_CREAT)
+    times = []
+    try:
+        for _ in range(n):
+            os.write(fd, b"x" * 4096)
+            t = time.perf_counter()
+            os.fsync(fd)
+            times.append((time.perf_counter() - t) * 1000)
+    finally:
+        os.close(fd)
+        probe.unlink()
+    return times
+
+
 def main(quick: bool = False) -> list[dict]:
     where = machine()
     rows: list[dict] = []
@@ -71,6 +88,7 @@ def main(quick: bool = False) -> list[dict]:
     masks = [_blob(rng) for _ in range(64)]
     rles = [_rle.to_rle(m)[0] for m in masks]
     with tempfile.TemporaryDirectory() as tmp:
+        emit("disk fsync p95 (context)", _pct(_fsync_ms(Path(tmp)), 95), "ms", "-")
         db_file = Path(tmp) / "project.db"
         store = Store(f"sqlite:///{db_file}", author="bench")
         t0 = time.perf_counter()

@@ -40,7 +40,10 @@ def test_import_export_eval_s4(tmp_path, capsys):
     capsys.readouterr()
     assert run_cli("export", proj, rel, "--format", "coco") == 1  # not empty, no --force
     assert "--force" in capsys.readouterr().err
-    assert run_cli("export", proj, rel, "--format", "coco", "--force", "--resplit", "0.5,0.5,0", "--seed", "3") == 0
+    assert (
+        run_cli("export", proj, rel, "--format", "coco", "--force", "--resplit", "0.5,0.5,0", "--seed", "3")
+        == 0
+    )
     manifest = json.loads((rel / "manifest.json").read_text())
     assert manifest["format"] == "coco" and manifest["resplit"]["seed"] == 3
     assert set(manifest["counts"]["frames_by_split"]) <= {"train", "val"}
@@ -85,4 +88,6 @@ def test_avss_round_trip_through_the_console_script(tmp_path):
         assert res.returncode == 0, res.stderr
     assert json.loads(res.stdout)["miou"] > 0  # labels_rgb PNGs of the export against the originals
     assert layout.read_csv_rows(out, "avss") == layout.read_csv_rows(lay.root, "avss")
-    assert json.loads((out / "label2idx.json").read_text()) == json.loads((lay.root / "label2idx.json").read_text())
+    assert json.loads((out / "label2idx.json").read_text()) == json.loads(
+        (lay.root / "label2idx.json").read_text()
+    )

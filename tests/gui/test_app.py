@@ -109,3 +109,26 @@ def test_add_videos_job_refreshes_panel(qtbot, main_window, tmp_path):
     )
     QTest.keyClick(w.canvas, Qt.Key.Key_Right)
     qtbot.waitUntil(lambda: w.canvas.frame_index == 1, timeout=10000)
+
+
+def test_main_opens_the_given_project(qtbot, video_project, monkeypatch):
+    """`python main.py PROJECT` / `avs-studio gui PROJECT`: the window shows that project's first video."""
+    from PySide6.QtWidgets import QApplication
+
+    import avs_studio.app as app_module
+    from avs_studio.gui.main_window import MainWindow
+
+    project_dir = video_project.dir
+    video_project.close()
+    seen: dict = {}
+
+    def fake_exec(self) -> int:
+        (window,) = [w for w in QApplication.topLevelWidgets() if isinstance(w, MainWindow) and w.isVisible()]
+        qtbot.waitUntil(lambda: window.canvas.frame_index == 0, timeout=10000)
+        seen["dir"], seen["video"] = window.project.dir, window.video.name
+        window.close()
+        return 0
+
+    monkeypatch.setattr(QApplication, "exec", fake_exec)
+    assert app_module.main([str(project_dir)]) == 0
+    assert seen == {"dir": project_dir, "video": "counter"}

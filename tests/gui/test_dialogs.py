@@ -112,7 +112,9 @@ def test_test_only_stages_are_not_offered_but_kept(qtbot):
 
 def test_pipeline_config_applies_the_settings():
     values = default_settings("default")
-    values.update(box_threshold=0.4, text_threshold=0.3, keyframe_rate=2.0, device="cpu", describers=["whisper"])
+    values.update(
+        box_threshold=0.4, text_threshold=0.3, keyframe_rate=2.0, device="cpu", describers=["whisper"]
+    )
     cfg = pipeline_config(values)
     assert [d.name for d in cfg.describers] == ["whisper"]
     assert cfg.describers[0].params["model"] == "whisper-small"  # the profile's parameters stay
@@ -273,7 +275,13 @@ def test_model_dialog_offline_shows_the_command(qtbot, model_server, monkeypatch
 # ---------------------------------------------------------------- shortcuts
 
 DEFAULTS = {"undo": "Ctrl+Z", "redo": "Ctrl+Shift+Z", "play": "Space", "accept": "A", "reject": "R"}
-TEXTS = {"undo": "&Undo", "redo": "&Redo", "play": "&Play / pause", "accept": "&Accept object", "reject": "&Reject object"}
+TEXTS = {
+    "undo": "&Undo",
+    "redo": "&Redo",
+    "play": "&Play / pause",
+    "accept": "&Accept object",
+    "reject": "&Reject object",
+}
 
 
 def make_actions(parent) -> dict[str, QAction]:
@@ -316,7 +324,9 @@ def test_shortcut_editor_keyboard_edit_reset_and_persistence(qtbot, tmp_path, sc
         QTest.keyClick(editor.key_edit, Qt.Key.Key_X, Qt.KeyboardModifier.ControlModifier)
     assert editor.mapping()["reject"] == "Ctrl+X"
     row = list(DEFAULTS).index("reject")
-    assert editor.table.item(row, 2).text() == QKeySequence("Ctrl+X").toString(QKeySequence.SequenceFormat.NativeText)
+    assert editor.table.item(row, 2).text() == QKeySequence("Ctrl+X").toString(
+        QKeySequence.SequenceFormat.NativeText
+    )
     editor.grab().save(str(screenshot_dir / "shortcut_editor.png"))
     editor.accept()
     store = Store(f"sqlite:///{tmp_path / 'p.db'}")

@@ -3,7 +3,6 @@ describer texts and LLM answer, editing a phrase re-segments the frame, cancel l
 
 from __future__ import annotations
 
-import shutil
 import time
 from pathlib import Path
 
@@ -119,7 +118,8 @@ def test_editing_a_phrase_resegments_that_frame(qtbot, main_window, tmp_path):
     editor.setText("red square")
     editor.editingFinished.emit()
     qtbot.waitUntil(
-        lambda: any(r.object_id is not None for r in store.annotations(video_id=vid, frame=FPS)), timeout=30000
+        lambda: any(r.object_id is not None for r in store.annotations(video_id=vid, frame=FPS)),
+        timeout=30000,
     )
     qtbot.waitUntil(lambda: w.writer.idle() and w.worker.idle())
     rows = store.annotations(video_id=vid, frame=FPS)
@@ -174,16 +174,3 @@ def test_cancel_leaves_no_partial_clip(qtbot, tmp_path, gui_settings, slow_descr
     assert store.pipeline_runs()[-1].status == "cancelled"
     close_window(qtbot, w)
     project.close()
-
-
-def test_copy_screenshots_to_docs():
-    """Keep docs/screenshots in step with the screenshots these tests take (when they exist)."""
-    docs = ROOT / "docs" / "screenshots"
-    docs.mkdir(parents=True, exist_ok=True)
-    copied = 0
-    for name in ("main_window_masks.png", "main_window_prompts.png"):
-        src = SHOTS / name
-        if src.exists():
-            shutil.copyfile(src, docs / name)
-            copied += 1
-    assert copied == 0 or (docs / "main_window_masks.png").exists()

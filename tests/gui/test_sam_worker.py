@@ -146,3 +146,46 @@ def test_worker_error_is_reported_not_raised(qtbot, video_project, gui_settings)
     qtbot.waitUntil(lambda: getattr(w, "last_error", None) is not None, timeout=20000)
     assert "no-such-profile" in w.last_error
     close_window(qtbot, w)
+
+
+def test_sample_project_clicks_and_review(qtbot, sample_project, gui_settings):
+    """The bundled sample: click the drum and the bird, accept the drum; screenshot for the docs."""
+    from tests.gui.test_proposals import shot
+
+    w = open_window(qtbot, sample_project, gui_settings)
+    w.worker.set_point_segmenter(POINT_SEGMENTERS.create("color-point", device="cpu"))
+    store, vid = w.project.store, w.video.id
+    drum = store.add_object(vid, "drum")
+    bird = store.add_object(vid, "bird")
+    w.reload()
+    img = w.canvas.image.astype(int)
+    r, g, b = img[..., 0], img[..., 1], img[..., 2]
+    red = (r > 140) & (g < 80) & (b < 80)
+    yellow = (r > 200) & (g > 170) & (b < 110)
+    QTest.keyClick(w.canvas, Qt.Key.Key_S)
+    for number, mask in ((1, red), (2, yellow)):
+        QTest.keyClick(w.canvas, getattr(Qt.Key, f"Key_{number}"))
+        ys, xs = np.nonzero(mask)
+        i = np.argmin((xs - np.median(xs)) ** 2 + (ys - np.median(ys)) ** 2)  # a pixel of it near its middle
+        click(w, float(xs[i]), float(ys[i]))
+        qtbot.waitUntil(
+            lambda n=number: (
+                w.worker.idle() and w.writer.idle() and len(store.annotations(video_id=vid)) == n
+            ),
+            timeout=20000,
+        )
+    rows = {r.object_id: r.mask() for r in store.annotations(video_id=vid, frame=0)}
+    for obj, colour, other in ((drum, red, yellow), (bird, yellow, red)):
+        m = rows[obj]
+        assert (m & colour).sum() > 0.6 * colour.sum() and m.sum() < 1.3 * colour.sum() and not (m & other).any()
+    QTest.keyClick(w.canvas, Qt.Key.Key_1)
+    QTest.keyClick(w.canvas, Qt.Key.Key_A)
+    qtbot.waitUntil(w.writer.idle)
+    assert {r.object_id: r.status for r in store.annotations(video_id=vid, frame=0)} == {
+        drum: "accepted",
+        bird: "edited",
+    }
+    w.set_tool(None)
+    qtbot.waitUntil(lambda: w.project_panel.tree.topLevelItem(0).text(5) == "1", timeout=5000)  # acc.
+    shot(w, "main_window_sample.png")
+    close_window(qtbot, w)

@@ -123,14 +123,20 @@ def test_drag_seeks_continuously(qtbot, timeline):
     QTest.mouseRelease(timeline, Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier, QPoint(600, 60))
     # 100 px = 0.5 s = frame 12; 600 px = 3.0 s = frame 75
     assert seen[0] == 12 and seen[-1] == 75
-    assert seen == sorted(seen)
+    assert seen == sorted(seen) and len(set(seen)) == len(seen)  # one signal per new frame
 
 
 def wheel(widget, x: int, dy: int, modifiers=Qt.KeyboardModifier.NoModifier) -> None:
     pos = QPointF(x, 60)
     event = QWheelEvent(
-        pos, widget.mapToGlobal(pos), QPoint(0, 0), QPoint(0, dy), Qt.MouseButton.NoButton, modifiers,
-        Qt.ScrollPhase.NoScrollPhase, False,
+        pos,
+        widget.mapToGlobal(pos),
+        QPoint(0, 0),
+        QPoint(0, dy),
+        Qt.MouseButton.NoButton,
+        modifiers,
+        Qt.ScrollPhase.NoScrollPhase,
+        False,
     )
     QApplication.sendEvent(widget, event)
 
@@ -157,7 +163,9 @@ def test_shift_drag_pans(timeline):
     timeline.set_view(1.0, 2.0)
     QTest.mousePress(timeline, Qt.MouseButton.LeftButton, Qt.KeyboardModifier.ShiftModifier, QPoint(400, 60))
     QTest.mouseMove(timeline, QPoint(200, 60))
-    QTest.mouseRelease(timeline, Qt.MouseButton.LeftButton, Qt.KeyboardModifier.ShiftModifier, QPoint(200, 60))
+    QTest.mouseRelease(
+        timeline, Qt.MouseButton.LeftButton, Qt.KeyboardModifier.ShiftModifier, QPoint(200, 60)
+    )
     assert timeline.view_range() == pytest.approx((1.25, 2.25), abs=0.01)
 
 
@@ -219,3 +227,25 @@ def test_empty_timeline_paints_without_media(qtbot):
     tl.set_frame(5)
     assert tl.view_range()[1] > 0
     assert not pixels(tl).max() == 0  # "no video" text on the background
+
+
+def test_silent_video_highlight_and_crowded_ticks(qtbot, media):
+    _, times, _ = media
+    tl = TimelineWidget()
+    qtbot.addWidget(tl)
+    tl.resize(100, 90)  # 4 s over 100 px: one frame per pixel, ticks of neighbouring frames overlap
+    tl.set_media(4.0, times, None, None)
+    tl.set_keyframe_status({50: "accepted", 51: "rejected", 52: "accepted"})
+    tl.show_spectrogram(True)  # no audio: stays on the (empty) waveform band
+    assert not tl.spectrogram_shown()
+    img = pixels(tl)
+    x = round(tl.x_for_time(times[51]))
+    assert is_colour(img[90 - TICK_H // 2, x], STATUS_COLOURS["rejected"]).all()  # needs a look: drawn on top
+    assert not is_colour(img[RULER_H : 90 - TICK_H], WAVE_COLOUR).any()  # no audio, no waveform
+    tl.set_highlight(1.0, 2.0)
+    lit = pixels(tl)
+    band = slice(RULER_H + 2, 90 - TICK_H - 2)
+    inside, outside = lit[band, 30].astype(int).sum(), lit[band, 70].astype(int).sum()
+    assert inside > outside and (lit[band, 70] == img[band, 70]).all()
+    tl.clear_highlight()
+    assert (pixels(tl)[band, 30] == img[band, 30]).all()

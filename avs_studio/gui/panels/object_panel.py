@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import datetime
+
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtGui import QBrush, QColor, QIcon, QPixmap
 from PySide6.QtWidgets import (
@@ -29,11 +31,17 @@ def swatch(colour: str, size: int = 14) -> QIcon:
     return QIcon(pix)
 
 
+def when(t: datetime) -> str:
+    """Local time, the date only when it is not today."""
+    local = t.astimezone()
+    return f"{local:%H:%M}" if local.date() == datetime.now().date() else f"{local:%Y-%m-%d %H:%M}"
+
+
 def review_text(row: AnnotationRow | None) -> str:
     if row is None:
         return "no mask"
     if row.reviewed_by and row.reviewed_at:
-        return f"{row.status} by {row.reviewed_by}, {row.reviewed_at.astimezone():%Y-%m-%d %H:%M}"
+        return f"{row.status} by {row.reviewed_by} {when(row.reviewed_at)}"
     who = f" by {row.author}" if row.author and row.status == "edited" else ""
     return f"{row.status}{who}"
 

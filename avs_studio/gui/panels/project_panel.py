@@ -22,7 +22,16 @@ from avs_studio.jobs import Project, keyframes
 from avs_studio.store import VideoRow
 
 STATUS_FILTERS = ("all", "needs review", "not processed", "done")
-COLUMNS = ("video", "split", "reviewed", "proposed", "edited", "accepted", "rejected")
+COLUMNS = ("video", "split", "done", "prop.", "edit.", "acc.", "rej.")
+COLUMN_TIPS = (
+    "video name (path in the tooltip)",
+    "dataset split",
+    "keyframes accepted or rejected",
+    "masks proposed, not reviewed",
+    "masks edited by a person, not accepted",
+    "masks accepted",
+    "masks rejected",
+)
 
 
 @dataclass
@@ -67,6 +76,8 @@ class ProjectPanel(QWidget):
         self.status_box.setToolTip("Show only videos in this review state")
         self.tree = QTreeWidget()
         self.tree.setHeaderLabels(COLUMNS)
+        for col, tip in enumerate(COLUMN_TIPS):
+            self.tree.headerItem().setToolTip(col, tip)
         self.tree.setRootIsDecorated(False)
         self.tree.setSelectionMode(QAbstractItemView.SelectionMode.ExtendedSelection)
         self.tree.setAlternatingRowColors(True)
@@ -148,8 +159,8 @@ class ProjectPanel(QWidget):
         item.setToolTip(0, s.video.path)
         item.setText(1, s.video.split or "")
         reviewed = sum(st in ("accepted", "rejected") for st in s.states)
-        item.setText(2, f"{round(100 * s.progress)}% ({reviewed}/{len(s.keyframes)})")
-        item.setToolTip(2, "keyframes accepted or rejected")
+        item.setText(2, f"{round(100 * s.progress)}%")
+        item.setToolTip(2, f"{reviewed} of {len(s.keyframes)} keyframes accepted or rejected")
         for col, status in enumerate(("proposed", "edited", "accepted", "rejected"), start=3):
             n = s.counts.get(status, 0)
             item.setText(col, str(n))

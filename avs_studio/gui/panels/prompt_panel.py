@@ -133,6 +133,7 @@ class PromptPanel(QWidget):
             self.tree.setItemWidget(edit_item, 1, editor)
             self.editors[fp.frame] = editor
             top.setExpanded(True)
+        self.tree.resizeColumnToContents(0)
         if clip.raw:
             raw = QTreeWidgetItem(["LLM raw", clip.raw[:200]])
             raw.setToolTip(1, clip.raw)

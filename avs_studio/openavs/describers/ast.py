@@ -28,8 +28,16 @@ def load_ast(path: str | Path, device: str | torch.device = "cpu"):
 
 
 class AstDescriber:
-    def __init__(self, model, feature_extractor, device: torch.device, top_k: int = 3, threshold: float = 0.1,
-                 batch_size: int = 16, name: str = "ast"):
+    def __init__(
+        self,
+        model,
+        feature_extractor,
+        device: torch.device,
+        top_k: int = 3,
+        threshold: float = 0.1,
+        batch_size: int = 16,
+        name: str = "ast",
+    ):
         self.model, self.fe, self.device = model, feature_extractor, device
         self.top_k, self.threshold, self.batch_size, self.name = top_k, threshold, batch_size, name
         cfg = model.config
@@ -58,8 +66,14 @@ class AstDescriber:
 
 
 @register_describer("ast")
-def make_ast(model: str | None = "ast-audioset", path: str | None = None, top_k: int = 3,
-             threshold: float = 0.1, batch_size: int = 16, device: str = "auto") -> AstDescriber:
+def make_ast(
+    model: str | None = "ast-audioset",
+    path: str | None = None,
+    top_k: int = 3,
+    threshold: float = 0.1,
+    batch_size: int = 16,
+    device: str = "auto",
+) -> AstDescriber:
     dev = resolve_device(device)
     p = weights.local_path(model, path)
     m, fe = weights.shared_model("ast", p, dev, lambda: load_ast(p, dev))

@@ -48,8 +48,16 @@ def build_prompts(processor, instructions: list[str], n_segments: int) -> list[s
 
 
 class AudioLmDescriber:
-    def __init__(self, model, processor, device: torch.device, instructions: list[str] | None = None,
-                 max_new_tokens: int = 32, batch_size: int = 8, name: str = "audio-lm"):
+    def __init__(
+        self,
+        model,
+        processor,
+        device: torch.device,
+        instructions: list[str] | None = None,
+        max_new_tokens: int = 32,
+        batch_size: int = 8,
+        name: str = "audio-lm",
+    ):
         self.model, self.processor, self.device = model, processor, device
         self.instructions = list(instructions or DEFAULT_INSTRUCTIONS)
         self.max_new_tokens, self.batch_size, self.name = max_new_tokens, batch_size, name
@@ -62,13 +70,18 @@ class AudioLmDescriber:
         with self.lock:
             for s in range(0, len(prompts), self.batch_size):
                 enc = self.processor(
-                    text=prompts[s : s + self.batch_size], audio=audio[s : s + self.batch_size],
-                    sampling_rate=sr, return_tensors="pt", padding=True,
+                    text=prompts[s : s + self.batch_size],
+                    audio=audio[s : s + self.batch_size],
+                    sampling_rate=sr,
+                    return_tensors="pt",
+                    padding=True,
                 ).to(self.device)
                 with autocast(self.device):
                     out = self.model.generate(**enc, max_new_tokens=self.max_new_tokens, do_sample=False)
                 new = out[:, enc["input_ids"].shape[1] :]
-                answers += [" ".join(t.split()) for t in self.processor.batch_decode(new, skip_special_tokens=True)]
+                answers += [
+                    " ".join(t.split()) for t in self.processor.batch_decode(new, skip_special_tokens=True)
+                ]
         return answers
 
     def describe(self, segments: list[np.ndarray], rate: int) -> list[str]:
@@ -85,8 +98,14 @@ class AudioLmDescriber:
 
 
 @register_describer("audio-lm")
-def make_audio_lm(model: str | None = None, path: str | None = None, instructions: list[str] | None = None,
-                  max_new_tokens: int = 32, batch_size: int = 8, device: str = "auto") -> AudioLmDescriber:
+def make_audio_lm(
+    model: str | None = None,
+    path: str | None = None,
+    instructions: list[str] | None = None,
+    max_new_tokens: int = 32,
+    batch_size: int = 8,
+    device: str = "auto",
+) -> AudioLmDescriber:
     dev = resolve_device(device)
     p = weights.local_path(model, path)
     m, proc = weights.shared_model("audio-lm", p, dev, lambda: load_audio_lm(p, dev))

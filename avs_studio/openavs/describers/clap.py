@@ -15,8 +15,24 @@ from avs_studio.openavs.registry import register_describer
 
 # Used when resources/sound_sources.txt is absent.
 BUILTIN_VOCABULARY = [
-    "speech", "singing", "guitar", "piano", "violin", "drums", "dog", "cat", "bird", "car", "engine",
-    "helicopter", "train", "baby crying", "water", "music", "keyboard typing", "silence",
+    "speech",
+    "singing",
+    "guitar",
+    "piano",
+    "violin",
+    "drums",
+    "dog",
+    "cat",
+    "bird",
+    "car",
+    "engine",
+    "helicopter",
+    "train",
+    "baby crying",
+    "water",
+    "music",
+    "keyboard typing",
+    "silence",
 ]
 
 
@@ -56,8 +72,18 @@ def load_clap(path: str | Path, device: str | torch.device = "cpu"):
 
 
 class ClapDescriber:
-    def __init__(self, model, processor, device: torch.device, vocabulary: list[str], template: str = "the sound of {}",
-                 top_k: int = 3, min_prob: float = 0.05, batch_size: int = 16, name: str = "clap"):
+    def __init__(
+        self,
+        model,
+        processor,
+        device: torch.device,
+        vocabulary: list[str],
+        template: str = "the sound of {}",
+        top_k: int = 3,
+        min_prob: float = 0.05,
+        batch_size: int = 16,
+        name: str = "clap",
+    ):
         self.model, self.processor, self.device = model, processor, device
         self.vocabulary, self.template = vocabulary, template
         self.top_k, self.min_prob, self.batch_size, self.name = top_k, min_prob, batch_size, name
@@ -102,9 +128,16 @@ class ClapDescriber:
 
 
 @register_describer("clap")
-def make_clap(model: str | None = "clap-htsat", path: str | None = None, vocabulary: str | None = None,
-              template: str = "the sound of {}", top_k: int = 3, min_prob: float = 0.05, batch_size: int = 16,
-              device: str = "auto") -> ClapDescriber:
+def make_clap(
+    model: str | None = "clap-htsat",
+    path: str | None = None,
+    vocabulary: str | None = None,
+    template: str = "the sound of {}",
+    top_k: int = 3,
+    min_prob: float = 0.05,
+    batch_size: int = 16,
+    device: str = "auto",
+) -> ClapDescriber:
     dev = resolve_device(device)
     p = weights.local_path(model, path)
     m, proc = weights.shared_model("clap", p, dev, lambda: load_clap(p, dev))

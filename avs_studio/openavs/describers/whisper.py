@@ -50,8 +50,11 @@ def silero_speech(min_speech_ms: int = 250, threshold: float = 0.5) -> Callable[
             return False
         with _VAD_LOCK:  # the silero model keeps state between calls
             stamps = get_speech_timestamps(
-                torch.from_numpy(np.ascontiguousarray(audio)), vad, sampling_rate=RATE,
-                threshold=threshold, min_speech_duration_ms=min_speech_ms,
+                torch.from_numpy(np.ascontiguousarray(audio)),
+                vad,
+                sampling_rate=RATE,
+                threshold=threshold,
+                min_speech_duration_ms=min_speech_ms,
             )
         return bool(stamps)
 
@@ -59,8 +62,15 @@ def silero_speech(min_speech_ms: int = 250, threshold: float = 0.5) -> Callable[
 
 
 class WhisperDescriber:
-    def __init__(self, model, device: torch.device, vad: Callable[[np.ndarray], bool], language: str | None = None,
-                 max_tokens: int = 48, name: str = "whisper"):
+    def __init__(
+        self,
+        model,
+        device: torch.device,
+        vad: Callable[[np.ndarray], bool],
+        language: str | None = None,
+        max_tokens: int = 48,
+        name: str = "whisper",
+    ):
         self.model, self.device, self.vad = model, device, vad
         self.language, self.max_tokens, self.name = language, max_tokens, name
         self.decoded_segments = 0  # segments that went through Whisper (tests and stats)
@@ -74,12 +84,18 @@ class WhisperDescriber:
             return []
         n_mels = self.model.dims.n_mels
         mel = torch.stack(
-            [whisper.log_mel_spectrogram(whisper.pad_or_trim(torch.from_numpy(a)), n_mels=n_mels) for a in audio]
+            [
+                whisper.log_mel_spectrogram(whisper.pad_or_trim(torch.from_numpy(a)), n_mels=n_mels)
+                for a in audio
+            ]
         ).to(self.device)
         sample_len = min(self.max_tokens, self.model.dims.n_text_ctx // 2)
         opts = whisper.DecodingOptions(
-            task="transcribe", language=self.language, without_timestamps=True,
-            fp16=self.device.type == "cuda", sample_len=sample_len,
+            task="transcribe",
+            language=self.language,
+            without_timestamps=True,
+            fp16=self.device.type == "cuda",
+            sample_len=sample_len,
         )
         with self.lock:
             results = whisper.decode(self.model, mel, opts)
@@ -97,9 +113,15 @@ class WhisperDescriber:
 
 
 @register_describer("whisper")
-def make_whisper(model: str | None = "whisper-small", path: str | None = None, language: str | None = None,
-                 vad_threshold: float = 0.5, min_speech_ms: int = 250, max_tokens: int = 48,
-                 device: str = "auto") -> WhisperDescriber:
+def make_whisper(
+    model: str | None = "whisper-small",
+    path: str | None = None,
+    language: str | None = None,
+    vad_threshold: float = 0.5,
+    min_speech_ms: int = 250,
+    max_tokens: int = 48,
+    device: str = "auto",
+) -> WhisperDescriber:
     from avs_studio.openavs.weights import shared_model
 
     dev = resolve_device(device)

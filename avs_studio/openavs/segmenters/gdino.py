@@ -124,15 +124,29 @@ class GroundingDino:
             y0, y1 = np.clip([(cy - bh / 2) * h, (cy + bh / 2) * h], 0, h)
             if x1 - x0 < 1 or y1 - y0 < 1:
                 continue
-            dets.append(Detection((float(x0), float(y0), float(x1), float(y1)), float(score[q]), names[k], float(per_phrase[k])))
+            dets.append(
+                Detection(
+                    (float(x0), float(y0), float(x1), float(y1)),
+                    float(score[q]),
+                    names[k],
+                    float(per_phrase[k]),
+                )
+            )
         return dets
 
 
 def grounding_dino(
-    model: str | None, path: str | None, device: torch.device, box_threshold: float, text_threshold: float, max_boxes: int
+    model: str | None,
+    path: str | None,
+    device: torch.device,
+    box_threshold: float,
+    text_threshold: float,
+    max_boxes: int,
 ) -> GroundingDino:
     p = weights.local_path(model, path)
-    model_, processor = weights.shared_model("grounding-dino", p, device, lambda: load_grounding_dino(p, device))
+    model_, processor = weights.shared_model(
+        "grounding-dino", p, device, lambda: load_grounding_dino(p, device)
+    )
     return GroundingDino(model_, processor, device, box_threshold, text_threshold, max_boxes)
 
 
@@ -158,7 +172,8 @@ class DetectThenSegment:
             boxes = np.array([d.box for d in dets[i]], np.float32)
             masks, scores = self.engine.boxes_to_masks(emb, boxes)
             out[i] = [
-                ObjectProposal(d.phrase, masks[j], d.box, d.score, float(scores[j])) for j, d in enumerate(dets[i])
+                ObjectProposal(d.phrase, masks[j], d.box, d.score, float(scores[j]))
+                for j, d in enumerate(dets[i])
             ]
         return out
 

@@ -125,7 +125,9 @@ class SamEmbedding:
 class SamEngine:
     """One SAM model, its image-embedding LRU cache (key -> embedding) and box/point decoding."""
 
-    def __init__(self, model: torch.nn.Module, device: torch.device, cache_size: int = 16, batch_size: int = 4):
+    def __init__(
+        self, model: torch.nn.Module, device: torch.device, cache_size: int = 16, batch_size: int = 4
+    ):
         from segment_anything.utils.transforms import ResizeLongestSide
 
         self.model, self.device = model, device

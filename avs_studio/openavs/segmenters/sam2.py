@@ -74,14 +74,20 @@ class Sam2Engine:
                             self.cache.popitem(last=False)
             return out  # type: ignore[return-value]
 
-    def _run(self, emb: Sam2Embedding, multimask: bool, **prompts) -> tuple[np.ndarray, np.ndarray]:
+    def _run(
+        self, emb: Sam2Embedding, multimask: bool, masks: torch.Tensor | None = None, **prompts
+    ) -> tuple[np.ndarray, np.ndarray]:
         h, w = emb.original_size
         enc = self.processor(original_sizes=[[h, w]], return_tensors="pt", **prompts)
-        args = {k: enc[k].to(self.device) for k in ("input_points", "input_labels", "input_boxes") if k in enc}
+        args = {
+            k: enc[k].to(self.device) for k in ("input_points", "input_labels", "input_boxes") if k in enc
+        }
+        if masks is not None:
+            args["input_masks"] = masks.to(self.device)  # the model resizes it to its low-res mask input
         with autocast(self.device):
             res = self.model(image_embeddings=emb.features, multimask_output=multimask, **args)
-        masks = self.processor.post_process_masks(res.pred_masks.float().cpu(), [[h, w]])[0]
-        return masks.numpy().astype(bool), res.iou_scores.float().cpu().numpy()[0]
+        out = self.processor.post_process_masks(res.pred_masks.float().cpu(), [[h, w]])[0]
+        return out.numpy().astype(bool), res.iou_scores.float().cpu().numpy()[0]
 
     def boxes_to_masks(self, emb: Sam2Embedding, boxes: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         if len(boxes) == 0:
@@ -98,18 +104,23 @@ class Sam2Engine:
             prompts["input_labels"] = [[lab.tolist()]]
         if box is not None:
             prompts["input_boxes"] = [[list(map(float, box))]]
-        if not prompts:
-            if mask_input is not None:  # SAM 2 needs a point or box; keep the given mask
-                return np.asarray(mask_input, bool), 0.0
-            raise ValueError("SAM 2 predict needs points or a box")
+        masks = None
+        if mask_input is not None:  # the (H, W) mask at image size; bool -> confident logits
+            m = torch.as_tensor(np.asarray(mask_input, np.float32))
+            masks = ((m - 0.5) * 20.0 if mask_input.dtype == bool else m)[None, None]
+        if not prompts and masks is None:
+            raise ValueError("SAM 2 predict needs points, a box or a mask input")
         single_click = "input_points" in prompts and len(points) == 1 and box is None
-        masks, scores = self._run(emb, single_click, **prompts)
+        masks, scores = self._run(emb, single_click, masks, **prompts)
         best = int(np.argmax(scores[0]))
         return masks[0, best], float(scores[0, best])
 
 
 def sam2_engine(
-    model: str | None = "sam2.1-hiera-large", path: str | None = None, device: str = "auto", cache_size: int = 16
+    model: str | None = "sam2.1-hiera-large",
+    path: str | None = None,
+    device: str = "auto",
+    cache_size: int = 16,
 ) -> Sam2Engine:
     dev = resolve_device(device)
     p = weights.local_path(model, path)
@@ -130,6 +141,9 @@ class Sam2PointSegmenter:
 
 @register_point_segmenter("sam2")
 def make_sam2_point_segmenter(
-    model: str | None = "sam2.1-hiera-large", path: str | None = None, device: str = "auto", cache_size: int = 16
+    model: str | None = "sam2.1-hiera-large",
+    path: str | None = None,
+    device: str = "auto",
+    cache_size: int = 16,
 ) -> Sam2PointSegmenter:
     return Sam2PointSegmenter(sam2_engine(model, path, device, cache_size))

@@ -100,9 +100,17 @@ def test_annotations_objects_and_meta(imported):
 def test_reimport_is_idempotent(imported):
     lay, project, first = imported
     store = project.store
-    before = (len(store.videos()), len(store.annotations()), sum(len(store.objects(v.id)) for v in store.videos()))
+    before = (
+        len(store.videos()),
+        len(store.annotations()),
+        sum(len(store.objects(v.id)) for v in store.videos()),
+    )
     again = import_avsbench(project, lay.root, lay.subset)
-    after = (len(store.videos()), len(store.annotations()), sum(len(store.objects(v.id)) for v in store.videos()))
+    after = (
+        len(store.videos()),
+        len(store.annotations()),
+        sum(len(store.objects(v.id)) for v in store.videos()),
+    )
     assert after == before
     assert again.videos_added == [] and sorted(again.videos_existing) == sorted(first.videos_added)
     assert again.annotations_added == 0 and again.annotations_existing == first.annotations_added

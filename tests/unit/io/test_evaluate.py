@@ -102,7 +102,9 @@ def test_project_agreement_between_sources(imported):
     res = evaluate(project, pred={"source": "proposal"}, gt={"status": "accepted", "source": "imported"})
     others = [v for v in store.videos() if v.id != video.id]
     assert res["frames"] == len(store.annotations(status="accepted"))
-    assert res["missing_pred"] == sum(len({a.frame for a in store.annotations(video_id=v.id)}) for v in others)
+    assert res["missing_pred"] == sum(
+        len({a.frame for a in store.annotations(video_id=v.id)}) for v in others
+    )
     # same as scoring the arrays directly, the other videos with empty predictions
     direct = [(preds, gts)]
     for v in others:

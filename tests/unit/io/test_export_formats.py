@@ -61,8 +61,11 @@ def test_png_export_uses_the_davis_palette_and_object_order(imported, tmp_path):
     checked = 0
     for video in store.videos():
         objects = sorted(store.objects(video.id), key=lambda o: o.index)
-        assert names[video.name] == {str(i + 1): o.label for i, o in enumerate(objects)
-                                     if any(a.object_id == o.id for a in store.annotations(video_id=video.id))}
+        assert names[video.name] == {
+            str(i + 1): o.label
+            for i, o in enumerate(objects)
+            if any(a.object_id == o.id for a in store.annotations(video_id=video.id))
+        }
         for a in store.annotations(video_id=video.id):
             img = Image.open(out / "Annotations" / video.name / f"{a.frame:05d}.png")
             assert img.mode == "P"
@@ -119,7 +122,11 @@ def test_resplit_is_deterministic_and_manifest_hashes_every_file(imported, tmp_p
         assert (tmp_path / "a" / layout.audio_relpath("s4", r)).is_file()
     assert a.manifest["counts"] == b.manifest["counts"]
     m = json.loads((tmp_path / "a" / "manifest.json").read_text())
-    assert m["app_version"] and m["format"] == "avsbench-s4" and m["resplit"] == {"ratios": [0.5, 0.25, 0.25], "seed": 7}
+    assert (
+        m["app_version"]
+        and m["format"] == "avsbench-s4"
+        and m["resplit"] == {"ratios": [0.5, 0.25, 0.25], "seed": 7}
+    )
     assert m["sources"] == {"imported": a.annotations} and m["statuses"] == {"accepted": a.annotations}
     files = {p.relative_to(tmp_path / "a").as_posix() for p in (tmp_path / "a").rglob("*") if p.is_file()}
     assert set(m["files"]) == files - {"manifest.json"}

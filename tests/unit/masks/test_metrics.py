@@ -107,7 +107,9 @@ def test_batch_without_foreground_scores_zero_f_and_counts():
     assert res["fscore"] == approx(0.5)
     assert res["miou"] == approx(1.0)
     # per-frame protocol skips the empty-GT frame for F
-    assert metrics.evaluate_binary([([good_p], [good_g]), ([z], [z])], protocol="per-frame")["fscore"] == approx(1.0)
+    assert metrics.evaluate_binary([([good_p], [good_g]), ([z], [z])], protocol="per-frame")[
+        "fscore"
+    ] == approx(1.0)
 
 
 def test_f_depends_on_grouping_and_batch_size_is_configurable():

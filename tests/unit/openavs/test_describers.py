@@ -64,7 +64,10 @@ def test_clap_zero_shot_over_vocabulary(tiny_models, audio_segments, tmp_path):
         assert text.split(", ") == [d.vocabulary[i] for i in np.argsort(-p)[:2]]
     single = np.concatenate([d.scores([s], 16000) for s in audio_segments])
     np.testing.assert_allclose(probs, single, atol=1e-5)
-    assert make("clap", tiny_models, vocabulary=str(vocab), min_prob=0.9).describe(audio_segments, 16000) == [""] * 5
+    assert (
+        make("clap", tiny_models, vocabulary=str(vocab), min_prob=0.9).describe(audio_segments, 16000)
+        == [""] * 5
+    )
 
 
 def test_clap_default_vocabulary_is_shipped_file():

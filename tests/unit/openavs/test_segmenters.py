@@ -23,8 +23,15 @@ def segmenter(request, tiny_models):
     name, fam = request.param
     weights.forget_loaded()
     return SEGMENTERS.create(
-        name, detector="", detector_path=str(tiny_models["grounding-dino"]), sam="",
-        sam_path=str(tiny_models[fam]), box_threshold=0.0, text_threshold=0.0, max_boxes=4, device="cpu",
+        name,
+        detector="",
+        detector_path=str(tiny_models["grounding-dino"]),
+        sam="",
+        sam_path=str(tiny_models[fam]),
+        box_threshold=0.0,
+        text_threshold=0.0,
+        max_boxes=4,
+        device="cpu",
     )
 
 
@@ -79,8 +86,13 @@ def test_batched_equals_one_at_a_time(segmenter, frames):
 
 def test_thresholds_filter_boxes(tiny_models, frames):
     seg = SEGMENTERS.create(
-        "gdino-sam", detector="", detector_path=str(tiny_models["grounding-dino"]), sam="",
-        sam_path=str(tiny_models["sam"]), box_threshold=1.0, device="cpu",
+        "gdino-sam",
+        detector="",
+        detector_path=str(tiny_models["grounding-dino"]),
+        sam="",
+        sam_path=str(tiny_models["sam"]),
+        box_threshold=1.0,
+        device="cpu",
     )
     assert seg.segment(frames[:2], PHRASES[:2]) == [[], []]
 
@@ -89,8 +101,14 @@ def test_embedding_cache_shared_with_point_segmenter(tiny_models, frames):
     weights.forget_loaded()
     path = str(tiny_models["sam"])
     seg = SEGMENTERS.create(
-        "gdino-sam", detector="", detector_path=str(tiny_models["grounding-dino"]), sam="", sam_path=path,
-        box_threshold=0.0, text_threshold=0.0, device="cpu",
+        "gdino-sam",
+        detector="",
+        detector_path=str(tiny_models["grounding-dino"]),
+        sam="",
+        sam_path=path,
+        box_threshold=0.0,
+        text_threshold=0.0,
+        device="cpu",
     )
     point = POINT_SEGMENTERS.create("sam", model="", path=path, device="cpu")
     assert isinstance(point, PointSegmenter)
@@ -145,12 +163,16 @@ def test_point_segmenter_prompts(name, fam, tiny_models, frames):
     img = frames[0]
     point.embed("k", img)
     pos = point.predict("k", img, np.array([[30.0, 20.0]]), np.array([1]))
-    both = point.predict("k", img, np.array([[30.0, 20.0], [70.0, 50.0]]), np.array([1, 0]), box=(5, 5, 80, 60))
+    both = point.predict(
+        "k", img, np.array([[30.0, 20.0], [70.0, 50.0]]), np.array([1, 0]), box=(5, 5, 80, 60)
+    )
     boxed = point.predict("k", img, None, None, box=(5, 5, 80, 60))
     refined = point.predict("k", img, np.array([[30.0, 20.0]]), np.array([1]), mask_input=pos)
-    for m in (pos, both, boxed, refined):
+    mask_only = point.predict("k", img, None, None, mask_input=both)
+    for m in (pos, both, boxed, refined, mask_only):
         assert m.dtype == bool and m.shape == img.shape[:2]
     assert not np.array_equal(pos, both)  # the prompt changes the answer
+    assert not np.array_equal(pos, refined)  # so does the mask input
     with pytest.raises(ValueError):
         point.predict("k", img, None, None)
 

@@ -154,7 +154,9 @@ def test_checksum_mismatch_removes_file(tmp_path, monkeypatch, server, cache):
     with pytest.raises(ChecksumError) as err:
         weights.ensure("toy")
     msg = str(err.value)
-    assert "sub/b.bin" in msg and "0" * 64 in msg and sha(b) in msg and "avs-studio models download toy" in msg
+    assert (
+        "sub/b.bin" in msg and "0" * 64 in msg and sha(b) in msg and "avs-studio models download toy" in msg
+    )
     assert not (cache / "toy" / "sub" / "b.bin").exists()
     assert not (cache / "toy" / "sub" / "b.bin.part").exists()
     assert (cache / "toy" / "a.bin").read_bytes() == a  # the good file is kept
@@ -206,7 +208,12 @@ def test_no_network_is_model_missing(tmp_path, monkeypatch, cache):
 def test_optional_404_and_unverified_file(tmp_path, monkeypatch, server, cache):
     a, b = payload(1000), payload(50)
     toy_registry(
-        tmp_path, monkeypatch, server, a, b, sha_b="",
+        tmp_path,
+        monkeypatch,
+        server,
+        a,
+        b,
+        sha_b="",
         extra=f'{{ path = "extra.json", url = "{server.url}/m/extra.json", optional = true }},',
     )
     weights.ensure("toy")
@@ -241,9 +248,19 @@ def test_shipped_registry_is_consistent(monkeypatch):
     monkeypatch.delenv("AVS_STUDIO_MODELS", raising=False)
     reg = weights.load_registry()
     expected = {
-        "grounding-dino-tiny", "grounding-dino-base", "sam-vit-b", "sam-vit-l", "sam-vit-h",
-        "sam2.1-hiera-tiny", "sam2.1-hiera-large", "ast-audioset", "clap-htsat",
-        "whisper-tiny", "whisper-base", "whisper-small", "all-minilm-l6-v2",
+        "grounding-dino-tiny",
+        "grounding-dino-base",
+        "sam-vit-b",
+        "sam-vit-l",
+        "sam-vit-h",
+        "sam2.1-hiera-tiny",
+        "sam2.1-hiera-large",
+        "ast-audioset",
+        "clap-htsat",
+        "whisper-tiny",
+        "whisper-base",
+        "whisper-small",
+        "all-minilm-l6-v2",
     }
     assert expected <= set(reg)
     for spec in reg.values():

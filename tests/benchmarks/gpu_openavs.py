@@ -1,0 +1,193 @@
+"""GPU timings of the OpenAVS vision and audio stages at REAL model sizes with RANDOM weights (speed does
+not depend on weight values): GroundingDINO-tiny (Swin-T), SAM ViT-H, AST AudioSet, run through the app's
+own stage classes (pre/post-processing included) on 5 frames, batched versus one frame at a time, bf16
+autocast, CUDA events, warm-up then median. Prints one JSON object per line; the last line checks the
+vision part of a 5-frame clip against docs' PERFORMANCE.md budget (1.5x the batched model times).
+
+    python tests/benchmarks/gpu_openavs.py            # on the GPU machine
+    python tests/benchmarks/gpu_openavs.py --smoke    # tiny models on CPU: proves the script runs
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+import torch
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
+
+# PERFORMANCE.md, one H200, bf16, batched, per 5-frame clip: GroundingDINO-tiny 130 ms, SAM ViT-H 220 ms,
+# mask decoders 5 ms; the vision part may take 1.5x that.
+BUDGET_MS = {"grounding-dino": 130.0, "sam-vit-h image encoder": 220.0, "mask decoder": 5.0}
+BUDGET_FACTOR = 1.5
+
+
+def emit(**row) -> None:
+    print(json.dumps(row), flush=True)
+
+
+def timer(device: torch.device, fn, warmup: int, repeat: int) -> float:
+    """Median milliseconds of fn() (CUDA events on a GPU)."""
+    for _ in range(warmup):
+        fn()
+    times = []
+    for _ in range(repeat):
+        if device.type == "cuda":
+            start, end = torch.cuda.Event(enable_timing=True), torch.cuda.Event(enable_timing=True)
+            torch.cuda.synchronize()
+            start.record()
+            fn()
+            end.record()
+            torch.cuda.synchronize()
+            times.append(start.elapsed_time(end))
+        else:
+            t = time.perf_counter()
+            fn()
+            times.append((time.perf_counter() - t) * 1000)
+    return statistics.median(times)
+
+
+def build_models(smoke: bool, device: torch.device, tmp: Path):
+    from transformers import (
+        ASTConfig,
+        ASTFeatureExtractor,
+        ASTForAudioClassification,
+        BertConfig,
+        GroundingDinoConfig,
+        GroundingDinoForObjectDetection,
+        GroundingDinoImageProcessor,
+        GroundingDinoProcessor,
+        SwinConfig,
+    )
+
+    from avs_studio.openavs import tiny
+    from avs_studio.openavs.describers.ast import AstDescriber, load_ast
+    from avs_studio.openavs.segmenters.gdino import DetectThenSegment, GroundingDino, load_grounding_dino
+    from avs_studio.openavs.segmenters.sam import SamEngine, build_sam_model, load_sam, sam_config
+
+    if smoke:
+        paths = tiny.save_tiny_models(tmp, ["grounding-dino", "sam", "ast"])
+        det_model, processor = load_grounding_dino(paths["grounding-dino"], device)
+        sam = load_sam(paths["sam"], device)
+        ast_model, fe = load_ast(paths["ast"], device)
+    else:
+        tok, _ = tiny._wordpiece_tokenizer(tmp / "tok")  # token ids only; the vocabulary size is BERT's
+        swin_t = SwinConfig(
+            embed_dim=96,
+            depths=[2, 2, 6, 2],
+            num_heads=[3, 6, 12, 24],
+            window_size=7,
+            out_indices=[2, 3, 4],
+        )
+        cfg = GroundingDinoConfig(backbone_config=swin_t, use_timm_backbone=False, text_config=BertConfig())
+        det_model = GroundingDinoForObjectDetection(cfg).to(device).eval()
+        processor = GroundingDinoProcessor(image_processor=GroundingDinoImageProcessor(), tokenizer=tok)
+        sam = build_sam_model(sam_config("vit_h")).to(device).eval()
+        ast_model = ASTForAudioClassification(ASTConfig(num_labels=527)).to(device).eval()
+        fe = ASTFeatureExtractor()
+    detector = GroundingDino(det_model, processor, device, box_threshold=0.0, text_threshold=0.0, max_boxes=2)
+    engine = SamEngine(sam, device, cache_size=0, batch_size=8)
+    seg = DetectThenSegment(detector, engine, "gdino-sam")
+    ast = AstDescriber(ast_model, fe, device, threshold=0.0)
+    params = {
+        "grounding-dino": sum(p.numel() for p in det_model.parameters()),
+        "sam": sum(p.numel() for p in sam.parameters()),
+        "ast": sum(p.numel() for p in ast_model.parameters()),
+    }
+    return seg, ast, params
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--smoke", action="store_true", help="tiny models on CPU, 1 repeat (checks the script)")
+    ap.add_argument("--repeat", type=int, default=20)
+    ap.add_argument("--warmup", type=int, default=3)
+    ap.add_argument("--height", type=int, default=720)
+    ap.add_argument("--width", type=int, default=1280)
+    args = ap.parse_args(argv)
+    device = torch.device("cpu" if args.smoke or not torch.cuda.is_available() else "cuda")
+    if device.type == "cpu":
+        torch.set_num_threads(1)
+    repeat, warmup = (1, 1) if args.smoke else (args.repeat, args.warmup)
+    h, w = (120, 160) if args.smoke else (args.height, args.width)
+    gpu = torch.cuda.get_device_name(0) if device.type == "cuda" else "cpu"
+    emit(
+        kind="env",
+        device=gpu,
+        torch=torch.__version__,
+        smoke=args.smoke,
+        frames=5,
+        size=[h, w],
+        dtype="bf16 autocast" if device.type == "cuda" else "fp32",
+    )
+    torch.manual_seed(0)
+    rng = np.random.default_rng(0)
+    frames = [rng.integers(0, 255, (h, w, 3), dtype=np.uint8) for _ in range(5)]
+    phrases = [["guitar", "man"]] * 5  # short prompts, like the LLM's answers
+    segments = [rng.normal(0, 0.1, 16000).astype(np.float32) for _ in range(5)]
+    with tempfile.TemporaryDirectory() as tmp:
+        seg, ast, params = build_models(args.smoke, device, Path(tmp))
+    emit(kind="params", **params)
+    det, engine = seg.detector, seg.engine
+    boxes = np.array([[w * 0.1, h * 0.1, w * 0.5, h * 0.6], [w * 0.4, h * 0.3, w * 0.9, h * 0.9]], np.float32)
+
+    def t(fn) -> float:
+        return timer(device, fn, warmup, repeat)
+
+    rows = {
+        "grounding-dino": (
+            lambda: det.detect(frames, phrases),
+            lambda: [det.detect([f], [p]) for f, p in zip(frames, phrases)],
+        ),
+        "sam-vit-h image encoder": (
+            lambda: engine.embed_many([None] * 5, frames),
+            lambda: [engine.embed_many([None], [f]) for f in frames],
+        ),
+    }
+    embs = engine.embed_many([None] * 5, frames)
+    rows["mask decoder"] = (lambda: [engine.boxes_to_masks(e, boxes) for e in embs], None)
+    rows["ast 5 x 1 s"] = (
+        lambda: ast.scores(segments, 16000),
+        lambda: [ast.scores([s], 16000) for s in segments],
+    )
+    rows["segment (gdino + sam + decode), end to end"] = (
+        lambda: seg.segment(frames, phrases),
+        lambda: [seg.segment([f], [p]) for f, p in zip(frames, phrases)],
+    )
+    measured = {}
+    for name, (batched, single) in rows.items():
+        b = t(batched)
+        s = t(single) if single else None
+        measured[name] = b
+        emit(
+            kind="timing",
+            stage=name,
+            batched_ms_per_clip=round(b, 2),
+            one_at_a_time_ms_per_clip=None if s is None else round(s, 2),
+            budget_ms=BUDGET_MS.get(name),
+            device=gpu,
+        )
+    budget = BUDGET_FACTOR * sum(BUDGET_MS.values())
+    vision = measured["segment (gdino + sam + decode), end to end"]
+    emit(
+        kind="check",
+        name="vision part of a 5-frame clip",
+        value_ms=round(vision, 2),
+        budget_ms=budget,
+        ok=bool(vision <= budget) if not args.smoke else None,
+        note="smoke run on CPU with tiny models: no budget check" if args.smoke else "",
+    )
+    if device.type == "cuda":
+        emit(kind="memory", peak_gib=round(torch.cuda.max_memory_allocated() / 2**30, 2))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
