@@ -355,6 +355,7 @@ class ProposalsMixin(_Base):
         self.jobs_panel.finish_job(job_id, state, message)
         if state == "failed":
             self.show_error("A job failed", message)
+        self.project_panel.refresh()  # a job may have changed any video's counts
         if self.video is not None:
             self.reload(all_frames=True)
             self._update_prompt_panel(force=True)
