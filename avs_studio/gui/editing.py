@@ -420,8 +420,12 @@ class EditingMixin(_Base):
 
     def merge_objects(self, keep_id: int, drop_id: int) -> None:
         store = self.project.store
-        self.write(lambda: store.merge_objects(keep_id, drop_id), lambda _r: self.reload(all_frames=True), "merge")
+        self.write(
+            lambda: store.merge_objects(keep_id, drop_id), lambda _r: self.reload(all_frames=True), "merge"
+        )
 
     def delete_object(self, object_id: int) -> None:
         store = self.project.store
-        self.write(lambda: store.delete_object(object_id), lambda _r: self.reload(all_frames=True), "deletion")
+        self.write(
+            lambda: store.delete_object(object_id), lambda _r: self.reload(all_frames=True), "deletion"
+        )

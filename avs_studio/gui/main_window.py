@@ -50,6 +50,7 @@ class MainWindow(NavigationMixin, EditingMixin, ProposalsMixin, QMainWindow):
     """
 
     frame_shown = Signal(int)  # frame index now on the canvas (annotations loaded)
+    media_loaded = Signal(int)  # video id whose frame times, audio and waveform are now in the timeline
     project_changed = Signal()
 
     def __init__(

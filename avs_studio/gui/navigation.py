@@ -86,6 +86,7 @@ class NavigationMixin(_Base):
         self.playback.seek(max(self.frame, 0))
         if media["error"]:
             self.status.showMessage(f"No sound: {media['error']}", 10000)
+        self.media_loaded.emit(video.id)
 
     def _refresh_states(self) -> None:
         if self.project is None or self.video is None:

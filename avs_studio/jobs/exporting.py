@@ -74,6 +74,9 @@ def _statuses(status: str) -> list[str]:
     return list(ANY_STATUSES) if status == "any" else [status]
 
 
+_FAST_OPEN = {"analyzeduration": "0", "probesize": "32"}
+
+
 class _Frames:
     """Frames of one video by index (index = position in presentation order), decoded forward in one pass.
 
@@ -90,8 +93,14 @@ class _Frames:
     def _open(self) -> None:
         self.close()
         try:
-            self._container = av.open(self.path)
+            # Little probing (half the cost of opening a 1 fps clip); fall back to a full probe when the
+            # stream parameters are not known from the headers alone.
+            self._container = av.open(self.path, options=_FAST_OPEN)
             stream = self._container.streams.video[0]
+            if not stream.codec_context.width or stream.codec_context.format is None:
+                self._container.close()
+                self._container = av.open(self.path)
+                stream = self._container.streams.video[0]
             stream.thread_type = "AUTO"
             self._frames = self._container.decode(stream)
         except (av.error.FFmpegError, OSError, IndexError) as exc:

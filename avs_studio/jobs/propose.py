@@ -33,7 +33,7 @@ OnClip = Callable[[int, list[FrameProposal]], None]
 AUDIO_RATE = 16000
 SOURCE = "proposal"
 STATUS = "proposed"
-LLM_SETTING = "llm"  # project setting {"base_url", "model", "api_key"} for the `openai` translator
+SETTINGS_KEY = "pipeline"  # project setting the GUI writes; its "llm" {"base_url", "model", "api_key"}
 
 
 class ProposeError(Exception):
@@ -119,6 +119,13 @@ def propose(
 # ---------------------------------------------------------------- openavs
 
 
+def llm_settings(project: Project) -> dict[str, str]:
+    """The project's LLM endpoint (GUI settings "pipeline" -> "llm"); empty values dropped."""
+    values = project.store.get_setting(SETTINGS_KEY) or {}
+    llm = values.get("llm") if isinstance(values, dict) else None
+    return {k: v for k, v in (llm or {}).items() if isinstance(v, str) and v}
+
+
 def _select_videos(project: Project, video_ids: Sequence[int] | None, split: str | None) -> list[VideoRow]:
     rows = project.store.videos(split)
     if video_ids is None:
@@ -138,11 +145,14 @@ def _clips(frames: list[int], size: int) -> list[list[int]]:
     return [frames[i : i + size] for i in range(0, len(frames), size)]
 
 
-def _audio_span(frame_time: float, rate: float) -> tuple[float, float]:
+def audio_span(frame_time: float, rate: float) -> tuple[float, float]:
     """The audio segment of a keyframe: its whole keyframe period (AVSBench: the second it starts)."""
     period = 1.0 / rate
     start = math.floor(frame_time * rate + 1e-6) * period
     return start, start + period
+
+
+_audio_span = audio_span  # the name the GUI imported first
 
 
 def _jsonable(x: Any) -> Any:
@@ -296,11 +306,7 @@ def _propose_openavs(
         pipeline: Pipeline | None = config
         cfg = config.config
     else:
-        cfg = (
-            config
-            if isinstance(config, PipelineConfig)
-            else load_config(config, llm=project.store.get_setting(LLM_SETTING) or None)
-        )
+        cfg = config if isinstance(config, PipelineConfig) else load_config(config, llm=llm_settings(project))
         pipeline = None
     clip_size = cfg.clip_seconds if cfg is not None else 5
     plan = [(v, _clips(keyframes(v), clip_size)) for v in videos]
@@ -380,7 +386,7 @@ def _propose_video(
                     report.errors.append(f"{label}: frames {indices[0]}-{indices[-1]}: {exc}")
                     break
                 spans = [
-                    _audio_span(float(reader.frame_times[i]), video.keyframe_rate or 1.0) for i in indices
+                    audio_span(float(reader.frame_times[i]), video.keyframe_rate or 1.0) for i in indices
                 ]
                 clip = Clip(images, list(indices), spans, audio, key=f"video:{video.id}")
                 try:

@@ -114,17 +114,19 @@ class TimmEncoder(nn.Module):
 class AudioEncoder(nn.Module):
     """log-mel (B, n_mels, T) -> tokens (B, K, D): a small CNN, then pooling over frequency and time."""
 
-    def __init__(self, dim: int, tokens: int):
+    def __init__(self, dim: int, tokens: int, n_mels: int):
         super().__init__()
-        self.net = nn.Sequential(_conv(1, 16, 2), _conv(16, 32, 2), _conv(32, dim, 2), _conv(dim, dim))
+        self.net = nn.Sequential(_conv(1, 16, 2), _conv(16, 32, 2), _conv(32, 32, 2))
+        bands = (n_mels + 7) // 8
+        # frequency bands become channels (pitch is what tells sounds apart, so it is not pooled away)
+        self.proj = nn.Sequential(nn.Linear(32 * bands, dim), nn.ReLU(inplace=True), nn.Linear(dim, dim))
         self.tokens = tokens
-        self.proj = nn.Linear(dim, dim)
 
     def forward(self, mel: torch.Tensor) -> torch.Tensor:
         x = mel.unsqueeze(1)
         x = (x - x.mean(dim=(2, 3), keepdim=True)) / (x.std(dim=(2, 3), keepdim=True) + 1e-5)
-        x = self.net(x).mean(dim=2)  # (B, D, T')
-        x = F.adaptive_avg_pool1d(x, self.tokens).transpose(1, 2)  # (B, K, D)
+        x = self.net(x)  # (B, C, F', T')
+        x = F.adaptive_avg_pool1d(x.flatten(1, 2), self.tokens).transpose(1, 2)  # (B, K, C*F')
         return self.proj(x)
 
 
@@ -162,7 +164,7 @@ class StudentNet(nn.Module):
         else:
             self.encoder = TimmEncoder(config.backbone, config.backbone_weights)
         chans = self.encoder.channels
-        self.audio = AudioEncoder(config.audio_dim, config.audio_tokens)
+        self.audio = AudioEncoder(config.audio_dim, config.audio_tokens, config.n_mels)
         self.fusions = nn.ModuleList(AudioVisualFusion(c, config.audio_dim, config.heads) for c in chans)
         d = config.decoder_channels
         self.laterals = nn.ModuleList(nn.Conv2d(c, d, 1) for c in chans)

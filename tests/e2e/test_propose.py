@@ -236,3 +236,33 @@ def test_tiny_random_profile_end_to_end(project):
     assert set(clip["descriptions"][0]) == {"ast", "whisper"}
     assert clip["translation"]["translator"] == "offline"
     assert report.clips == 2 and report.keyframes == 7
+
+
+def test_llm_endpoint_from_project_settings(project, tmp_path, monkeypatch):
+    for key in (
+        "AVS_STUDIO_LLM_BASE_URL",
+        "AVS_STUDIO_LLM_MODEL",
+        "AVS_STUDIO_LLM_API_KEY",
+        "OPENAI_API_KEY",
+    ):
+        monkeypatch.delenv(key, raising=False)
+    f = tmp_path / "auto.toml"
+    f.write_text(
+        CONFIG.replace(
+            '[translator]\nname = "keyword"\nkeywords = {guitar = "guitar", dog = "dog"}',
+            '[translator]\nname = "openai"\nwhen_unconfigured = "offline"\nhttp_retries = 0',
+        )
+    )
+    answer = json.dumps({"frames": [{"frame": i + 1, "objects": ["guitar"]} for i in range(5)]})
+    answer2 = json.dumps({"frames": [{"frame": 1, "objects": []}, {"frame": 2, "objects": []}]})
+    with FakeLLM([answer, answer2]) as server:
+        project.store.set_setting(
+            "pipeline", {"llm": {"base_url": server.url, "model": "qwen", "api_key": ""}}
+        )
+        report = propose(project, video_ids=[1], config=str(f))
+    assert [r["model"] for r in server.requests] == ["qwen", "qwen"]
+    run = project.store.pipeline_runs()[0]
+    assert run.config["translator"]["base_url"] == server.url and run.models["translator"].startswith(
+        "openai"
+    )
+    assert report.annotations == 5 and report.empty == 2

@@ -140,7 +140,7 @@ def test_interactive_request_jumps_ahead_of_batch(qtbot, main_window):
 def test_worker_error_is_reported_not_raised(qtbot, video_project, gui_settings):
     w = open_window(qtbot, video_project, gui_settings)
     w.worker.set_profile("no-such-profile")
-    w.store_id = w.project.store.add_object(w.video.id, "x")
+    w.project.store.add_object(w.video.id, "x")
     w.reload()
     QTest.keyClick(w.canvas, Qt.Key.Key_S)
     qtbot.waitUntil(lambda: getattr(w, "last_error", None) is not None, timeout=20000)
@@ -177,7 +177,9 @@ def test_sample_project_clicks_and_review(qtbot, sample_project, gui_settings):
     rows = {r.object_id: r.mask() for r in store.annotations(video_id=vid, frame=0)}
     for obj, colour, other in ((drum, red, yellow), (bird, yellow, red)):
         m = rows[obj]
-        assert (m & colour).sum() > 0.6 * colour.sum() and m.sum() < 1.3 * colour.sum() and not (m & other).any()
+        assert (
+            (m & colour).sum() > 0.6 * colour.sum() and m.sum() < 1.3 * colour.sum() and not (m & other).any()
+        )
     QTest.keyClick(w.canvas, Qt.Key.Key_1)
     QTest.keyClick(w.canvas, Qt.Key.Key_A)
     qtbot.waitUntil(w.writer.idle)
