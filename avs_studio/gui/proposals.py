@@ -57,44 +57,56 @@ def merge_proposals(objects: list[Any]) -> dict[str, tuple[np.ndarray, float]]:
 def propose_clip(
     project: Any, video_id: int, frames: tuple[int, int], pipeline: Any, progress: Any, cancel: Any
 ) -> int:
-    """Propose the keyframes of one clip [first, end) of one video; one transaction, like jobs.propose.
-
-    (jobs.propose works on whole videos; this is its per-clip path for "Run OpenAVS on current clip".)
-    """
+    """Propose the keyframes of one clip [first, end) of one video; one transaction, like jobs.propose
+    (which works on whole videos). Returns the keyframes written; 0 when cancelled (nothing written)."""
     from avs_studio.jobs import keyframes
-    from avs_studio.jobs.propose import AUDIO_RATE, _audio_span, write_clip
-    from avs_studio.media import VideoReader, load_audio
-    from avs_studio.openavs import Clip
+    from avs_studio.jobs.propose import AUDIO_RATE, audio_span, write_clip
+    from avs_studio.media import NoAudioError, VideoReader, load_audio
+    from avs_studio.openavs import Clip, FrameProposal
+    from avs_studio.openavs.pipeline import Cancelled
 
     video = project.store.video(video_id)
     indices = [k for k in keyframes(video) if frames[0] <= k < frames[1]]
     if not indices:
         return 0
-    run_id = project.store.start_pipeline_run(
-        "openavs", pipeline.config.to_dict() if pipeline.config else {}, pipeline.models
-    )
+    config = pipeline.config.to_dict() if pipeline.config else {}
+    run_id = project.store.start_pipeline_run("openavs", config, pipeline.models)
     status = "failed"
     try:
         with VideoReader(video.path, prefetch=0) as reader:
             progress(0, 2, "reading the clip")
-            audio = load_audio(video.path, AUDIO_RATE, mono=True)
-            images = [reader.frame(i) for i in indices]
-            spans = [_audio_span(float(reader.frame_times[i]), video.keyframe_rate or 1.0) for i in indices]
-            clip = Clip(images, indices, spans, audio, key=f"video:{video.id}")
-            proposal = pipeline.run(clip, cancel=cancel)
+            try:
+                audio = load_audio(video.path, AUDIO_RATE, mono=True) if video.has_audio else None
+            except NoAudioError:
+                audio = None
+            if audio is None:  # nothing can sound: explicit empty proposals, as jobs.propose writes
+                proposals = [FrameProposal(i, [], []) for i in indices]
+                result: dict[str, Any] = {"no_audio": True, "frames": indices}
+            else:
+                images = [reader.frame(i) for i in indices]
+                spans = [
+                    audio_span(float(reader.frame_times[i]), video.keyframe_rate or 1.0) for i in indices
+                ]
+                clip = Clip(images, indices, spans, audio, key=f"video:{video.id}")
+                try:
+                    proposal = pipeline.run(clip, cancel=cancel)
+                except Cancelled:
+                    status = "cancelled"
+                    return 0
+                proposals = proposal.frames
+                result = {
+                    "frames": indices,
+                    "spans": spans,
+                    "descriptions": proposal.descriptions,
+                    "translation": proposal.translation,
+                    "phrases": [fp.phrases for fp in proposal.frames],
+                    "timings": proposal.timings,
+                }
             if cancel.is_set():
                 status = "cancelled"
                 return 0
-            result = {
-                "frames": indices,
-                "spans": spans,
-                "descriptions": proposal.descriptions,
-                "translation": proposal.translation,
-                "phrases": [fp.phrases for fp in proposal.frames],
-                "timings": proposal.timings,
-            }
             shape = (reader.info.height, reader.info.width)
-            counts = write_clip(project, video.id, proposal.frames, shape, run_id=run_id, result=result)
+            counts = write_clip(project, video.id, proposals, shape, run_id=run_id, result=result)
             progress(2, 2, f"frames {indices[0]}-{indices[-1]} stored")
             status = "done"
             return len(counts.written)

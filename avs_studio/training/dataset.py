@@ -8,6 +8,7 @@ file (keyed by the video's content hash and the sizes), so a second run does not
 from __future__ import annotations
 
 import hashlib
+import math
 import os
 import zlib
 from collections import defaultdict
@@ -115,9 +116,17 @@ def summarize(store, options: DataOptions | None = None) -> dict[str, dict[str, 
     return dict(out)
 
 
+def audio_span(frame_time: float, rate: float) -> tuple[float, float]:
+    """The audio of a keyframe: its whole keyframe period (AVSBench: the second it starts), as proposals use."""
+    period = 1.0 / rate
+    start = math.floor(frame_time * rate + 1e-6) * period
+    return start, start + period
+
+
 def _cache_path(cache_dir: Path, video, options: DataOptions) -> Path:
     ident = video.sha256 or hashlib.sha256(video.path.encode()).hexdigest()
-    return cache_dir / f"{ident[:32]}_{options.image_size}_{options.n_mels}_{options.audio_frames}.npz"
+    rate = video.keyframe_rate or 1.0
+    return cache_dir / f"{ident[:32]}_{options.image_size}_{options.n_mels}_{options.audio_frames}_{rate:g}.npz"
 
 
 def _decode(video, frames: list[int], options: DataOptions) -> tuple[np.ndarray, np.ndarray]:
@@ -130,8 +139,7 @@ def _decode(video, frames: list[int], options: DataOptions) -> tuple[np.ndarray,
     with media.VideoReader(video.path) as reader:
         for f in frames:
             images.append(cv2.resize(reader.frame(f), (size, size), interpolation=cv2.INTER_AREA))
-            second = int(np.floor(float(reader.frame_times[f]) + 1e-6))
-            t0, t1 = media.second_span(second)
+            t0, t1 = audio_span(float(reader.frame_times[f]), video.keyframe_rate or 1.0)
             if audio is None:
                 samples, rate = np.zeros(int(16000 * (t1 - t0)), np.float32), 16000
                 mel = media.log_mel(samples, rate, 0.0, t1 - t0, n_mels=options.n_mels)

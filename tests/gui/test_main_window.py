@@ -290,3 +290,67 @@ def test_f1_lists_every_action(qtbot, main_window):
     assert len(texts) == len(w.actions.actions)
     assert not w.actions.conflicts()
     dialog.close()
+
+
+def test_zoom_pan_and_brush_cursor(qtbot, main_window):
+    from PySide6.QtCore import QPointF
+    from PySide6.QtGui import QWheelEvent
+    from PySide6.QtWidgets import QApplication
+
+    w = main_window
+    c = w.canvas
+    scale = c.transform().m11()
+    centre = QPointF(c.viewport().width() / 2, c.viewport().height() / 2)
+    for _ in range(3):  # three wheel notches in
+        event = QWheelEvent(
+            centre, c.viewport().mapToGlobal(centre), QPoint(0, 0), QPoint(0, 120),
+            Qt.MouseButton.NoButton, Qt.KeyboardModifier.NoModifier, Qt.ScrollPhase.NoScrollPhase, False,
+        )  # fmt: skip
+        QApplication.sendEvent(c.viewport(), event)
+    assert c.transform().m11() == pytest.approx(scale * 1.25**3)
+    # middle drag pans
+    h0, v0 = c.horizontalScrollBar().value(), c.verticalScrollBar().value()
+    vp = c.viewport()
+    QTest.mousePress(vp, Qt.MouseButton.MiddleButton, Qt.KeyboardModifier.NoModifier, QPoint(300, 200))
+    QTest.mouseMove(vp, QPoint(260, 170))
+    QTest.mouseRelease(vp, Qt.MouseButton.MiddleButton, Qt.KeyboardModifier.NoModifier, QPoint(260, 170))
+    assert (c.horizontalScrollBar().value(), c.verticalScrollBar().value()) == (h0 + 40, v0 + 30)
+    # Space held + left drag pans too, and does not start playback
+    c.setFocus()
+    QTest.keyPress(c, Qt.Key.Key_Space)
+    QTest.mousePress(vp, Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier, QPoint(300, 200))
+    QTest.mouseMove(vp, QPoint(280, 200))
+    QTest.mouseRelease(vp, Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier, QPoint(280, 200))
+    QTest.keyRelease(c, Qt.Key.Key_Space)
+    assert c.horizontalScrollBar().value() == h0 + 60 and not w.playback.is_playing()
+    # brush size keys and the cursor circle
+    QTest.keyClick(c, Qt.Key.Key_B)
+    w.set_brush_radius(8)
+    QTest.keyClick(c, Qt.Key.Key_BracketRight)
+    assert w.brush_radius == pytest.approx(10)
+    QTest.keyClick(c, Qt.Key.Key_BracketLeft)
+    QTest.keyClick(c, Qt.Key.Key_BracketLeft)
+    assert w.brush_radius == pytest.approx(6.4)
+    QTest.mouseMove(vp, c.view_point(50, 60))
+    circle = w.tools["brush"]._circle
+    assert circle.isVisible() and circle.rect().width() == pytest.approx(12.8)
+    x, y = c.image_point(c.view_point(50, 60))
+    assert circle.rect().center().x() == pytest.approx(x + 0.5)
+    QTest.keyClick(c, Qt.Key.Key_O)
+    assert c.mask_mode == "outline"
+
+
+def test_polygon_closes_on_double_click(qtbot, main_window):
+    w = main_window
+    _add_object(qtbot, w)
+    QTest.keyClick(w.canvas, Qt.Key.Key_P)
+    vp = w.canvas.viewport()
+    views = [w.canvas.view_point(x, y) for x, y in [(30, 50), (120, 50), (75, 100)]]
+    for p in views[:-1]:
+        QTest.mouseClick(vp, Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier, p)
+    QTest.mouseClick(vp, Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier, views[-1])
+    QTest.mouseDClick(vp, Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier, views[-1])
+    wait_stored(qtbot, w)
+    expected = polygon_fill((120, 160), [w.canvas.image_point(p) for p in views])
+    assert np.array_equal(w.project.store.annotations(video_id=w.video.id, frame=0)[0].mask(), expected)
+    assert w.tools["polygon"].points == []

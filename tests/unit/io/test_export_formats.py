@@ -136,3 +136,45 @@ def test_resplit_is_deterministic_and_manifest_hashes_every_file(imported, tmp_p
     splits = {resplit(f"clip{i}", (0.8, 0.1, 0.1), 1) for i in range(200)}
     assert splits == {"train", "val", "test"}
     assert sum(resplit(f"clip{i}", (0.8, 0.1, 0.1), 1) == "train" for i in range(1000)) in range(740, 860)
+
+
+def test_export_of_ordinary_videos(tmp_path):
+    """Videos added from files (25 fps mp4): AVSBench layouts take the keyframes, PNG/COCO any frame."""
+    from avs_studio.jobs.project import add_videos, init_project
+    from avs_studio.media import VideoReader
+    from tests.helpers.media_factory import make_video, read_counter
+
+    src = make_video(tmp_path / "street.mp4", frames=150, fps=25, size=(96, 64), gop=12)
+    with init_project(tmp_path / "p") as project:
+        store = project.store
+        ((path, vid),) = add_videos(project, [src], split="val", category="car").added
+        obj = store.add_object(vid, "car")
+        mask = np.zeros((64, 96), bool)
+        mask[30:50, 10:40] = True
+        for frame in (0, 25, 50, 75, 100, 37):  # 37 is not a keyframe (1 per second)
+            store.put_annotation(vid, frame, obj, mask, source="manual", status="accepted")
+
+        rep = export_dataset(project, tmp_path / "s4", "avsbench-s4")
+        assert rep.frames == 5 and rep.skipped_frames == 1
+        row = layout.read_csv_rows(tmp_path / "s4", "s4")[0]
+        assert row == {"name": "street", "start_time": "0", "category": "car", "split": "val"}
+        with VideoReader(src) as reader:
+            for k, fi in enumerate((0, 25, 50, 75, 100)):
+                got = np.asarray(Image.open(tmp_path / "s4" / layout.frame_relpath("s4", row, k)))
+                assert np.array_equal(got, reader.frame(fi)) and read_counter(got) == fi
+                m = np.asarray(Image.open(tmp_path / "s4" / layout.mask_relpath("s4", row, k)))
+                assert np.array_equal(m, np.where(mask, 255, 0))
+        with wave_open(tmp_path / "s4" / layout.audio_relpath("s4", row)) as wf:
+            assert wf.getframerate() == 16000 and wf.getnframes() == 5 * 16000
+
+        rep = export_dataset(project, tmp_path / "png", "png", write_frames=True)
+        assert rep.frames == 6
+        for fi in (37, 100):
+            frame = np.asarray(Image.open(tmp_path / "png" / "Frames" / "street" / f"{fi:05d}.png"))
+            assert read_counter(frame) == fi
+
+
+def wave_open(path):
+    import wave
+
+    return wave.open(str(path), "rb")

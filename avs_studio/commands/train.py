@@ -1,0 +1,118 @@
+"""`train` (a student model from the accepted labels) and `demo-data` (a synthetic AVSBench folder)."""
+
+from __future__ import annotations
+
+import json
+import signal
+import sys
+import threading
+from typing import Any
+
+
+def register(sub) -> None:
+    p = sub.add_parser(
+        "train",
+        help="train a student segmentation model on the project's accepted labels (OpenAVS-ST)",
+        description="Runs `python -m avs_studio.training` and follows it. Ctrl-C stops after the current step "
+        "and keeps the checkpoint; run again with --resume to continue (exit status 130 when cancelled).",
+    )
+    p.add_argument("project_dir")
+    p.add_argument("--name", required=True, help="model name (PROJECT/models/NAME)")
+    p.add_argument("--epochs", type=int, default=None, help="epochs in all (default 20, or the resumed run's)")
+    p.add_argument("--device", default="auto", choices=["auto", "cpu", "cuda"])
+    p.add_argument("--split", default="train", help="split to train on (default train)")
+    p.add_argument("--pseudo-labels", action="store_true", help="also learn from proposals of unreviewed clips")
+    p.add_argument("--resume", action="store_true", help="continue from the model's last checkpoint")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--image-size", type=int, default=None, help="input side in pixels (default 96)")
+    p.add_argument("--batch-size", type=int, default=None, help="global batch size (default 16)")
+    p.add_argument("--lr", type=float, default=None, help="peak learning rate (default 0.003)")
+    p.add_argument("--backbone", default=None, help="tiny (default) or a timm model name, e.g. resnet18")
+    p.add_argument("--nproc", type=int, default=1, help="processes (torchrun DDP; one per GPU)")
+    p.add_argument("--json", action="store_true", help="print the trainer's events as JSON lines")
+    p.set_defaults(func=cmd_train)
+
+    p = sub.add_parser(
+        "demo-data",
+        help="write a synthetic AVSBench-layout dataset where only the sound tells which shape is the target",
+    )
+    p.add_argument("out", help="output folder (must be missing or empty)")
+    p.add_argument("--subset", default="s4", choices=["s4"])
+    p.add_argument("--train", type=int, default=120, help="training clips (default 120)")
+    p.add_argument("--val", type=int, default=12, help="validation clips (default 12)")
+    p.add_argument("--test", type=int, default=24, help="test clips (default 24)")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--size", type=int, default=224, help="frame side in pixels (default 224, as S4)")
+    p.set_defaults(func=cmd_demo_data)
+
+
+def _describe(event: dict[str, Any], epochs: int | None) -> str | None:
+    kind = event.get("event")
+    if kind == "data":
+        return (f"data: {event['train_samples']} training frames ({event['pseudo_samples']} pseudo-labelled) "
+                f"from {event['train_videos']} videos, {event['val_samples']} validation frames")
+    if kind == "epoch":
+        of = f"/{epochs}" if epochs else ""
+        return f"epoch {event['epoch']}{of}  loss {event['loss']:.4f} (bce {event['bce']:.4f}, dice {event['dice']:.4f})"
+    if kind == "val":
+        return f"  validation mIoU {event['val_miou']:.4f}  F {event['val_f']:.4f}"
+    if kind == "done":
+        return f"done: {event['path']}"
+    if kind == "cancelled":
+        return f"cancelled after step {event['step']}; checkpoint {event['path']} (continue with --resume)"
+    if kind == "error":
+        return f"error: {event['message']}"
+    return None
+
+
+def cmd_train(args) -> int:
+    from avs_studio.jobs.project import open_project
+    from avs_studio.jobs.train import train
+
+    cancel = threading.Event()
+    previous = {s: signal.signal(s, lambda *_: cancel.set()) for s in (signal.SIGINT, signal.SIGTERM)}
+    epochs = args.epochs
+
+    def on_event(event: dict[str, Any]) -> None:
+        nonlocal epochs
+        if event.get("event") == "start":
+            epochs = epochs or None
+        if args.json:
+            print(json.dumps(event), flush=True)
+        else:
+            line = _describe(event, epochs)
+            if line:
+                print(line, flush=True)
+
+    options = {"image_size": args.image_size, "batch_size": args.batch_size, "lr": args.lr,
+               "backbone": args.backbone}
+    try:
+        with open_project(args.project_dir, args.database_url) as project:
+            result = train(
+                project, args.name, args.epochs, args.device, args.split, args.pseudo_labels, on_event, cancel,
+                resume=args.resume, seed=args.seed, options=options, nproc=args.nproc,
+            )
+    finally:
+        for s, handler in previous.items():
+            signal.signal(s, handler)
+    if not args.json and result.status == "done":
+        m = result.metrics
+        if "val_miou" in m:
+            print(f"validation mIoU {m['val_miou']:.4f}  F {m['val_f']:.4f}")
+    return 130 if result.status == "cancelled" else 0
+
+
+def cmd_demo_data(args) -> int:
+    from avs_studio.io.demo import make_demo_s4
+
+    def progress(done: int, total: int, name: str) -> None:
+        if sys.stderr.isatty():
+            print(f"\rwriting {done}/{total} {name:30}", end="", file=sys.stderr, flush=True)
+
+    report = make_demo_s4(args.out, train=args.train, val=args.val, test=args.test, seed=args.seed,
+                          size=args.size, progress=progress)
+    if sys.stderr.isatty():
+        print(file=sys.stderr)
+    clips = ", ".join(f"{n} {s}" for s, n in report.clips.items())
+    print(f"wrote {report.root} (AVSBench S4 layout): {clips} clips of {', '.join(report.categories)}")
+    return 0

@@ -1,0 +1,129 @@
+"""Propose masks with a trained student (engine `student:NAME`): batched inference over keyframes.
+
+Each video's keyframes are predicted in batches; every clip of five keyframes is written in one
+transaction through the same writer as OpenAVS proposals (source "student", status "proposed", one
+object per video labelled "sounding object"), so keyframes a person reviewed or edited are left alone.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Sequence
+from typing import Any
+
+import cv2
+import numpy as np
+import torch
+
+from avs_studio import masks
+from avs_studio.jobs.project import Project, keyframes
+from avs_studio.jobs.propose import ProposeError, ProposeReport, Progress, _clips, _select_videos, write_clip
+from avs_studio.media import MediaError
+from avs_studio.openavs import FrameProposal, ObjectProposal
+from avs_studio.training.checkpoint import CheckpointError, load_student
+from avs_studio.training.dataset import DataOptions, load_inputs
+from avs_studio.training.loop import predict_probs, resolve_device
+from avs_studio.training.run import model_dir
+
+LABEL = "sounding object"
+SOURCE = "student"
+CLIP_SECONDS = 5
+
+
+def frame_proposal(frame_index: int, probs: np.ndarray, shape: tuple[int, int], threshold: float = 0.5) -> FrameProposal:
+    """One keyframe's proposal from the student's (S, S) probabilities, resized to the frame ``shape``."""
+    h, w = shape
+    full = cv2.resize(probs.astype(np.float32), (w, h), interpolation=cv2.INTER_LINEAR)
+    mask = full > threshold
+    box = masks.bbox(mask)
+    if box is None:
+        return FrameProposal(frame_index, [], [])
+    score = float(full[mask].mean())
+    obj = ObjectProposal(LABEL, mask, tuple(float(v) for v in box), score, score)
+    return FrameProposal(frame_index, [LABEL], [obj])
+
+
+def propose_with_student(
+    project: Project,
+    name: str,
+    video_ids: Sequence[int] | None = None,
+    split: str | None = None,
+    device: str = "auto",
+    progress: Progress | None = None,
+    cancel: Any = None,
+    *,
+    batch_size: int = 32,
+    threshold: float = 0.5,
+) -> ProposeReport:
+    """Propose with the student ``name`` (PROJECT/models/NAME/model.pt) for ``video_ids`` (None: all videos,
+    or those of ``split``). Raises ProposeError when the model is missing or unreadable."""
+    engine = f"{SOURCE}:{name}"
+    try:
+        path = model_dir(project.dir, name) / "model.pt"
+    except ValueError as exc:
+        raise ProposeError(str(exc)) from exc
+    if not path.is_file():
+        raise ProposeError(
+            f"student model {path} not found; train it first with `avs-studio train {project.dir} --name {name}`"
+        )
+    torch_device = resolve_device(device)
+    try:
+        model, state = load_student(path, torch_device)
+    except CheckpointError as exc:
+        raise ProposeError(str(exc)) from exc
+    cfg = model.config
+    options = DataOptions(image_size=cfg.image_size, n_mels=cfg.n_mels, audio_frames=cfg.audio_frames)
+    cache = project.dir / "cache" / "training"
+    report = ProposeReport(engine=engine)
+    videos = _select_videos(project, video_ids, split)
+    plan = [(v, _clips(keyframes(v), CLIP_SECONDS)) for v in videos]
+    total = sum(len(c) for _, c in plan)
+    config = {"model": name, "path": str(path), "threshold": threshold, "model_config": cfg.to_dict()}
+    report.run_id = project.store.start_pipeline_run(engine, config, {"student": str(path)})
+    started, done, status = time.perf_counter(), 0, "failed"
+    try:
+        if progress:
+            progress(0, total, f"proposing {total} clips of {len(videos)} videos with {engine}")
+        for video, clips in plan:
+            if cancel is not None and cancel.is_set():
+                break
+            label = f"video {video.id} ({video.name})"
+            frames = [f for clip in clips for f in clip]
+            t0 = time.perf_counter()
+            try:
+                images, mels = load_inputs(video, frames, options, cache)
+            except MediaError as exc:
+                report.errors.append(f"{label}: {exc}")
+                done += len(clips)
+                continue
+            if not video.has_audio:
+                report.warnings.append(f"{label} has no audio: the student saw silence")
+            x = torch.from_numpy(images).permute(0, 3, 1, 2).float().div_(255)
+            probs = predict_probs(model, x, torch.from_numpy(mels), batch_size).numpy()
+            by_frame = dict(zip(frames, probs))
+            report.timings["inference"] = report.timings.get("inference", 0.0) + time.perf_counter() - t0
+            shape = (video.height, video.width)
+            for indices in clips:
+                if cancel is not None and cancel.is_set():
+                    break
+                proposals = [frame_proposal(i, by_frame[i], shape, threshold) for i in indices]
+                result = {"engine": engine, "frames": indices,
+                          "scores": [p.objects[0].box_score if p.objects else None for p in proposals]}
+                counts = write_clip(project, video.id, proposals, shape, run_id=report.run_id, result=result,
+                                    author=engine, source=SOURCE)
+                report.clips += 1
+                report.keyframes += len(counts.written)
+                report.annotations += counts.annotations
+                report.empty += counts.empty
+                report.skipped += counts.skipped
+                report.new_objects += counts.new_objects
+                done += 1
+                if progress:
+                    progress(done, total, f"{label}: frames {indices[0]}-{indices[-1]}")
+            report.videos += 1
+        report.cancelled = cancel is not None and cancel.is_set()
+        status = "cancelled" if report.cancelled else "done"
+    finally:
+        report.timings["total"] = time.perf_counter() - started
+        project.store.finish_pipeline_run(report.run_id, status, dict(report.timings))
+    return report

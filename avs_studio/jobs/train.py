@@ -1,0 +1,170 @@
+"""Train a student model: run `python -m avs_studio.training` as a subprocess and follow its JSON lines.
+
+Used by `avs-studio train` and by the GUI's training dialog. Cancelling sends SIGTERM: the trainer
+finishes its step, saves its checkpoint and exits; `resume=True` continues from that checkpoint.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import threading
+from collections import deque
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from avs_studio.jobs.project import Project
+from avs_studio.training.checkpoint import MODEL_FILE
+from avs_studio.training.run import model_dir
+
+OnEvent = Callable[[dict[str, Any]], None]
+PROPOSAL_ENGINE_SETTING = "proposal_engine"
+
+
+class TrainError(Exception):
+    """Training failed; the message is the trainer's own (it names the file, setting or data problem)."""
+
+
+@dataclass
+class TrainResult:
+    name: str
+    status: str  # "done" | "cancelled" | "error"
+    checkpoint: str | None  # model.pt when done, checkpoint.pt when cancelled
+    metrics: dict[str, Any] = field(default_factory=dict)  # last val_miou, val_f, loss, ...
+    events: list[dict[str, Any]] = field(default_factory=list)
+    returncode: int = 0
+    error: str | None = None
+
+
+def train_command(
+    project_dir: str | os.PathLike,
+    name: str,
+    *,
+    epochs: int | None = None,
+    device: str = "auto",
+    split: str = "train",
+    pseudo_labels: bool = False,
+    resume: bool = False,
+    seed: int = 0,
+    database_url: str | None = None,
+    options: dict[str, Any] | None = None,
+    nproc: int = 1,
+) -> list[str]:
+    """The trainer's command line. ``options``: more trainer flags, e.g. {"image_size": 64, "batch_size": 32};
+    ``nproc`` > 1 runs it under torchrun (DDP, one process per GPU, or gloo on CPU)."""
+    model_dir(project_dir, name)  # validates the name early, with a clear message
+    if nproc > 1:
+        cmd = [sys.executable, "-m", "torch.distributed.run", "--standalone", f"--nproc-per-node={nproc}",
+               "-m", "avs_studio.training"]
+    else:
+        cmd = [sys.executable, "-m", "avs_studio.training"]
+    cmd += ["--project", str(project_dir), "--name", name, "--device", device, "--split", split, "--seed", str(seed)]
+    if epochs is not None:
+        cmd += ["--epochs", str(epochs)]
+    if pseudo_labels:
+        cmd.append("--pseudo-labels")
+    if resume:
+        cmd.append("--resume")
+    if database_url:
+        cmd += ["--database-url", database_url]
+    for key, value in (options or {}).items():
+        flag = "--" + key.replace("_", "-")
+        if value is True:
+            cmd.append(flag)
+        elif value not in (None, False):
+            cmd += [flag, str(value)]
+    return cmd
+
+
+def _watch(proc: subprocess.Popen, cancel: Any, done: threading.Event) -> None:
+    while not done.wait(0.1):
+        if cancel is not None and cancel.is_set():
+            if proc.poll() is None:
+                proc.send_signal(signal.SIGTERM)
+            return
+
+
+def train(
+    project: Project,
+    name: str,
+    epochs: int | None = 20,
+    device: str = "auto",
+    split: str = "train",
+    pseudo_labels: bool = False,
+    on_event: OnEvent | None = None,
+    cancel: Any = None,
+    *,
+    resume: bool = False,
+    seed: int = 0,
+    options: dict[str, Any] | None = None,
+    nproc: int = 1,
+) -> TrainResult:
+    """Train (or resume) the student ``name`` of ``project`` in a subprocess; ``on_event`` gets every
+    event dict as it arrives. Returns when the trainer exits; raises TrainError when it failed."""
+    cmd = train_command(
+        project.dir, name, epochs=epochs, device=device, split=split, pseudo_labels=pseudo_labels, resume=resume,
+        seed=seed, database_url=project.store.url, options=options, nproc=nproc,
+    )
+    env = {**os.environ, "PYTHONUNBUFFERED": "1"}
+    proc = subprocess.Popen(
+        cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env, start_new_session=True
+    )
+    stderr_tail: deque[str] = deque(maxlen=40)
+    drain = threading.Thread(target=lambda: stderr_tail.extend(proc.stderr), daemon=True)
+    drain.start()
+    finished = threading.Event()
+    watcher = threading.Thread(target=_watch, args=(proc, cancel, finished), daemon=True)
+    watcher.start()
+    result = TrainResult(name, "error", None)
+    try:
+        for line in proc.stdout:
+            line = line.strip()
+            if not line.startswith("{"):
+                continue
+            try:
+                event = json.loads(line)
+            except json.JSONDecodeError:
+                continue
+            result.events.append(event)
+            kind = event.get("event")
+            if kind == "val":
+                result.metrics.update(val_miou=event["val_miou"], val_f=event["val_f"])
+            elif kind in ("done", "cancelled"):
+                result.status, result.checkpoint = kind, event.get("path")
+                result.metrics.update({k: v for k, v in event.items() if k not in ("event", "path")})
+            elif kind == "error":
+                result.error = event.get("message")
+            if on_event is not None:
+                on_event(event)
+    except BaseException:
+        if proc.poll() is None:  # e.g. KeyboardInterrupt in the caller: let the trainer save and stop
+            proc.send_signal(signal.SIGTERM)
+            proc.wait()
+        raise
+    finally:
+        finished.set()
+        result.returncode = proc.wait()
+        drain.join(timeout=5)
+    if result.status not in ("done", "cancelled"):
+        result.status = "error"
+        detail = result.error or "".join(stderr_tail).strip()[-2000:] or f"exit status {result.returncode}"
+        raise TrainError(f"training {name!r} failed: {detail}")
+    return result
+
+
+def model_path(project: Project, name: str) -> Path:
+    """The finished model file of ``name`` (may not exist yet)."""
+    return model_dir(project.dir, name) / MODEL_FILE
+
+
+def use_as_proposal_engine(project: Project, name: str) -> None:
+    """Make the student ``name`` the project's proposal engine (setting ``proposal_engine``)."""
+    path = model_path(project, name)
+    if not path.is_file():
+        raise TrainError(f"{path} does not exist: finish training {name!r} first")
+    project.store.set_setting(PROPOSAL_ENGINE_SETTING, f"student:{name}")
