@@ -331,7 +331,10 @@ def test_zoom_pan_and_brush_cursor(qtbot, main_window):
     QTest.keyClick(c, Qt.Key.Key_BracketLeft)
     QTest.keyClick(c, Qt.Key.Key_BracketLeft)
     assert w.brush_radius == pytest.approx(6.4)
+    got = []
+    c.hovered.connect(lambda x, y: got.append((x, y)))
     QTest.mouseMove(vp, c.view_point(50, 60))
+    print("DBG", got, c.view_point(50, 60), c.image_point(c.view_point(50, 60)))
     circle = w.tools["brush"]._circle
     assert circle.isVisible() and circle.rect().width() == pytest.approx(12.8)
     x, y = c.image_point(c.view_point(50, 60))
