@@ -18,10 +18,14 @@ def register(sub) -> None:
     )
     p.add_argument("project_dir")
     p.add_argument("--name", required=True, help="model name (PROJECT/models/NAME)")
-    p.add_argument("--epochs", type=int, default=None, help="epochs in all (default 20, or the resumed run's)")
+    p.add_argument(
+        "--epochs", type=int, default=None, help="epochs in all (default 20, or the resumed run's)"
+    )
     p.add_argument("--device", default="auto", choices=["auto", "cpu", "cuda"])
     p.add_argument("--split", default="train", help="split to train on (default train)")
-    p.add_argument("--pseudo-labels", action="store_true", help="also learn from proposals of unreviewed clips")
+    p.add_argument(
+        "--pseudo-labels", action="store_true", help="also learn from proposals of unreviewed clips"
+    )
     p.add_argument("--resume", action="store_true", help="continue from the model's last checkpoint")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--image-size", type=int, default=None, help="input side in pixels (default 96)")
@@ -49,8 +53,10 @@ def register(sub) -> None:
 def _describe(event: dict[str, Any], epochs: int | None) -> str | None:
     kind = event.get("event")
     if kind == "data":
-        return (f"data: {event['train_samples']} training frames ({event['pseudo_samples']} pseudo-labelled) "
-                f"from {event['train_videos']} videos, {event['val_samples']} validation frames")
+        return (
+            f"data: {event['train_samples']} training frames ({event['pseudo_samples']} pseudo-labelled) "
+            f"from {event['train_videos']} videos, {event['val_samples']} validation frames"
+        )
     if kind == "epoch":
         of = f"/{epochs}" if epochs else ""
         return f"epoch {event['epoch']}{of}  loss {event['loss']:.4f} (bce {event['bce']:.4f}, dice {event['dice']:.4f})"
@@ -84,13 +90,27 @@ def cmd_train(args) -> int:
             if line:
                 print(line, flush=True)
 
-    options = {"image_size": args.image_size, "batch_size": args.batch_size, "lr": args.lr,
-               "backbone": args.backbone}
+    options = {
+        "image_size": args.image_size,
+        "batch_size": args.batch_size,
+        "lr": args.lr,
+        "backbone": args.backbone,
+    }
     try:
         with open_project(args.project_dir, args.database_url) as project:
             result = train(
-                project, args.name, args.epochs, args.device, args.split, args.pseudo_labels, on_event, cancel,
-                resume=args.resume, seed=args.seed, options=options, nproc=args.nproc,
+                project,
+                args.name,
+                args.epochs,
+                args.device,
+                args.split,
+                args.pseudo_labels,
+                on_event,
+                cancel,
+                resume=args.resume,
+                seed=args.seed,
+                options=options,
+                nproc=args.nproc,
             )
     finally:
         for s, handler in previous.items():
@@ -109,8 +129,15 @@ def cmd_demo_data(args) -> int:
         if sys.stderr.isatty():
             print(f"\rwriting {done}/{total} {name:30}", end="", file=sys.stderr, flush=True)
 
-    report = make_demo_s4(args.out, train=args.train, val=args.val, test=args.test, seed=args.seed,
-                          size=args.size, progress=progress)
+    report = make_demo_s4(
+        args.out,
+        train=args.train,
+        val=args.val,
+        test=args.test,
+        seed=args.seed,
+        size=args.size,
+        progress=progress,
+    )
     if sys.stderr.isatty():
         print(file=sys.stderr)
     clips = ", ".join(f"{n} {s}" for s, n in report.clips.items())

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 from PySide6.QtCore import QEvent, QPoint, QPointF, Qt, Signal
-from PySide6.QtGui import QColor, QKeyEvent, QMouseEvent, QPainter, QPixmap, QWheelEvent
+from PySide6.QtGui import QColor, QImage, QKeyEvent, QMouseEvent, QPainter, QPixmap, QWheelEvent
 from PySide6.QtWidgets import QGraphicsPixmapItem, QGraphicsScene, QGraphicsView, QWidget
 
 from avs_studio.gui.render import MODES, Layer, composite, from_qimage, to_qimage
@@ -67,8 +67,6 @@ class Canvas(QGraphicsView):
         pix = self._overlay_item.pixmap()
         if pix.isNull():
             return None
-        from PySide6.QtGui import QImage
-
         img = pix.toImage().convertToFormat(QImage.Format.Format_RGBA8888)
         buf = np.frombuffer(img.constBits(), np.uint8, count=img.bytesPerLine() * img.height())
         return (
@@ -232,6 +230,6 @@ class Canvas(QGraphicsView):
         super().keyReleaseEvent(event)
 
     def leaveEvent(self, event: QEvent) -> None:
-        if self.tool is not None and hasattr(self.tool, "_circle") and self.tool._circle is not None:
-            self.tool._circle.setVisible(False)
+        if self.tool is not None:
+            self.tool.leave()
         super().leaveEvent(event)

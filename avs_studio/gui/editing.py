@@ -1,4 +1,4 @@
-"""Editing, review, objects and undo for the main window (the ``Editor`` the tools talk to).
+"""Editing for the main window: the ``Editor`` the tools talk to, the store writes, the overlay.
 
 Every change is one store call on the writer thread (a committed transaction with its revision), so
 the GUI never waits on the disk; the status bar says "saving…" until it is stored.
@@ -7,14 +7,17 @@ the GUI never waits on the disk; the status bar says "saving…" until it is sto
 from __future__ import annotations
 
 import bisect
+import contextlib
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from avs_studio.gui.panels.object_panel import when
 from avs_studio.gui.render import Layer
-from avs_studio.gui.review import clip_range, frame_state, next_needing_review
-from avs_studio.masks import fill_holes
+from avs_studio.gui.review import frame_state
+from avs_studio.masks import fill_holes, resize_mask
+from avs_studio.store import NotFoundError
 
 if TYPE_CHECKING:
     from avs_studio.gui.main_window import MainWindow
@@ -31,12 +34,17 @@ class EditingMixin(_Base):
     ) -> int:
         """Run ``fn`` (store calls) on the writer thread; ``then(result)`` runs on the GUI thread."""
 
+        def done(value: Any) -> None:
+            self.write_failed = False
+            if then is not None:
+                then(value)
+
         def failed(message: str) -> None:
-            self.status.set_stored("failed")
+            self.write_failed = True
             self.show_error(f"The {what} was not stored", message)
             self.reload(all_frames=True)
 
-        return self.writer.submit(fn, on_done=then, on_error=failed)
+        return self.writer.submit(fn, on_done=done, on_error=failed)
 
     def reload(self, *, all_frames: bool = False) -> None:
         """Re-read objects and the shown frame's annotations after a change; the frame's keyframe tick
@@ -90,6 +98,8 @@ class EditingMixin(_Base):
                 row = self.frame_annotations.get(obj.id)
                 mask = row.mask() if row is not None else None
             if mask is not None:
+                if self.canvas.image is not None and mask.shape != self.canvas.image.shape[:2]:
+                    mask = resize_mask(mask, self.canvas.image.shape[:2])
                 layers.append(Layer(mask, obj.colour, obj.id == self.selected_object))
         self.canvas.set_layers(layers)
 
@@ -98,7 +108,7 @@ class EditingMixin(_Base):
         if row is None:
             text = ""
         elif row.reviewed_by and row.reviewed_at:
-            text = f"{row.status} by {row.reviewed_by} {row.reviewed_at.astimezone():%Y-%m-%d %H:%M}"
+            text = f"{row.status} by {row.reviewed_by} {when(row.reviewed_at)}"
         else:
             text = row.status
         self.status.set_review(text)
@@ -131,9 +141,10 @@ class EditingMixin(_Base):
             return self._pending[key].copy()
         row = self.frame_annotations.get(obj.id)
         h, w = self.canvas.image.shape[:2]
-        if row is not None and (row.height, row.width) == (h, w):
-            return row.mask()
-        return np.zeros((h, w), bool)
+        if row is None:
+            return np.zeros((h, w), bool)
+        mask = row.mask()
+        return mask if mask.shape == (h, w) else resize_mask(mask, (h, w))  # e.g. imported at 224x224
 
     def preview_mask(self, mask: np.ndarray) -> None:
         obj = next((o for o in self.objects if o.id == self.selected_object), None)
@@ -159,23 +170,29 @@ class EditingMixin(_Base):
         row = self.frame_annotations.get(oid)
         expected = row.version if row is not None and key not in self._pending else None
         source = row.source if row is not None else "manual"
+        empty = self.frame_annotations.get(None)  # an explicit "nothing sounds here" this mask contradicts
         self._pending[key] = mask
         self.refresh_layers()
         store = self.project.store
 
         def put() -> Any:
-            return store.put_annotation(
+            stored = store.put_annotation(
                 vid, frame, oid, mask, source=source, status="edited", expected_version=expected
             )
+            if empty is not None and mask.any():
+                with contextlib.suppress(NotFoundError):  # someone removed it already
+                    store.delete_annotation(empty.id)
+            return stored
 
         def stored(_row: Any) -> None:
+            self.write_failed = False
             if self._pending.get(key) is mask:
                 del self._pending[key]
             self.reload()
 
         def failed(message: str) -> None:
+            self.write_failed = True
             self._pending.pop(key, None)
-            self.status.set_stored("failed")
             self.show_error("The stroke was not stored", message)
             self.reload()
 
@@ -292,140 +309,4 @@ class EditingMixin(_Base):
         self.write(
             copy,
             lambda n: (self.reload(), self.status.showMessage(f"copied {n} mask(s) from frame {src}", 4000)),
-        )
-
-    # ------------------------------------------------------------------ review
-    def _target_annotation(self) -> Any:
-        row = self.frame_annotations.get(self.selected_object) if self.selected_object is not None else None
-        if row is None:
-            rows = [r for r in self.frame_annotations.values() if r.object_id is not None]
-            if len(rows) == 1:
-                row = rows[0]
-        return row
-
-    def review_selected(self, status: str) -> None:
-        """A / R: accept or reject the selected object's mask on this frame."""
-        if self.project is None:
-            return
-        row = self._target_annotation()
-        if row is None:
-            self.status.showMessage("The selected object has no mask on this frame", 4000)
-            return
-        store = self.project.store
-        self.write(
-            lambda: store.set_status(row.id, status, expected_version=row.version),
-            lambda _r: self.reload(),
-            status,
-        )
-
-    def accept_clip(self) -> None:
-        """Shift+A: accept every proposed or edited mask of the current 5-second clip of this video."""
-        if self.project is None or self.video is None:
-            return
-        first, end = clip_range(self.frame, self.video.fps, self.video.frame_count)
-        store, vid = self.project.store, self.video.id
-        rows = [
-            r
-            for r in store.annotations(video_id=vid, status=("proposed", "edited"))
-            if first <= r.frame < end
-        ]
-
-        def accept() -> int:
-            for r in rows:
-                store.set_status(r.id, "accepted", expected_version=r.version)
-            return len(rows)
-
-        fps = self.video.fps or 1.0
-        self.write(
-            accept,
-            lambda n: (
-                self.reload(all_frames=True),
-                self.status.showMessage(f"accepted {n} mask(s) in {first / fps:.0f}–{end / fps:.0f} s", 4000),
-            ),
-            "clip acceptance",
-        )
-
-    def next_review(self) -> None:
-        target = next_needing_review(self.keyframes, self.states, self.frame)
-        if target is None:
-            self.status.showMessage("Every keyframe of this video is reviewed", 4000)
-        else:
-            self.seek(target)
-
-    # ------------------------------------------------------------------ undo / redo
-    def undo(self) -> None:
-        self._step_history("undo")
-
-    def redo(self) -> None:
-        self._step_history("redo")
-
-    def _step_history(self, what: str) -> None:
-        if self.project is None:
-            return
-        self.end_edit()
-        store = self.project.store
-        fn = store.undo if what == "undo" else store.redo
-
-        def done(rev: Any) -> None:
-            if rev is None:
-                self.status.showMessage(f"Nothing to {what}", 3000)
-                return
-            snap = (rev.before if what == "undo" else rev.after) or rev.after or rev.before or {}
-            vid, frame = snap.get("video_id"), snap.get("frame")
-            if vid is not None and self.video is not None and vid != self.video.id:
-                self.open_video(int(vid))
-            if frame is not None and frame != self.frame:
-                self.seek(int(frame))
-            self.reload(all_frames=True)
-            self.status.showMessage(f"{what}: {rev.action} of annotation {rev.annotation_id}", 3000)
-
-        self.write(fn, done, what)
-
-    # ------------------------------------------------------------------ objects
-    def _object_selected(self, object_id: int | None) -> None:
-        if object_id == self.selected_object:
-            return
-        self.end_edit()
-        self.selected_object = object_id
-        self.refresh_layers()
-        self._show_review_state()
-
-    def select_object_number(self, number: int) -> None:
-        if 1 <= number <= len(self.objects):
-            self._object_selected(self.objects[number - 1].id)
-            self.load_frame_annotations()
-
-    def add_object(self, label: str) -> None:
-        if self.project is None or self.video is None:
-            return
-        store, vid = self.project.store, self.video.id
-
-        def added(oid: int) -> None:
-            self.selected_object = oid
-            self.reload()
-
-        self.write(lambda: store.add_object(vid, label), added, "new object")
-
-    def rename_object(self, object_id: int, label: str) -> None:
-        store = self.project.store
-        self.write(lambda: store.update_object(object_id, label=label), lambda _r: self.reload(), "rename")
-
-    def set_object_flags(self, object_id: int, visible: bool, locked: bool) -> None:
-        store = self.project.store
-        self.write(
-            lambda: store.update_object(object_id, visible=visible, locked=locked),
-            lambda _r: self.reload(),
-            "change",
-        )
-
-    def merge_objects(self, keep_id: int, drop_id: int) -> None:
-        store = self.project.store
-        self.write(
-            lambda: store.merge_objects(keep_id, drop_id), lambda _r: self.reload(all_frames=True), "merge"
-        )
-
-    def delete_object(self, object_id: int) -> None:
-        store = self.project.store
-        self.write(
-            lambda: store.delete_object(object_id), lambda _r: self.reload(all_frames=True), "deletion"
         )

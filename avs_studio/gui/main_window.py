@@ -29,20 +29,26 @@ from avs_studio.gui.navigation import NavigationMixin
 from avs_studio.gui.panels import JobsPanel, ObjectPanel, ProjectPanel, PromptPanel
 from avs_studio.gui.playback import PlaybackController
 from avs_studio.gui.proposals import ProposalsMixin
+from avs_studio.gui.reviewing import ReviewMixin
 from avs_studio.gui.shortcuts import ShortcutEditor, ShortcutListDialog
 from avs_studio.gui.statusbar import StatusBar
 from avs_studio.gui.timeline import TimelineWidget
 from avs_studio.gui.tools import TOOLS
-from avs_studio.gui.worker import InferenceWorker, JobRunner, TaskRunner
-from avs_studio.jobs import Project, ProjectError, add_videos, init_project, is_project, open_project
+from avs_studio.gui.worker import InferenceWorker, JobRunner, Priority, TaskRunner
+from avs_studio.jobs import Project, add_videos, init_project, is_project, open_project
 from avs_studio.store import AnnotationRow, ObjectRow, VideoRow
 
 GIL_SWITCH_S = 0.001
+DEVICE_PROBE_MS = 500
 VIDEO_FILTER = "Videos (*.mp4 *.mkv *.mov *.avi *.webm *.m4v);;All files (*)"
 
 
-class MainWindow(NavigationMixin, EditingMixin, ProposalsMixin, QMainWindow):
+class MainWindow(NavigationMixin, EditingMixin, ReviewMixin, ProposalsMixin, QMainWindow):
     """One project at a time; frames decode on a thread, edits are stored by the writer thread.
+
+    The window owns the project it shows: it closes it when another project is opened or on close.
+    ``ask=False`` never opens a question box (tests, scripted use); errors then go to the status bar
+    and ``last_error``.
 
     Threads: ``frames`` (decoding), ``media`` (frame times, audio, waveform), ``writer`` (every store
     write, in order), ``worker`` (the models: SAM clicks, re-segmenting, proposals), ``io`` (adding
@@ -78,13 +84,14 @@ class MainWindow(NavigationMixin, EditingMixin, ProposalsMixin, QMainWindow):
         self.frame_annotations: dict[int | None, AnnotationRow] = {}
         self.selected_object: int | None = None
         self.brush_radius = float(self.settings.value("brush_radius", 8.0))
-        self._pending: dict[
-            tuple[int, int, int], np.ndarray
-        ] = {}  # (video, frame, object) -> mask being stored
+        # (video, frame, object) -> mask queued on the writer; shown and edited until it is stored
+        self._pending: dict[tuple[int, int, int], np.ndarray] = {}
+        self.write_failed = False  # the last write was refused: the status bar says so until one succeeds
 
         # threads: frames, DB writes, inference (models), file jobs
         self.frames = FrameLoader(parent=self)
         self.media = TaskRunner("media", self)
+        self.queries = TaskRunner("queries", self)  # project panel summaries
         self.writer = TaskRunner("writer", self)
         self.worker = worker if worker is not None else InferenceWorker(parent=self)
         self.io = JobRunner("io", self)
@@ -93,7 +100,7 @@ class MainWindow(NavigationMixin, EditingMixin, ProposalsMixin, QMainWindow):
         self.canvas = Canvas()
         self.timeline = TimelineWidget()
         self.playback = PlaybackController(self)
-        self.project_panel = ProjectPanel()
+        self.project_panel = ProjectPanel(runner=self.queries)
         self.object_panel = ObjectPanel()
         self.prompt_panel = PromptPanel()
         self.jobs_panel = JobsPanel()
@@ -113,6 +120,8 @@ class MainWindow(NavigationMixin, EditingMixin, ProposalsMixin, QMainWindow):
         self.resizeDocks([self.jobs_dock], [110], Qt.Orientation.Vertical)
         if project is not None:
             self.set_project(project)
+        # which device the pipeline settings ask for (the real one shows when a model loads)
+        QTimer.singleShot(DEVICE_PROBE_MS, self, self._probe_device)
 
     # ------------------------------------------------------------------ layout
     def _build_layout(self) -> None:
@@ -230,7 +239,7 @@ class MainWindow(NavigationMixin, EditingMixin, ProposalsMixin, QMainWindow):
         self.object_panel.delete_requested.connect(self.delete_object)
         self.object_panel.flags_changed.connect(self.set_object_flags)
         self.prompt_panel.phrases_edited.connect(self.resegment_frame)
-        self.writer.busy_changed.connect(lambda busy: self.status.set_stored("saving" if busy else "stored"))
+        self.writer.busy_changed.connect(self._on_writer_busy)
         for runner in (self.worker, self.io):
             runner.job_started.connect(self.jobs_panel.add_job)
             runner.job_progress.connect(self.jobs_panel.update_job)
@@ -291,7 +300,7 @@ class MainWindow(NavigationMixin, EditingMixin, ProposalsMixin, QMainWindow):
                 elif not create:
                     return False
                 project = init_project(path)
-        except (ProjectError, Exception) as exc:  # any failure is reported with the folder name
+        except Exception as exc:  # ProjectError, StoreError, OSError...: reported with the folder name
             self.show_error("Cannot open the project", f"{path}: {exc}")
             return False
         self.set_project(project)
@@ -373,6 +382,17 @@ class MainWindow(NavigationMixin, EditingMixin, ProposalsMixin, QMainWindow):
         if self.ask:
             QMessageBox.warning(self, title, message)
 
+    def _on_writer_busy(self, busy: bool) -> None:
+        self.status.set_stored("saving" if busy else ("failed" if self.write_failed else "stored"))
+
+    def _probe_device(self) -> None:
+        if not self.worker.is_stopped() and self.status.device_label.text() == "device: –":
+            self.worker.submit(
+                self.worker.configured_device,
+                Priority.PREFETCH,
+                on_done=lambda device: self.status.set_device(f"{device} (no model loaded)"),
+            )
+
     def _on_models(self, device: str, models: str) -> None:
         self.status.set_device(device)
         self.status.set_models(models)
@@ -396,7 +416,7 @@ class MainWindow(NavigationMixin, EditingMixin, ProposalsMixin, QMainWindow):
         self.wait_for_writes()
         self.worker.cancel_all()
         self.io.cancel_all()
-        for runner in (self.writer, self.io, self.media, self.worker):
+        for runner in (self.writer, self.io, self.media, self.queries, self.worker):
             runner.stop()
         self.frames.stop()
         if self.project is not None:

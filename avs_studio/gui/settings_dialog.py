@@ -66,7 +66,9 @@ TEST_STAGES_MODULE = "avs_studio.openavs.testing"  # deterministic stages for te
 
 def stage_names(registry: Registry) -> list[str]:
     """Names offered in the dialog: the registry's stages less the test-only ones."""
-    return [n for n in registry.names() if getattr(registry.factory(n), "__module__", "") != TEST_STAGES_MODULE]
+    return [
+        n for n in registry.names() if getattr(registry.factory(n), "__module__", "") != TEST_STAGES_MODULE
+    ]
 
 
 def _profile_data(profile: str) -> dict[str, Any]:

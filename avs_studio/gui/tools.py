@@ -55,6 +55,7 @@ class Tool:
         """Forget a half-done edit (frame or object changed)."""
 
     def hover(self, x: float, y: float) -> None: ...
+    def leave(self) -> None: ...  # the mouse left the canvas
     def press(self, x: float, y: float, button: Qt.MouseButton) -> None: ...
     def move(self, x: float, y: float) -> None: ...
     def release(self, x: float, y: float, button: Qt.MouseButton) -> None: ...
@@ -97,6 +98,10 @@ class BrushTool(Tool):
             self.editor.end_preview()
         self._base = self._work = None
         self._points = []
+
+    def leave(self) -> None:
+        if self._circle is not None:
+            self._circle.setVisible(False)
 
     def _paint(self, mask: np.ndarray, points: list[tuple[float, float]]) -> np.ndarray:
         r = self.editor.brush_radius

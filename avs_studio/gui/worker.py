@@ -90,6 +90,9 @@ class TaskRunner(QObject):
         with self._lock:
             return self._pending == 0 and not self._tasks
 
+    def is_stopped(self) -> bool:
+        return not self._thread.is_alive()
+
     def stop(self, timeout: float = 5.0) -> None:
         if self._thread.is_alive():
             self._queue.put(_STOP)
@@ -258,6 +261,13 @@ class InferenceWorker(JobRunner):
             self._pipeline = Pipeline.from_config(load_config(self.profile))
             self._announce_models()
         return self._pipeline
+
+    def configured_device(self) -> str:
+        """The device the config asks for ("auto", "cpu", "cuda:0"); no torch import (that waits for the
+        first model, which reports the device it really uses through models_changed)."""
+        from avs_studio.openavs import load_config
+
+        return str(load_config(self.profile).device)
 
     def point_segmenter(self) -> Any:
         if self._point_segmenter is None:

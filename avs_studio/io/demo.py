@@ -21,6 +21,7 @@ import numpy as np
 SHAPES = ("circle", "square", "triangle", "cross")
 # Class-specific sound: (fundamental Hz, amplitude-modulation rate Hz); distinct in pitch and rhythm.
 SOUNDS = {"circle": (300.0, 0.0), "square": (650.0, 3.0), "triangle": (1400.0, 7.0), "cross": (2900.0, 12.0)}
+HUES = {"circle": 0, "square": 45, "triangle": 90, "cross": 135}  # OpenCV hue (0-180) band centres
 SPLITS = ("train", "val", "test")
 FRAMES_PER_CLIP = 5
 META_FILE = "s4_meta_data.csv"
@@ -69,8 +70,14 @@ def _shape_mask(kind: str, size: int, cx: float, cy: float, r: float, angle: flo
     return mask.astype(bool)
 
 
-def _colour(rng: np.random.Generator) -> np.ndarray:
-    hsv = np.array([[[rng.integers(0, 180), rng.integers(120, 256), rng.integers(140, 256)]]], np.uint8)
+def _colour(rng: np.random.Generator, kind: str | None = None) -> np.ndarray:
+    """A random colour; a shape's hue stays within its class's band (random saturation and brightness),
+    so vision can tell the classes apart quickly, and only the audio says which class is the target."""
+    if kind is None:
+        hue = rng.integers(0, 180)
+    else:
+        hue = (HUES[kind] + rng.integers(-12, 13)) % 180
+    hsv = np.array([[[hue, rng.integers(150, 256), rng.integers(160, 256)]]], np.uint8)
     return cv2.cvtColor(hsv, cv2.COLOR_HSV2RGB)[0, 0]
 
 
@@ -95,7 +102,7 @@ def _layout(rng: np.random.Generator, target: str, size: int, n_shapes: int) -> 
                 "vx": vx,
                 "vy": vy,
                 "angle": float(rng.uniform(0, np.pi)),
-                "colour": _colour(rng),
+                "colour": _colour(rng, kind),
             }
         )
     return placed
@@ -167,7 +174,7 @@ def _write_clip(
         d.mkdir(parents=True, exist_ok=True)
     shapes = _layout(rng, kind, size, n_shapes)
     background = np.empty((size, size, 3), np.float32)
-    background[:] = _colour(rng).astype(np.float32) * 0.35
+    background[:] = _colour(rng).astype(np.float32) * 0.25
     background += np.linspace(-20, 20, size, dtype=np.float32)[None, :, None] * rng.uniform(-1, 1)
     for k in range(FRAMES_PER_CLIP):
         image, mask = _render(shapes, k, size, rng, kind, background)

@@ -15,6 +15,7 @@ import shutil
 import uuid
 import wave
 from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Any
@@ -67,14 +68,34 @@ def file_sha256(path: Path) -> str:
 
 
 def write_manifest(root: Path, data: dict[str, Any]) -> dict[str, Any]:
-    """Write ``manifest.json`` with ``data`` plus {"files": {relative path: sha256}} of every other file."""
-    files = {}
-    for p in sorted(root.rglob("*")):
-        if p.is_file() and p.name != "manifest.json":
-            files[p.relative_to(root).as_posix()] = file_sha256(p)
-    manifest = {**data, "files": files}
-    (root / "manifest.json").write_text(json.dumps(manifest, indent=1, sort_keys=True))
-    return manifest
+    """Write ``manifest.json``: ``data`` plus {"files": {relative path: sha256}} of every other file.
+
+    The file list is streamed (memory does not grow with the number of files); the returned dict holds
+    ``data`` and "file_count", not the list.
+    """
+    count = 0
+    tmp = root / ".manifest.json.part"
+    with open(tmp, "w") as out:
+        head = json.dumps({**data, "files": {}}, indent=1, sort_keys=True)
+        start, end = head.rsplit('"files": {}', 1)
+        out.write(start + '"files": {')
+        for dirpath, dirnames, filenames in os.walk(root):
+            dirnames.sort()
+            for name in sorted(filenames):
+                path = Path(dirpath) / name
+                rel = path.relative_to(root).as_posix()
+                if rel in ("manifest.json", tmp.name):
+                    continue
+                out.write(
+                    ("\n  " if count == 0 else ",\n  ")
+                    + json.dumps(rel)
+                    + ": "
+                    + json.dumps(file_sha256(path))
+                )
+                count += 1
+        out.write("\n }" + end)
+    os.replace(tmp, root / "manifest.json")
+    return {**data, "file_count": count}
 
 
 def resplit(name: str, ratios: Sequence[float], seed: int, names: Sequence[str] = layout.SPLITS) -> str:
@@ -169,30 +190,34 @@ class AvsbenchWriter:
             if row.get("label") not in layout.AVSS_LABELS:
                 row["label"] = "v2" if len(clip.frame_indices) >= 10 else "v1m"
         n = layout.frame_count(sub, row)
-        for k, fi in enumerate(clip.frame_indices[:n]):
-            dst = self.root / layout.frame_relpath(sub, row, k)
-            if not clip.original_frame(k, dst):
-                write_rgb(dst, clip.frame(fi))
-        clip.wav(self.root / layout.audio_relpath(sub, row))
-        for k, fi in enumerate(clip.frame_indices[:n]):
-            if fi not in clip.masks:
-                continue
-            dst = self.root / layout.mask_relpath(sub, row, k)
-            objs = clip.masks[fi]
-            if sub == "avss":
-                labels = np.zeros(clip.size, np.uint8)
-                for _, label, m in objs:
-                    if m is not None and label:
-                        labels[m] = self._class_index(label)
-                dst.parent.mkdir(parents=True, exist_ok=True)
-                write_rgb(dst, avss_palette()[labels])
-            else:
-                fg = np.zeros(clip.size, bool)
-                for _, _, m in objs:
-                    if m is not None:
-                        fg |= m
-                write_mask_png(dst, fg)
-            self.frames_written += 1
+        # decoding stays in this thread (sequential); PNG encoding (which releases the GIL) in two workers
+        with ThreadPoolExecutor(max_workers=2, thread_name_prefix="avs-export") as pool:
+            jobs = []
+            for k, fi in enumerate(clip.frame_indices[:n]):
+                dst = self.root / layout.frame_relpath(sub, row, k)
+                if not clip.original_frame(k, dst):
+                    jobs.append(pool.submit(write_rgb, dst, clip.frame(fi)))
+            clip.wav(self.root / layout.audio_relpath(sub, row))
+            for k, fi in enumerate(clip.frame_indices[:n]):
+                if fi not in clip.masks:
+                    continue
+                dst = self.root / layout.mask_relpath(sub, row, k)
+                objs = clip.masks[fi]
+                if sub == "avss":
+                    labels = np.zeros(clip.size, np.uint8)
+                    for _, label, m in objs:
+                        if m is not None and label:
+                            labels[m] = self._class_index(label)
+                    jobs.append(pool.submit(write_rgb, dst, avss_palette()[labels]))
+                else:
+                    fg = np.zeros(clip.size, bool)
+                    for _, _, m in objs:
+                        if m is not None:
+                            fg |= m
+                    jobs.append(pool.submit(write_mask_png, dst, fg))
+                self.frames_written += 1
+        for job in jobs:  # all finished (the pool waited): re-raise the first failure
+            job.result()
         self.csv.write(row)
 
     def close(self) -> None:

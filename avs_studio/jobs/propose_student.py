@@ -7,8 +7,11 @@ object per video labelled "sounding object"), so keyframes a person reviewed or 
 
 from __future__ import annotations
 
+import os
 import time
 from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import cv2
@@ -17,7 +20,7 @@ import torch
 
 from avs_studio import masks
 from avs_studio.jobs.project import Project, keyframes
-from avs_studio.jobs.propose import ProposeError, ProposeReport, Progress, _clips, _select_videos, write_clip
+from avs_studio.jobs.propose import Progress, ProposeError, ProposeReport, _clips, _select_videos, write_clip
 from avs_studio.media import MediaError
 from avs_studio.openavs import FrameProposal, ObjectProposal
 from avs_studio.training.checkpoint import CheckpointError, load_student
@@ -30,7 +33,9 @@ SOURCE = "student"
 CLIP_SECONDS = 5
 
 
-def frame_proposal(frame_index: int, probs: np.ndarray, shape: tuple[int, int], threshold: float = 0.5) -> FrameProposal:
+def frame_proposal(
+    frame_index: int, probs: np.ndarray, shape: tuple[int, int], threshold: float = 0.5
+) -> FrameProposal:
     """One keyframe's proposal from the student's (S, S) probabilities, resized to the frame ``shape``."""
     h, w = shape
     full = cv2.resize(probs.astype(np.float32), (w, h), interpolation=cv2.INTER_LINEAR)
@@ -41,6 +46,23 @@ def frame_proposal(frame_index: int, probs: np.ndarray, shape: tuple[int, int], 
     score = float(full[mask].mean())
     obj = ObjectProposal(LABEL, mask, tuple(float(v) for v in box), score, score)
     return FrameProposal(frame_index, [LABEL], [obj])
+
+
+def load_project_student(project: Project, name: str, device: str = "auto"):
+    """(model in eval mode, its file) of the student ``name``; ProposeError names a missing/bad file."""
+    try:
+        path = model_dir(project.dir, name) / "model.pt"
+    except ValueError as exc:
+        raise ProposeError(str(exc)) from exc
+    if not path.is_file():
+        raise ProposeError(
+            f"student model {path} not found; train it first with `avs-studio train {project.dir} --name {name}`"
+        )
+    try:
+        model, _state = load_student(path, resolve_device(device))
+    except CheckpointError as exc:
+        raise ProposeError(str(exc)) from exc
+    return model, path
 
 
 def propose_with_student(
@@ -58,19 +80,7 @@ def propose_with_student(
     """Propose with the student ``name`` (PROJECT/models/NAME/model.pt) for ``video_ids`` (None: all videos,
     or those of ``split``). Raises ProposeError when the model is missing or unreadable."""
     engine = f"{SOURCE}:{name}"
-    try:
-        path = model_dir(project.dir, name) / "model.pt"
-    except ValueError as exc:
-        raise ProposeError(str(exc)) from exc
-    if not path.is_file():
-        raise ProposeError(
-            f"student model {path} not found; train it first with `avs-studio train {project.dir} --name {name}`"
-        )
-    torch_device = resolve_device(device)
-    try:
-        model, state = load_student(path, torch_device)
-    except CheckpointError as exc:
-        raise ProposeError(str(exc)) from exc
+    model, path = load_project_student(project, name, device)
     cfg = model.config
     options = DataOptions(image_size=cfg.image_size, n_mels=cfg.n_mels, audio_frames=cfg.audio_frames)
     cache = project.dir / "cache" / "training"
@@ -107,10 +117,21 @@ def propose_with_student(
                 if cancel is not None and cancel.is_set():
                     break
                 proposals = [frame_proposal(i, by_frame[i], shape, threshold) for i in indices]
-                result = {"engine": engine, "frames": indices,
-                          "scores": [p.objects[0].box_score if p.objects else None for p in proposals]}
-                counts = write_clip(project, video.id, proposals, shape, run_id=report.run_id, result=result,
-                                    author=engine, source=SOURCE)
+                result = {
+                    "engine": engine,
+                    "frames": indices,
+                    "scores": [p.objects[0].box_score if p.objects else None for p in proposals],
+                }
+                counts = write_clip(
+                    project,
+                    video.id,
+                    proposals,
+                    shape,
+                    run_id=report.run_id,
+                    result=result,
+                    author=engine,
+                    source=SOURCE,
+                )
                 report.clips += 1
                 report.keyframes += len(counts.written)
                 report.annotations += counts.annotations
@@ -126,4 +147,77 @@ def propose_with_student(
     finally:
         report.timings["total"] = time.perf_counter() - started
         project.store.finish_pipeline_run(report.run_id, status, dict(report.timings))
+    return report
+
+
+@dataclass
+class PredictReport:
+    out_dir: Path
+    videos: int = 0
+    frames: int = 0
+    audio_from: dict[int, int] = field(default_factory=dict)  # video id -> video whose audio it was given
+    errors: list[str] = field(default_factory=list)
+
+
+def predict_folder(
+    project: Project,
+    name: str,
+    out_dir: str | os.PathLike,
+    *,
+    split: str | None = None,
+    video_ids: Sequence[int] | None = None,
+    device: str = "auto",
+    shuffle_audio_seed: int | None = None,
+    batch_size: int = 32,
+    progress: Progress | None = None,
+    cancel: Any = None,
+) -> PredictReport:
+    """Write the student's foreground probabilities (8-bit PNG, frame size) of every keyframe, in the
+    AVSBench S4 mask layout under ``out_dir``: ``{category}/{name}/{name}_{k}.png`` (k = 1.. per keyframe),
+    ready for `avs-studio eval OUT_DIR GT/gt_masks/SPLIT`. The store is not changed.
+
+    ``shuffle_audio_seed``: give each video the audio of another selected video (a random permutation
+    with that seed), the ablation that shows how much the model relies on the sound."""
+    model, _path = load_project_student(project, name, device)
+    cfg = model.config
+    options = DataOptions(image_size=cfg.image_size, n_mels=cfg.n_mels, audio_frames=cfg.audio_frames)
+    cache = project.dir / "cache" / "training"
+    out = Path(out_dir)
+    report = PredictReport(out)
+    videos = _select_videos(project, video_ids, split)
+    inputs = []
+    for v in videos:
+        try:
+            frames = keyframes(v)
+            inputs.append((v, frames, *load_inputs(v, frames, options, cache)))
+        except MediaError as exc:
+            report.errors.append(f"video {v.id} ({v.name}): {exc}")
+    order = list(range(len(inputs)))
+    if shuffle_audio_seed is not None:
+        order = [int(i) for i in np.random.default_rng(shuffle_audio_seed).permutation(len(inputs))]
+    for n, (video, frames, images, _own) in enumerate(inputs):
+        if cancel is not None and cancel.is_set():
+            break
+        donor = inputs[order[n]]
+        report.audio_from[video.id] = donor[0].id
+        mels = donor[3][np.arange(len(frames)) % len(donor[3])]
+        x = torch.from_numpy(images).permute(0, 3, 1, 2).float().div_(255)
+        probs = predict_probs(model, x, torch.from_numpy(mels), batch_size).numpy()
+        clip_name = str((video.meta or {}).get("original_name") or video.name)
+        folder = out.joinpath(*([video.category] if video.category else []), clip_name)
+        folder.mkdir(parents=True, exist_ok=True)
+        for k, p in enumerate(probs, start=1):
+            full = cv2.resize(
+                p.astype(np.float32), (video.width, video.height), interpolation=cv2.INTER_LINEAR
+            )
+            png = np.clip(np.round(full * 255), 0, 255).astype(np.uint8)
+            target = folder / f"{clip_name}_{k}.png"
+            tmp = target.with_name(f".{target.name}.tmp.png")
+            if not cv2.imwrite(str(tmp), png):
+                raise OSError(f"could not write {tmp}")
+            os.replace(tmp, target)
+            report.frames += 1
+        report.videos += 1
+        if progress:
+            progress(n + 1, len(inputs), video.name)
     return report

@@ -59,11 +59,29 @@ def train_command(
     ``nproc`` > 1 runs it under torchrun (DDP, one process per GPU, or gloo on CPU)."""
     model_dir(project_dir, name)  # validates the name early, with a clear message
     if nproc > 1:
-        cmd = [sys.executable, "-m", "torch.distributed.run", "--standalone", f"--nproc-per-node={nproc}",
-               "-m", "avs_studio.training"]
+        cmd = [
+            sys.executable,
+            "-m",
+            "torch.distributed.run",
+            "--standalone",
+            f"--nproc-per-node={nproc}",
+            "-m",
+            "avs_studio.training",
+        ]
     else:
         cmd = [sys.executable, "-m", "avs_studio.training"]
-    cmd += ["--project", str(project_dir), "--name", name, "--device", device, "--split", split, "--seed", str(seed)]
+    cmd += [
+        "--project",
+        str(project_dir),
+        "--name",
+        name,
+        "--device",
+        device,
+        "--split",
+        split,
+        "--seed",
+        str(seed),
+    ]
     if epochs is not None:
         cmd += ["--epochs", str(epochs)]
     if pseudo_labels:
@@ -107,8 +125,17 @@ def train(
     """Train (or resume) the student ``name`` of ``project`` in a subprocess; ``on_event`` gets every
     event dict as it arrives. Returns when the trainer exits; raises TrainError when it failed."""
     cmd = train_command(
-        project.dir, name, epochs=epochs, device=device, split=split, pseudo_labels=pseudo_labels, resume=resume,
-        seed=seed, database_url=project.store.url, options=options, nproc=nproc,
+        project.dir,
+        name,
+        epochs=epochs,
+        device=device,
+        split=split,
+        pseudo_labels=pseudo_labels,
+        resume=resume,
+        seed=seed,
+        database_url=project.store.url,
+        options=options,
+        nproc=nproc,
     )
     env = {**os.environ, "PYTHONUNBUFFERED": "1"}
     proc = subprocess.Popen(

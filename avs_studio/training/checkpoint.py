@@ -60,7 +60,9 @@ def load_checkpoint(path: str | os.PathLike, map_location: str | torch.device = 
     return state
 
 
-def load_student(path: str | os.PathLike, device: str | torch.device = "cpu") -> tuple[StudentNet, dict[str, Any]]:
+def load_student(
+    path: str | os.PathLike, device: str | torch.device = "cpu"
+) -> tuple[StudentNet, dict[str, Any]]:
     """The model of a ``model.pt`` or ``checkpoint.pt`` (eval mode, on ``device``) and the file's state."""
     state = load_checkpoint(path)
     try:

@@ -90,7 +90,7 @@ def collect_labels(store, video_ids: list[int], options: DataOptions) -> list[La
     accepted = _frame_unions(r for r in store.iter_annotations(status="accepted") if r.video_id in wanted)
     items = [LabelItem(v, f, m, 1.0, False) for (v, f), (m, _s) in sorted(accepted.items())]
     if options.pseudo_labels:
-        reviewed = {r.video_id for s in REVIEWED for r in store.iter_annotations(status=s)}
+        reviewed = {r.video_id for r in store.iter_annotations(status=REVIEWED)}
         proposed = _frame_unions(
             r
             for r in store.iter_annotations(status="proposed")
@@ -102,18 +102,30 @@ def collect_labels(store, video_ids: list[int], options: DataOptions) -> list[La
     return items
 
 
-def summarize(store, options: DataOptions | None = None) -> dict[str, dict[str, int]]:
-    """Per split ("train", "val", "test", "unassigned", ...): videos, accepted frames, pseudo-label frames."""
-    options = options or DataOptions(pseudo_labels=True)
+def summarize(store, pseudo_min_score: float = 0.3) -> dict[str, dict[str, int]]:
+    """Per split ("train", "val", "test", "unassigned", ...): videos, frames with accepted labels, and
+    pseudo-label candidate frames (proposed by OpenAVS in unreviewed videos, score >= the threshold).
+    Counts only: no mask is decoded, so it is quick enough for a dialog."""
     videos = store.videos()
     split_of = {v.id: v.split or "unassigned" for v in videos}
-    out: dict[str, dict[str, int]] = defaultdict(lambda: {"videos": 0, "accepted_frames": 0, "pseudo_frames": 0})
+    out: dict[str, dict[str, int]] = {}
     for v in videos:
-        out[split_of[v.id]]["videos"] += 1
-    opts = DataOptions(**{**options.__dict__, "pseudo_labels": True})
-    for item in collect_labels(store, [v.id for v in videos], opts):
-        out[split_of[item.video_id]]["pseudo_frames" if item.pseudo else "accepted_frames"] += 1
-    return dict(out)
+        out.setdefault(split_of[v.id], {"videos": 0, "accepted_frames": 0, "pseudo_frames": 0})["videos"] += 1
+    accepted = {(r.video_id, r.frame) for r in store.iter_annotations(status="accepted")}
+    reviewed = {r.video_id for r in store.iter_annotations(status=REVIEWED)}
+    scores: dict[tuple[int, int], float | None] = {}
+    for r in store.iter_annotations(status="proposed", source=PSEUDO_SOURCES):
+        if r.video_id in reviewed:
+            continue
+        key = (r.video_id, r.frame)
+        old = scores.get(key, r.score)
+        scores[key] = r.score if old is None else (old if r.score is None else min(old, r.score))
+    pseudo = {k for k, sc in scores.items() if sc is None or sc >= pseudo_min_score}
+    for kind, keys in (("accepted_frames", accepted), ("pseudo_frames", pseudo)):
+        for video_id, _frame in keys:
+            if video_id in split_of:
+                out[split_of[video_id]][kind] += 1
+    return out
 
 
 def audio_span(frame_time: float, rate: float) -> tuple[float, float]:
@@ -126,7 +138,9 @@ def audio_span(frame_time: float, rate: float) -> tuple[float, float]:
 def _cache_path(cache_dir: Path, video, options: DataOptions) -> Path:
     ident = video.sha256 or hashlib.sha256(video.path.encode()).hexdigest()
     rate = video.keyframe_rate or 1.0
-    return cache_dir / f"{ident[:32]}_{options.image_size}_{options.n_mels}_{options.audio_frames}_{rate:g}.npz"
+    return (
+        cache_dir / f"{ident[:32]}_{options.image_size}_{options.n_mels}_{options.audio_frames}_{rate:g}.npz"
+    )
 
 
 def _decode(video, frames: list[int], options: DataOptions) -> tuple[np.ndarray, np.ndarray]:
@@ -145,7 +159,9 @@ def _decode(video, frames: list[int], options: DataOptions) -> tuple[np.ndarray,
                 mel = media.log_mel(samples, rate, 0.0, t1 - t0, n_mels=options.n_mels)
             else:
                 mel = media.log_mel(audio.samples[0], audio.rate, t0, t1, n_mels=options.n_mels)
-            mel = mel[:, :n] if mel.shape[1] >= n else np.pad(mel, ((0, 0), (0, n - mel.shape[1])), mode="edge")
+            mel = (
+                mel[:, :n] if mel.shape[1] >= n else np.pad(mel, ((0, 0), (0, n - mel.shape[1])), mode="edge")
+            )
             mels.append(mel.astype(np.float32))
     return np.stack(images), np.stack(mels)
 
@@ -168,8 +184,12 @@ def load_inputs(
         cached.update({f: (images[i], mels[i]) for i, f in enumerate(missing)})
         if path is not None:
             keys = sorted(cached)
-            save_npz(path, frames=np.array(keys), images=np.stack([cached[k][0] for k in keys]),
-                     mels=np.stack([cached[k][1] for k in keys]))
+            save_npz(
+                path,
+                frames=np.array(keys),
+                images=np.stack([cached[k][0] for k in keys]),
+                mels=np.stack([cached[k][1] for k in keys]),
+            )
     return np.stack([cached[f][0] for f in frames]), np.stack([cached[f][1] for f in frames])
 
 
@@ -199,5 +219,6 @@ def build_samples(
             keys.append((item.video_id, item.frame))
         if progress is not None:
             progress(n + 1, len(by_video), video.name)
-    return SampleSet(np.stack(images), np.stack(mels), np.stack(masks).astype(bool),
-                     np.asarray(weights, np.float32), keys)
+    return SampleSet(
+        np.stack(images), np.stack(mels), np.stack(masks).astype(bool), np.asarray(weights, np.float32), keys
+    )

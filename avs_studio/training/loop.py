@@ -65,7 +65,9 @@ def resolve_device(name: str, local_rank: int = 0) -> torch.device:
         name = "cuda" if torch.cuda.is_available() else "cpu"
     if name.startswith("cuda"):
         if not torch.cuda.is_available():
-            raise RuntimeError("device 'cuda' was asked for but torch sees no CUDA GPU; use --device cpu or auto")
+            raise RuntimeError(
+                "device 'cuda' was asked for but torch sees no CUDA GPU; use --device cpu or auto"
+            )
         return torch.device("cuda", local_rank) if name == "cuda" else torch.device(name)
     if name != "cpu":
         raise ValueError(f"unknown device {name!r}; use auto, cpu or cuda")
@@ -95,13 +97,17 @@ def _schedule(total: int, warmup: float) -> Callable[[int], float]:
 
 
 @torch.no_grad()
-def predict_probs(model: StudentNet, images: torch.Tensor, mels: torch.Tensor, batch: int = 32) -> torch.Tensor:
+def predict_probs(
+    model: StudentNet, images: torch.Tensor, mels: torch.Tensor, batch: int = 32
+) -> torch.Tensor:
     """Foreground probabilities (N, S, S) for float images (N, 3, S, S) and mels (N, M, T), in eval mode."""
     was_training = model.training
     model.eval()
     device = next(model.parameters()).device
     out = [
-        torch.sigmoid(model(images[i : i + batch].to(device), mels[i : i + batch].to(device)).float())[:, 0].cpu()
+        torch.sigmoid(model(images[i : i + batch].to(device), mels[i : i + batch].to(device)).float())[
+            :, 0
+        ].cpu()
         for i in range(0, len(images), batch)
     ]
     model.train(was_training)
@@ -172,8 +178,14 @@ def fit(
         step, history = int(resume_state["step"]), list(resume_state.get("history", []))
     net: torch.nn.Module = model
     if info.world > 1:
-        net = torch.nn.parallel.DistributedDataParallel(model, device_ids=[device.index] if device.type == "cuda" else None)
-    autocast = torch.autocast("cuda", dtype=torch.bfloat16) if device.type == "cuda" else torch.autocast("cpu", enabled=False)
+        net = torch.nn.parallel.DistributedDataParallel(
+            model, device_ids=[device.index] if device.type == "cuda" else None
+        )
+    autocast = (
+        torch.autocast("cuda", dtype=torch.bfloat16)
+        if device.type == "cuda"
+        else torch.autocast("cpu", enabled=False)
+    )
 
     def state(epoch: int, batch: int) -> dict[str, Any]:
         return {
@@ -190,8 +202,18 @@ def fit(
             "extra": extra or {},
         }
 
-    emit({"event": "start", "epoch": start_epoch, "step": step, "total_steps": total, "train_samples": len(train),
-          "val_samples": len(val) if val is not None else 0, "device": str(device), "world_size": info.world})
+    emit(
+        {
+            "event": "start",
+            "epoch": start_epoch,
+            "step": step,
+            "total_steps": total,
+            "train_samples": len(train),
+            "val_samples": len(val) if val is not None else 0,
+            "device": str(device),
+            "world_size": info.world,
+        }
+    )
     t_start, steps_done = time.monotonic(), 0
     last: dict[str, Any] = history[-1] if history else {}
     for epoch in range(start_epoch, options.epochs):
@@ -203,7 +225,9 @@ def fit(
             batch = batches[b]
             part = shard(batch, info.rank, info.world)
             if len(part) == 0:
-                raise ValueError(f"a batch of {len(batch)} samples cannot be shared by {info.world} processes")
+                raise ValueError(
+                    f"a batch of {len(batch)} samples cannot be shared by {info.world} processes"
+                )
             x, a, y, w = make_batch(train, part, seed=options.seed, epoch=epoch, train=True, device=device)
             with autocast:
                 logits = net(x, a)
@@ -219,8 +243,18 @@ def fit(
             count += 1
             if step % options.log_every == 0:
                 eta = (time.monotonic() - t_start) / steps_done * (total - step)
-                emit({"event": "step", "step": step, "epoch": epoch + 1, "loss": values[0], "bce": values[1],
-                      "dice": values[2], "lr": scheduler.get_last_lr()[0], "eta_s": round(eta, 1)})
+                emit(
+                    {
+                        "event": "step",
+                        "step": step,
+                        "epoch": epoch + 1,
+                        "loss": values[0],
+                        "bce": values[1],
+                        "dice": values[2],
+                        "lr": scheduler.get_last_lr()[0],
+                        "eta_s": round(eta, 1),
+                    }
+                )
             if _any(should_stop(), info, device):
                 path = out_dir / CHECKPOINT_FILE
                 if info.main:
@@ -234,7 +268,15 @@ def fit(
         if info.main and val is not None and len(val):
             scores = evaluate(model, val, options.val_batch)
             record.update(val_miou=scores["miou"], val_f=scores["f"])
-            emit({"event": "val", "epoch": epoch + 1, "step": step, "val_miou": scores["miou"], "val_f": scores["f"]})
+            emit(
+                {
+                    "event": "val",
+                    "epoch": epoch + 1,
+                    "step": step,
+                    "val_miou": scores["miou"],
+                    "val_f": scores["f"],
+                }
+            )
         history.append(record)
         last = record
         path = out_dir / CHECKPOINT_FILE
@@ -247,7 +289,16 @@ def fit(
     final.update(epochs=options.epochs, steps=step)
     path = out_dir / MODEL_FILE
     if info.main:
-        save_checkpoint(path, {"model": model.state_dict(), "model_config": model_config.to_dict(), "metrics": final,
-                               "history": history, "options": options.to_dict(), "extra": extra or {}})
+        save_checkpoint(
+            path,
+            {
+                "model": model.state_dict(),
+                "model_config": model_config.to_dict(),
+                "metrics": final,
+                "history": history,
+                "options": options.to_dict(),
+                "extra": extra or {},
+            },
+        )
     emit({"event": "done", "epoch": options.epochs, "step": step, "path": str(path), **final})
     return FitResult("done", path, final, history)

@@ -51,7 +51,9 @@ class StudentConfig:
 
 def _conv(cin: int, cout: int, stride: int = 1) -> nn.Sequential:
     return nn.Sequential(
-        nn.Conv2d(cin, cout, 3, stride, 1, bias=False), nn.GroupNorm(min(8, cout), cout), nn.ReLU(inplace=True)
+        nn.Conv2d(cin, cout, 3, stride, 1, bias=False),
+        nn.GroupNorm(min(8, cout), cout),
+        nn.ReLU(inplace=True),
     )
 
 
@@ -97,14 +99,18 @@ class TimmEncoder(nn.Module):
 
     def _load(self, path: Path) -> None:
         if not path.is_file():
-            raise ModelConfigError(f"backbone weights {path} not found; download them or unset backbone_weights")
+            raise ModelConfigError(
+                f"backbone weights {path} not found; download them or unset backbone_weights"
+            )
         try:
             state = torch.load(path, map_location="cpu", weights_only=True)
         except Exception as exc:
             raise ModelConfigError(f"backbone weights {path} could not be read ({exc})") from exc
         missing, _unexpected = self.body.load_state_dict(state, strict=False)
         if len(missing) == len(self.body.state_dict()):
-            raise ModelConfigError(f"backbone weights {path} do not match the backbone (no tensor names in common)")
+            raise ModelConfigError(
+                f"backbone weights {path} do not match the backbone (no tensor names in common)"
+            )
 
     def forward(self, x: torch.Tensor) -> list[torch.Tensor]:
         feats = self.body(x)
@@ -171,7 +177,9 @@ class StudentNet(nn.Module):
         self.smooth = nn.ModuleList(_conv(d, d) for _ in chans)
         self.head = _conv(d, d)
         self.pixel_embed = nn.Conv2d(d, d, 1)
-        self.mask_query = nn.Sequential(nn.Linear(config.audio_dim, d), nn.ReLU(inplace=True), nn.Linear(d, d))
+        self.mask_query = nn.Sequential(
+            nn.Linear(config.audio_dim, d), nn.ReLU(inplace=True), nn.Linear(d, d)
+        )
         self.bias = nn.Parameter(torch.zeros(1))
         self.register_buffer("mean", torch.tensor(IMAGE_MEAN).view(1, 3, 1, 1), persistent=False)
         self.register_buffer("std", torch.tensor(IMAGE_STD).view(1, 3, 1, 1), persistent=False)

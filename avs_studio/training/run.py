@@ -39,7 +39,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p = argparse.ArgumentParser(prog="python -m avs_studio.training", description=__doc__.splitlines()[0])
     p.add_argument("--project", required=True, help="project folder")
     p.add_argument("--name", required=True, help="model name (folder under PROJECT/models)")
-    p.add_argument("--epochs", type=int, default=None, help="epochs in all (default 20, or the resumed run's)")
+    p.add_argument(
+        "--epochs", type=int, default=None, help="epochs in all (default 20, or the resumed run's)"
+    )
     p.add_argument("--device", default="auto", help="auto | cpu | cuda")
     p.add_argument("--split", default="train", help="split to train on (default train)")
     p.add_argument("--pseudo-labels", action="store_true", help="also train on proposals of unreviewed clips")
@@ -112,20 +114,30 @@ def main(argv: list[str] | None = None) -> int:
         else:
             if (out_dir / CHECKPOINT_FILE).exists():
                 raise CheckpointError(
-                    out_dir / CHECKPOINT_FILE, "a model with this name exists; pass --resume or choose a new name"
+                    out_dir / CHECKPOINT_FILE,
+                    "a model with this name exists; pass --resume or choose a new name",
                 )
             model_config = StudentConfig(
-                backbone=args.backbone, image_size=args.image_size, width=args.width,
+                backbone=args.backbone,
+                image_size=args.image_size,
+                width=args.width,
                 backbone_weights=args.backbone_weights,
             )
             options = LoopOptions(
-                epochs=args.epochs or 20, batch_size=args.batch_size, lr=args.lr, seed=args.seed,
+                epochs=args.epochs or 20,
+                batch_size=args.batch_size,
+                lr=args.lr,
+                seed=args.seed,
                 log_every=args.log_every,
             )
             data_options = DataOptions(
-                split=args.split, pseudo_labels=args.pseudo_labels, pseudo_weight=args.pseudo_weight,
-                pseudo_min_score=args.pseudo_min_score, image_size=model_config.image_size,
-                n_mels=model_config.n_mels, audio_frames=model_config.audio_frames,
+                split=args.split,
+                pseudo_labels=args.pseudo_labels,
+                pseudo_weight=args.pseudo_weight,
+                pseudo_min_score=args.pseudo_min_score,
+                image_size=model_config.image_size,
+                n_mels=model_config.n_mels,
+                audio_frames=model_config.audio_frames,
             )
         from avs_studio.store import Store  # imported late: `--help` stays fast
 
@@ -149,18 +161,42 @@ def main(argv: list[str] | None = None) -> int:
                 train, val = load()
         else:
             train, val = load()
-        emit({"event": "data", "train_samples": len(train), "val_samples": len(val),
-              "pseudo_samples": int((train.weights < 1).sum()), "train_videos": len(train_ids),
-              "val_videos": len(val_ids), "seconds": round(time.monotonic() - t0, 2)})
-        config = {"model": model_config.to_dict(), "loop": options.to_dict(), "data": asdict(data_options),
-                  "device": str(device), "world_size": info.world}
+        emit(
+            {
+                "event": "data",
+                "train_samples": len(train),
+                "val_samples": len(val),
+                "pseudo_samples": int((train.weights < 1).sum()),
+                "train_videos": len(train_ids),
+                "val_videos": len(val_ids),
+                "seconds": round(time.monotonic() - t0, 2),
+            }
+        )
+        config = {
+            "model": model_config.to_dict(),
+            "loop": options.to_dict(),
+            "data": asdict(data_options),
+            "device": str(device),
+            "world_size": info.world,
+        }
         if info.main:
             existing = {r.name: r for r in store.training_runs()}
-            run_id = existing[args.name].id if args.name in existing else store.add_training_run(args.name, config)
+            run_id = (
+                existing[args.name].id if args.name in existing else store.add_training_run(args.name, config)
+            )
             _record(store, run_id, status="running", config=config, started_at=datetime.now(UTC))
         result = fit(
-            model_config, train, val, options, out_dir, emit, should_stop=stop.is_set, resume_state=resume_state,
-            device=device, info=info, extra={"data": asdict(data_options)},
+            model_config,
+            train,
+            val,
+            options,
+            out_dir,
+            emit,
+            should_stop=stop.is_set,
+            resume_state=resume_state,
+            device=device,
+            info=info,
+            extra={"data": asdict(data_options)},
         )
         if info.main:
             fields: dict[str, Any] = {"status": result.status, "metrics": result.metrics}

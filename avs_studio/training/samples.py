@@ -37,7 +37,11 @@ class SampleSet:
     def subset(self, index) -> SampleSet:
         index = np.asarray(index, dtype=np.int64)
         return SampleSet(
-            self.images[index], self.mels[index], self.masks[index], self.weights[index], [self.keys[i] for i in index]
+            self.images[index],
+            self.mels[index],
+            self.masks[index],
+            self.weights[index],
+            [self.keys[i] for i in index],
         )
 
     @classmethod
@@ -74,7 +78,9 @@ def augment(image: np.ndarray, mask: np.ndarray, rng: np.random.Generator) -> tu
     if scale > 1.02:
         big = round(size * scale)
         image = cv2.resize(np.ascontiguousarray(image), (big, big), interpolation=cv2.INTER_LINEAR)
-        mask = cv2.resize(np.ascontiguousarray(mask).astype(np.uint8), (big, big), interpolation=cv2.INTER_NEAREST)
+        mask = cv2.resize(
+            np.ascontiguousarray(mask).astype(np.uint8), (big, big), interpolation=cv2.INTER_NEAREST
+        )
         y, x = rng.integers(0, big - size + 1, size=2)
         image, mask = image[y : y + size, x : x + size], mask[y : y + size, x : x + size].astype(bool)
     img = image.astype(np.float32)
@@ -101,7 +107,13 @@ def shard(batch: np.ndarray, rank: int, world: int) -> np.ndarray:
 
 
 def make_batch(
-    samples: SampleSet, index: np.ndarray, *, seed: int, epoch: int, train: bool, device: torch.device | str = "cpu"
+    samples: SampleSet,
+    index: np.ndarray,
+    *,
+    seed: int,
+    epoch: int,
+    train: bool,
+    device: torch.device | str = "cpu",
 ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]:
     """(images (B,3,S,S) float [0,1], mels (B,M,T), masks (B,1,S,S) float, weights (B,)) on ``device``."""
     images, masks = [], []

@@ -143,6 +143,47 @@ def _case_open_and_scroll(video: str, project_dir: str, seeks: int) -> dict:
     }
 
 
+def _case_many_videos(project_dir: str, videos: int) -> dict:
+    """A project the size of AVSBench S4 (5 keyframes a video, each proposed): panel refresh cost."""
+    os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+    from PySide6.QtWidgets import QApplication
+
+    from avs_studio.gui.panels import ProjectPanel
+    from avs_studio.gui.worker import TaskRunner
+    from avs_studio.jobs import init_project
+
+    app = QApplication.instance() or QApplication([])
+    project = init_project(project_dir)
+    store = project.store
+    mask = np.zeros((224, 224), bool)
+    mask[50:150, 60:160] = True
+    items = []
+    for i in range(videos):
+        info = {"path": f"/data/s4/clip{i:05d}.mp4", "fps": 1.0, "frame_count": 5, "width": 224, "height": 224,
+                "duration": 5.0, "has_audio": True}  # fmt: skip
+        vid = store.add_video(info, split=("train", "val", "test")[i % 3])
+        oid = store.add_object(vid, "guitar")
+        items += [{"video_id": vid, "frame": k, "object_id": oid, "mask": mask} for k in range(5)]
+    store.add_annotations(items, source="proposal", status="proposed")
+    runner = TaskRunner("bench")
+    panel = ProjectPanel(runner=runner)
+    done: list[float] = []
+    panel.refreshed.connect(lambda: done.append(time.perf_counter()))
+    gui_busy = 0.0
+    t = time.perf_counter()
+    panel.set_project(project)
+    while not done:
+        s = time.perf_counter()
+        app.processEvents()
+        gui_busy = max(gui_busy, time.perf_counter() - s)
+        time.sleep(0.001)
+    total = done[0] - t
+    shown = panel.row_count()
+    runner.stop()
+    project.close()
+    return {"total": total, "gui": gui_busy, "shown": shown}
+
+
 def _run(fn, *args) -> dict:
     with ProcessPoolExecutor(max_workers=1, mp_context=get_context("spawn")) as ex:
         return ex.submit(fn, *args).result()
@@ -172,6 +213,11 @@ def main(quick: bool = False) -> list[dict]:
         emit("frame stepping", r["step_fps"], "fps", "-")
         emit("frames shown that were not asked for", r["wrong"], "frames", "0")
         emit("peak RSS while scrolling", r["rss"], "MiB", "< 1536")
+        n = 1000 if quick else 5000
+        m = _run(_case_many_videos, str(Path(tmp) / "many"), n)
+        assert m["shown"] == n
+        emit(f"project panel, {n} videos: counts shown", m["total"], "s", "-")
+        emit(f"project panel, {n} videos: longest GUI block", m["gui"] * 1000, "ms", "-")
     return results
 
 

@@ -26,7 +26,7 @@ def test_no_folder_opens_sample_copied_to_user_data(qtbot, gui_settings):
         assert len(videos) == 1 and videos[0].frame_count > 0
         w = open_window(qtbot, project, gui_settings)
         assert w.canvas.image is not None and w.canvas.image.shape[:2] == (videos[0].height, videos[0].width)
-        assert w.project_panel.tree.topLevelItemCount() == 1
+        qtbot.waitUntil(lambda: w.project_panel.row_count() == 1, timeout=5000)
         close_window(qtbot, w)
     finally:
         if project.store is not None:
@@ -61,7 +61,7 @@ def test_open_path_switches_projects(qtbot, main_window, tmp_path):
     assert not w.open_path(tmp_path / "plain")  # not a project, and tests never get asked
     assert w.open_path(tmp_path / "fresh", create=True)
     assert w.project.dir == (tmp_path / "fresh").resolve() and w.video is None
-    assert w.project_panel.tree.topLevelItemCount() == 0
+    assert w.project_panel.row_count() == 0
 
 
 def test_menus_have_import_export_and_no_dead_entries(main_window):
@@ -99,11 +99,10 @@ def test_add_videos_job_refreshes_panel(qtbot, main_window, tmp_path):
     bad = make_corrupt_file(tmp_path / "broken.mp4")
     job = w.add_video_files([str(good), str(bad)])
     qtbot.waitUntil(lambda: w.jobs_panel.states.get(job) == "done", timeout=30000)
-    assert w.project_panel.tree.topLevelItemCount() == 2
+    qtbot.waitUntil(lambda: w.project_panel.row_count() == 2, timeout=5000)
     assert "broken.mp4" in w.last_error
     # selecting it in the panel shows its first frame
-    item = w.project_panel.tree.topLevelItem(1)
-    w.project_panel.tree.setCurrentItem(item)
+    w.project_panel.activate_row(1)
     qtbot.waitUntil(
         lambda: w.canvas.image is not None and w.canvas.image.shape[:2] == (64, 96), timeout=10000
     )
@@ -132,3 +131,16 @@ def test_main_opens_the_given_project(qtbot, video_project, monkeypatch):
     monkeypatch.setattr(QApplication, "exec", fake_exec)
     assert app_module.main([str(project_dir)]) == 0
     assert seen == {"dir": project_dir, "video": "counter"}
+
+
+def test_missing_video_file_is_reported_by_name(qtbot, video_project, video_file, gui_settings):
+    from avs_studio.gui.main_window import MainWindow
+
+    video_file.unlink()
+    w = MainWindow(video_project, settings=gui_settings, ask=False)
+    qtbot.addWidget(w)
+    w.show()
+    qtbot.waitUntil(lambda: getattr(w, "last_error", None) is not None, timeout=10000)
+    assert str(video_file) in w.last_error or video_file.name in w.last_error
+    assert w.canvas.image is None  # nothing shown, nothing crashed
+    w.close()

@@ -110,14 +110,15 @@ def test_project_panel_filters(qtbot, main_window, tmp_path):
     m = np.ones((64, 96), bool)
     for k in (0, 10):
         store.put_annotation(vid2, k, oid, m, source="manual", status="accepted")
-    w.project_panel.refresh()
-    tree = w.project_panel.tree
-    assert tree.topLevelItemCount() == 2
+    with qtbot.waitSignal(w.project_panel.refreshed, timeout=10000):
+        w.project_panel.refresh()
+    panel = w.project_panel
+    assert panel.row_count() == 2
     w.project_panel.split_box.setCurrentText("val")
-    assert tree.topLevelItemCount() == 1 and tree.topLevelItem(0).text(2) == "100%"
+    assert panel.row_count() == 1 and panel.row_text(0, 2) == "100%"
     w.project_panel.split_box.setCurrentText("all")
     w.project_panel.status_box.setCurrentText("needs review")
-    assert [tree.topLevelItem(i).text(1) for i in range(tree.topLevelItemCount())] == ["train"]
+    assert [panel.row_text(i, 1) for i in range(panel.row_count())] == ["train"]
     w.project_panel.status_box.setCurrentText("done")
-    assert [tree.topLevelItem(i).text(1) for i in range(tree.topLevelItemCount())] == ["val"]
-    assert tree.topLevelItem(0).text(5) == "2"  # accepted masks
+    assert [panel.row_text(i, 1) for i in range(panel.row_count())] == ["val"]
+    assert panel.row_text(0, 5) == "2"  # accepted masks

@@ -69,7 +69,7 @@ def test_run_openavs_shows_proposals_and_prompts(qtbot, main_window, tmp_path):
     store, vid = w.project.store, w.video.id
     clips: list = []
     w.worker.job_clip.connect(lambda job, payload: clips.append(payload))
-    w.project_panel.tree.setCurrentItem(w.project_panel.tree.topLevelItem(0))
+    w.project_panel.activate_row(0)
     w.actions["run_videos"].trigger()
     job = max(w.jobs_panel.states)
     wait_job(qtbot, w, job)

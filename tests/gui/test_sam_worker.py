@@ -188,6 +188,6 @@ def test_sample_project_clicks_and_review(qtbot, sample_project, gui_settings):
         bird: "edited",
     }
     w.set_tool(None)
-    qtbot.waitUntil(lambda: w.project_panel.tree.topLevelItem(0).text(5) == "1", timeout=5000)  # acc.
+    qtbot.waitUntil(lambda: w.project_panel.row_text(0, 5) == "1", timeout=5000)  # acc.
     shot(w, "main_window_sample.png")
     close_window(qtbot, w)

@@ -2,17 +2,27 @@
 
 from __future__ import annotations
 
+from collections import Counter, defaultdict
+from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any, NamedTuple
 
-from PySide6.QtCore import Qt, Signal
+from PySide6.QtCore import (
+    QAbstractTableModel,
+    QItemSelectionModel,
+    QModelIndex,
+    QPersistentModelIndex,
+    Qt,
+    Signal,
+)
 from PySide6.QtGui import QBrush, QColor
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QComboBox,
     QHBoxLayout,
+    QHeaderView,
     QLabel,
-    QTreeWidget,
-    QTreeWidgetItem,
+    QTreeView,
     QVBoxLayout,
     QWidget,
 )
@@ -21,6 +31,7 @@ from avs_studio.gui.review import NEEDS_REVIEW, STATE_COLOURS, keyframe_states, 
 from avs_studio.jobs import Project, keyframes
 from avs_studio.store import VideoRow
 
+COUNT_COLUMNS = {3: "proposed", 4: "edited", 5: "accepted", 6: "rejected"}
 STATUS_FILTERS = ("all", "needs review", "not processed", "done")
 COLUMNS = ("video", "split", "done", "prop.", "edit.", "acc.", "rej.")
 COLUMN_TIPS = (
@@ -55,32 +66,136 @@ class VideoSummary:
         return True
 
 
-def summarise(project: Project, video: VideoRow) -> VideoSummary:
+class _Mark(NamedTuple):  # what a summary needs of an annotation (not its mask)
+    frame: int
+    status: str
+
+
+def summarise(video: VideoRow, kf: list[int], marks: list[_Mark]) -> VideoSummary:
+    counts = Counter(m.status for m in marks)
+    return VideoSummary(video, kf, keyframe_states(kf, marks), {s: counts.get(s, 0) for s in STATE_COLOURS})
+
+
+def summarise_project(
+    project: Project, keyframes_of: Callable[[VideoRow], list[int]], video_ids: list[int] | None = None
+) -> dict[int, VideoSummary]:
+    """Every video's summary from one streaming pass over the annotations (safe off the GUI thread)."""
     store = project.store
-    kf = keyframes(video)
-    rows = store.annotations(video_id=video.id)
-    return VideoSummary(video, kf, keyframe_states(kf, rows), store.counts(video.id)["status"])
+    videos = store.videos() if video_ids is None else [store.video(i) for i in video_ids]
+    marks: dict[int, list[_Mark]] = defaultdict(list)
+    rows: Any = store.iter_annotations(batch=5000) if video_ids is None else (
+        r for i in video_ids for r in store.iter_annotations(video_id=i, batch=5000)
+    )  # fmt: skip
+    for r in rows:
+        marks[r.video_id].append(_Mark(r.frame, r.status))
+    return {v.id: summarise(v, keyframes_of(v), marks.get(v.id, [])) for v in videos}
+
+
+class VideoTableModel(QAbstractTableModel):
+    """One row per shown video (model/view: thousands of videos cost no widgets)."""
+
+    def __init__(self, parent: Any = None) -> None:
+        super().__init__(parent)
+        self.rows: list[VideoSummary] = []
+        self._row_of: dict[int, int] = {}
+
+    def set_rows(self, rows: list[VideoSummary]) -> None:
+        self.beginResetModel()
+        self.rows = rows
+        self._row_of = {s.video.id: i for i, s in enumerate(rows)}
+        self.endResetModel()
+
+    def update(self, summary: VideoSummary) -> bool:
+        """Replace a shown video's row in place; False when it is not shown."""
+        row = self._row_of.get(summary.video.id)
+        if row is None:
+            return False
+        self.rows[row] = summary
+        self.dataChanged.emit(self.index(row, 0), self.index(row, len(COLUMNS) - 1))
+        return True
+
+    def row_of(self, video_id: int) -> int | None:
+        return self._row_of.get(video_id)
+
+    def rowCount(self, parent: QModelIndex | QPersistentModelIndex = QModelIndex()) -> int:  # noqa: B008
+        return 0 if parent.isValid() else len(self.rows)
+
+    def columnCount(self, parent: QModelIndex | QPersistentModelIndex = QModelIndex()) -> int:  # noqa: B008
+        return 0 if parent.isValid() else len(COLUMNS)
+
+    def headerData(
+        self, section: int, orientation: Qt.Orientation, role: int = Qt.ItemDataRole.DisplayRole
+    ) -> Any:
+        if orientation == Qt.Orientation.Horizontal:
+            if role == Qt.ItemDataRole.DisplayRole:
+                return COLUMNS[section]
+            if role == Qt.ItemDataRole.ToolTipRole:
+                return COLUMN_TIPS[section]
+        return None
+
+    def data(
+        self, index: QModelIndex | QPersistentModelIndex, role: int = Qt.ItemDataRole.DisplayRole
+    ) -> Any:
+        if not index.isValid():
+            return None
+        s, col = self.rows[index.row()], index.column()
+        if role == Qt.ItemDataRole.DisplayRole:
+            return self.text(s, col)
+        if role == Qt.ItemDataRole.UserRole:
+            return s.video.id
+        if role == Qt.ItemDataRole.ToolTipRole:
+            if col == 0:
+                return s.video.path
+            if col == 2:
+                reviewed = sum(st in ("accepted", "rejected") for st in s.states)
+                return f"{reviewed} of {len(s.keyframes)} keyframes accepted or rejected"
+        if role == Qt.ItemDataRole.ForegroundRole and col in COUNT_COLUMNS:
+            if s.counts.get(COUNT_COLUMNS[col], 0):
+                return QBrush(QColor(STATE_COLOURS[COUNT_COLUMNS[col]]))
+        if role == Qt.ItemDataRole.TextAlignmentRole and col >= 2:
+            return int(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
+        return None
+
+    @staticmethod
+    def text(s: VideoSummary, col: int) -> str:
+        if col == 0:
+            return s.video.name
+        if col == 1:
+            return s.video.split or ""
+        if col == 2:
+            return f"{round(100 * s.progress)}%"
+        return str(s.counts.get(COUNT_COLUMNS[col], 0))
 
 
 class ProjectPanel(QWidget):
-    video_selected = Signal(int)  # video id
+    """Videos of the project. ``runner`` (a TaskRunner): where summaries are computed, so a project of
+    thousands of videos never freezes the window; without one they are computed in place."""
 
-    def __init__(self, parent: QWidget | None = None) -> None:
+    video_selected = Signal(int)  # video id
+    refreshed = Signal()  # the list shows fresh counts
+
+    def __init__(self, parent: QWidget | None = None, runner: Any = None) -> None:
         super().__init__(parent)
+        self.runner = runner
         self.project: Project | None = None
         self.summaries: dict[int, VideoSummary] = {}
+        self._keyframes: dict[int, list[int]] = {}  # per video (a VFR video's come from scanning the file)
+        self._wanted: int | None = None  # the video the window shows (selected when its row appears)
         self.split_box = QComboBox()
         self.split_box.setToolTip("Show only videos of this split")
         self.status_box = QComboBox()
         self.status_box.addItems(STATUS_FILTERS)
         self.status_box.setToolTip("Show only videos in this review state")
-        self.tree = QTreeWidget()
-        self.tree.setHeaderLabels(COLUMNS)
-        for col, tip in enumerate(COLUMN_TIPS):
-            self.tree.headerItem().setToolTip(col, tip)
-        self.tree.setRootIsDecorated(False)
-        self.tree.setSelectionMode(QAbstractItemView.SelectionMode.ExtendedSelection)
-        self.tree.setAlternatingRowColors(True)
+        self.model = VideoTableModel(self)
+        self.view = QTreeView()
+        self.view.setModel(self.model)
+        self.view.setRootIsDecorated(False)
+        self.view.setUniformRowHeights(True)
+        self.view.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
+        self.view.setSelectionMode(QAbstractItemView.SelectionMode.ExtendedSelection)
+        self.view.setAlternatingRowColors(True)
+        self.view.header().setResizeContentsPrecision(100)  # size columns from the first rows only
+        self.view.header().setSectionResizeMode(QHeaderView.ResizeMode.Interactive)
         self.summary_label = QLabel()
         filters = QHBoxLayout()
         filters.addWidget(QLabel("split"))
@@ -90,22 +205,56 @@ class ProjectPanel(QWidget):
         layout = QVBoxLayout(self)
         layout.setContentsMargins(2, 2, 2, 2)
         layout.addLayout(filters)
-        layout.addWidget(self.tree, 1)
+        layout.addWidget(self.view, 1)
         layout.addWidget(self.summary_label)
         self.split_box.currentIndexChanged.connect(self._fill)
         self.status_box.currentIndexChanged.connect(self._fill)
-        self.tree.currentItemChanged.connect(self._on_current)
+        self.view.selectionModel().currentRowChanged.connect(self._on_current)
 
     def set_project(self, project: Project | None) -> None:
         self.project = project
+        self._keyframes = {}
+        self.summaries = {}
+        self._wanted = None
+        self._fill()
         self.refresh()
 
-    def refresh(self) -> None:
-        """Re-read every video's counts and states from the store."""
-        self.summaries = {}
-        if self.project is not None:
-            for v in self.project.store.videos():
-                self.summaries[v.id] = summarise(self.project, v)
+    def _keyframes_of(self, video: VideoRow) -> list[int]:
+        if video.id not in self._keyframes:
+            self._keyframes[video.id] = keyframes(video)
+        return self._keyframes[video.id]
+
+    def refresh(self, video_ids: list[int] | None = None) -> None:
+        """Re-read counts and states (all videos, or these) from the store; the list updates when done."""
+        project = self.project
+        if project is None:
+            self._show({}, None)
+            return
+
+        def compute() -> dict[int, VideoSummary]:
+            return summarise_project(project, self._keyframes_of, video_ids)
+
+        if self.runner is None:
+            self._show(compute(), video_ids)
+        else:
+            self.runner.submit(compute, on_done=lambda result: self._show(result, video_ids, project))
+
+    def refresh_video(self, video_id: int) -> None:
+        self.refresh([video_id])
+
+    def _show(
+        self, summaries: dict[int, VideoSummary], video_ids: list[int] | None, project: Any = None
+    ) -> None:
+        if project is not None and project is not self.project:
+            return  # computed for a project that is no longer shown
+        if video_ids is None:
+            self.summaries = summaries
+        else:
+            self.summaries.update(summaries)
+            status = self.status_box.currentText()
+            if all(s.matches(status) and self.model.update(s) for s in summaries.values()):
+                self.refreshed.emit()  # rows updated in place: no rebuild of a long list
+                return
         splits = sorted({s.video.split for s in self.summaries.values() if s.video.split})
         current = self.split_box.currentText()
         self.split_box.blockSignals(True)
@@ -114,74 +263,70 @@ class ProjectPanel(QWidget):
         self.split_box.setCurrentText(current if current in splits else "all")
         self.split_box.blockSignals(False)
         self._fill()
-
-    def refresh_video(self, video_id: int) -> None:
-        if self.project is None:
-            return
-        self.summaries[video_id] = summarise(self.project, self.project.store.video(video_id))
-        item = self._item(video_id)
-        if item is not None:
-            self._set_item(item, self.summaries[video_id])
-
-    def _item(self, video_id: int) -> QTreeWidgetItem | None:
-        for i in range(self.tree.topLevelItemCount()):
-            item = self.tree.topLevelItem(i)
-            if item.data(0, Qt.ItemDataRole.UserRole) == video_id:
-                return item
-        return None
+        self.refreshed.emit()
 
     def _fill(self) -> None:
-        selected = self.current_video_id()
+        selected = self._wanted if self._wanted is not None else self.current_video_id()
         split, status = self.split_box.currentText(), self.status_box.currentText()
-        self.tree.blockSignals(True)
-        self.tree.clear()
-        shown = 0
-        for summary in self.summaries.values():
-            if split not in ("", "all") and summary.video.split != split:
-                continue
-            if not summary.matches(status):
-                continue
-            item = QTreeWidgetItem()
-            self._set_item(item, summary)
-            self.tree.addTopLevelItem(item)
-            shown += 1
-            if summary.video.id == selected:
-                self.tree.setCurrentItem(item)
-        self.tree.blockSignals(False)
-        for c in range(len(COLUMNS)):
-            self.tree.resizeColumnToContents(c)
-        total = len(self.summaries)
-        self.summary_label.setText(f"{shown} of {total} videos shown")
+        rows = [
+            s
+            for s in self.summaries.values()
+            if (split in ("", "all") or s.video.split == split) and s.matches(status)
+        ]
+        sel = self.view.selectionModel()
+        sel.blockSignals(True)
+        self.model.set_rows(rows)
+        row = self.model.row_of(selected) if selected is not None else None
+        if row is not None:
+            sel.setCurrentIndex(
+                self.model.index(row, 0),
+                QItemSelectionModel.SelectionFlag.ClearAndSelect | QItemSelectionModel.SelectionFlag.Rows,
+            )
+        sel.blockSignals(False)
+        if rows:
+            for c in range(len(COLUMNS)):
+                self.view.resizeColumnToContents(c)
+        self.summary_label.setText(f"{len(rows)} of {len(self.summaries)} videos shown")
 
-    def _set_item(self, item: QTreeWidgetItem, s: VideoSummary) -> None:
-        item.setData(0, Qt.ItemDataRole.UserRole, s.video.id)
-        item.setText(0, s.video.name)
-        item.setToolTip(0, s.video.path)
-        item.setText(1, s.video.split or "")
-        reviewed = sum(st in ("accepted", "rejected") for st in s.states)
-        item.setText(2, f"{round(100 * s.progress)}%")
-        item.setToolTip(2, f"{reviewed} of {len(s.keyframes)} keyframes accepted or rejected")
-        for col, status in enumerate(("proposed", "edited", "accepted", "rejected"), start=3):
-            n = s.counts.get(status, 0)
-            item.setText(col, str(n))
-            item.setTextAlignment(col, Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
-            if n:
-                item.setForeground(col, QBrush(QColor(STATE_COLOURS[status])))
-
-    def _on_current(self, item: QTreeWidgetItem | None, _prev: QTreeWidgetItem | None) -> None:
-        if item is not None:
-            self.video_selected.emit(int(item.data(0, Qt.ItemDataRole.UserRole)))
+    # ------------------------------------------------------------------ selection
+    def _on_current(self, current: QModelIndex, _previous: QModelIndex) -> None:
+        if current.isValid():
+            self.video_selected.emit(int(self.model.rows[current.row()].video.id))
 
     def current_video_id(self) -> int | None:
-        item = self.tree.currentItem()
-        return None if item is None else int(item.data(0, Qt.ItemDataRole.UserRole))
+        index = self.view.currentIndex()
+        return (
+            self.model.rows[index.row()].video.id
+            if index.isValid() and index.row() < len(self.model.rows)
+            else None
+        )
 
     def select_video(self, video_id: int) -> None:
-        item = self._item(video_id)
-        if item is not None and item is not self.tree.currentItem():
-            self.tree.setCurrentItem(item)
+        """Make ``video_id`` the current row (no video_selected signal: the window asked for it)."""
+        self._wanted = video_id
+        row = self.model.row_of(video_id)
+        if row is not None and self.current_video_id() != video_id:
+            sel = self.view.selectionModel()
+            sel.blockSignals(True)
+            sel.setCurrentIndex(
+                self.model.index(row, 0),
+                QItemSelectionModel.SelectionFlag.ClearAndSelect | QItemSelectionModel.SelectionFlag.Rows,
+            )
+            sel.blockSignals(False)
+
+    def activate_row(self, row: int) -> None:
+        """Select row ``row`` as a click would (opens that video in the window)."""
+        self.view.setCurrentIndex(self.model.index(row, 0))
 
     def selected_video_ids(self) -> list[int]:
-        ids = [int(i.data(0, Qt.ItemDataRole.UserRole)) for i in self.tree.selectedItems()]
+        rows = sorted({i.row() for i in self.view.selectionModel().selectedRows()})
+        ids = [self.model.rows[r].video.id for r in rows]
         current = self.current_video_id()
         return ids or ([current] if current is not None else [])
+
+    # ------------------------------------------------------------------ reading the list (tests, scripts)
+    def row_count(self) -> int:
+        return self.model.rowCount()
+
+    def row_text(self, row: int, column: int) -> str:
+        return self.model.text(self.model.rows[row], column)

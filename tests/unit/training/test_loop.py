@@ -10,7 +10,6 @@ import torch.multiprocessing as mp
 
 from avs_studio.training.checkpoint import CheckpointError, load_checkpoint, load_student
 from avs_studio.training.loop import DistInfo, LoopOptions, fit
-
 from tests.unit.training.toy import tiny_config, toy_samples
 
 OPTS = dict(epochs=2, batch_size=8, lr=3e-3, seed=5)
@@ -22,8 +21,16 @@ def _run(tmp, train, val=None, stop_after=None, resume_state=None, **opts):
     def should_stop():
         return stop_after is not None and sum(e["event"] == "step" for e in events) >= stop_after
 
-    result = fit(tiny_config(), train, val, LoopOptions(**{**OPTS, **opts}), tmp, events.append,
-                 should_stop=should_stop, resume_state=resume_state)
+    result = fit(
+        tiny_config(),
+        train,
+        val,
+        LoopOptions(**{**OPTS, **opts}),
+        tmp,
+        events.append,
+        should_stop=should_stop,
+        resume_state=resume_state,
+    )
     return result, events
 
 
@@ -101,8 +108,15 @@ def _ddp_worker(rank, world, port, out_dir, queue):
     dist.init_process_group("gloo", rank=rank, world_size=world)
     try:
         events = []
-        fit(tiny_config(), toy_samples(16), None, LoopOptions(**OPTS), out_dir, events.append,
-            info=DistInfo(rank, world, rank))
+        fit(
+            tiny_config(),
+            toy_samples(16),
+            None,
+            LoopOptions(**OPTS),
+            out_dir,
+            events.append,
+            info=DistInfo(rank, world, rank),
+        )
         queue.put((rank, [e["loss"] for e in events if e["event"] == "step"], len(events)))
     finally:
         dist.destroy_process_group()
@@ -113,7 +127,9 @@ def test_ddp_two_cpu_processes_match_single_process(tmp_path):
     single_losses = [e["loss"] for e in single if e["event"] == "step"]
     ctx = mp.get_context("spawn")
     queue = ctx.SimpleQueue()
-    mp.start_processes(_ddp_worker, args=(2, _free_port(), tmp_path / "ddp", queue), nprocs=2, start_method="spawn")
+    mp.start_processes(
+        _ddp_worker, args=(2, _free_port(), tmp_path / "ddp", queue), nprocs=2, start_method="spawn"
+    )
     results = sorted(queue.get() for _ in range(2))
     (r0, losses, n0), (r1, _, n1) = results
     assert (r0, r1) == (0, 1) and n0 > 0 and n1 == 0  # only rank 0 emits

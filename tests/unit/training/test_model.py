@@ -21,8 +21,9 @@ def test_forward_shape_and_audio_changes_the_mask():
 
 def test_audio_gradients_reach_the_audio_encoder():
     model = build_model(tiny_config())
-    loss, _, _ = segmentation_loss(model(torch.rand(2, 3, 32, 32), torch.randn(2, 64, 20)),
-                                   torch.ones(2, 1, 32, 32), torch.ones(2))
+    loss, _, _ = segmentation_loss(
+        model(torch.rand(2, 3, 32, 32), torch.randn(2, 64, 20)), torch.ones(2, 1, 32, 32), torch.ones(2)
+    )
     loss.backward()
     assert all(p.grad is not None and p.grad.abs().sum() > 0 for p in model.audio.parameters())
 
@@ -42,8 +43,9 @@ def test_loss_weights_and_shards():
 
 
 def test_timm_backbone_loads_local_weights_through_the_real_path(tmp_path):
-    cfg = StudentConfig(backbone="resnet18", image_size=32, decoder_channels=16, audio_dim=16, heads=2,
-                        audio_frames=20)
+    cfg = StudentConfig(
+        backbone="resnet18", image_size=32, decoder_channels=16, audio_dim=16, heads=2, audio_frames=20
+    )
     torch.manual_seed(1)
     source = build_model(cfg)
     weights = tmp_path / "resnet18.pth"

@@ -1,7 +1,6 @@
 """Small in-memory samples and a tiny student config for the training tests."""
 
 import numpy as np
-import torch
 
 from avs_studio.io.demo import SHAPES, _layout, _render
 from avs_studio.training.model import StudentConfig
@@ -22,10 +21,18 @@ def toy_samples(n: int, size: int = 32, seed: int = 0, frames: int = 20) -> Samp
         images.append(image)
         masks.append(mask)
         mels.append(mel)
-    return SampleSet(np.stack(images), np.stack(mels), np.stack(masks), np.ones(n, np.float32),
-                     [(i, 0) for i in range(n)])
+    return SampleSet(
+        np.stack(images), np.stack(mels), np.stack(masks), np.ones(n, np.float32), [(i, 0) for i in range(n)]
+    )
 
 
 def tiny_config(size: int = 32, frames: int = 20) -> StudentConfig:
-    return StudentConfig(image_size=size, width=8, decoder_channels=16, audio_dim=16, audio_tokens=2, heads=2,
-                         audio_frames=frames)
+    return StudentConfig(
+        image_size=size,
+        width=8,
+        decoder_channels=16,
+        audio_dim=16,
+        audio_tokens=2,
+        heads=2,
+        audio_frames=frames,
+    )

@@ -1,0 +1,427 @@
+"""The Train menu and its dialog: train a student (OpenAVS-ST) in a subprocess with live curves.
+
+Public API
+    install_train_menu(main_window) -> QMenu      adds "Train" (before "Help") with "Train student…"
+    TrainingDialog(project, parent=None, *, options=None)
+        start(resume=False)   run `python -m avs_studio.training` (QProcess) with the form's settings
+        cancel()              SIGTERM: the trainer finishes its step, saves its checkpoint and exits
+        use_as_engine()       setting proposal_engine = "student:NAME" for the selected finished run
+        is_running() -> bool; state: "idle" | "running" | "done" | "cancelled" | "error"
+        signals  event(dict) for each trainer event, finished(str state)
+        widgets  summary (QTableWidget per split), name/backbone/image_size/epochs/device/pseudo,
+                 loss_plot / miou_plot (pyqtgraph) with loss_curve / miou_curve, progress, message,
+                 runs (QTableWidget of training runs), buttons start_button/resume_button/cancel_button/
+                 engine_button
+The subprocess is the same command `avs-studio train` runs (avs_studio.jobs.train.train_command), so the
+GUI never blocks and a crash of the trainer cannot take the window with it.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import pyqtgraph as pg
+from PySide6.QtCore import QProcess, QProcessEnvironment, Qt, Signal
+from PySide6.QtGui import QAction
+from PySide6.QtWidgets import (
+    QAbstractItemView,
+    QCheckBox,
+    QComboBox,
+    QDialog,
+    QFormLayout,
+    QGridLayout,
+    QGroupBox,
+    QHBoxLayout,
+    QHeaderView,
+    QLabel,
+    QLineEdit,
+    QMenu,
+    QProgressBar,
+    QPushButton,
+    QSpinBox,
+    QTableWidget,
+    QTableWidgetItem,
+    QVBoxLayout,
+    QWidget,
+)
+
+from avs_studio.jobs import Project
+from avs_studio.jobs.train import PROPOSAL_ENGINE_SETTING, TrainError, train_command, use_as_proposal_engine
+from avs_studio.training.dataset import summarize
+
+BACKBONES = ("tiny", "resnet18", "mobilenet_v3_small", "efficientnet_b0")
+SPLIT_ORDER = ("train", "val", "test", "unassigned")
+RUN_COLUMNS = ("name", "status", "val mIoU", "val F", "epochs", "finished")
+
+
+def _item(text: Any) -> QTableWidgetItem:
+    item = QTableWidgetItem("" if text is None else str(text))
+    item.setFlags(item.flags() & ~Qt.ItemFlag.ItemIsEditable)
+    return item
+
+
+def _fmt(value: Any) -> str:
+    return f"{value:.3f}" if isinstance(value, float) else ("" if value is None else str(value))
+
+
+class TrainingDialog(QDialog):
+    event = Signal(dict)
+    finished = Signal(str)
+
+    def __init__(self, project: Project, parent: QWidget | None = None, *, options: dict[str, Any] | None = None):
+        super().__init__(parent)
+        self.setWindowTitle("Train a student model")
+        self.project = project
+        self.options = dict(options or {})  # extra trainer flags (e.g. batch_size for tiny test data)
+        self.state = "idle"
+        self.process: QProcess | None = None
+        self._buffer = b""
+        self._stderr = b""
+        self._losses: list[tuple[int, float]] = []
+        self._mious: list[tuple[int, float]] = []
+        self._epochs = 0
+        self._run_name: str | None = None
+        self._build()
+        self.refresh()
+
+    # ------------------------------------------------------------------ layout
+    def _build(self) -> None:
+        self.summary = QTableWidget(0, 4)
+        self.summary.setHorizontalHeaderLabels(["split", "videos", "accepted", "pseudo labels"])
+        for col, tip in enumerate(("", "videos in the split", "keyframes with accepted masks",
+                                   "keyframes with OpenAVS proposals in unreviewed videos")):
+            self.summary.horizontalHeaderItem(col).setToolTip(tip)
+        self.summary.verticalHeader().setVisible(False)
+        self.summary.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.Stretch)
+        self.summary.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
+        self.summary.setMaximumHeight(130)
+
+        self.name = QLineEdit("student")
+        self.backbone = QComboBox()
+        self.backbone.addItems(BACKBONES)
+        self.image_size = QSpinBox()
+        self.image_size.setRange(32, 1024)
+        self.image_size.setSingleStep(32)
+        self.image_size.setValue(int(self.options.pop("image_size", 96)))
+        self.image_size.setSuffix(" px")
+        self.epochs = QSpinBox()
+        self.epochs.setRange(1, 10000)
+        self.epochs.setValue(20)
+        self.device = QComboBox()
+        self.device.addItems(["auto", "cpu", "cuda"])
+        self.pseudo = QCheckBox("also learn from OpenAVS proposals of unreviewed clips (weight 0.5)")
+        form = QFormLayout()
+        form.addRow("Model name", self.name)
+        form.addRow("Backbone", self.backbone)
+        form.addRow("Input size", self.image_size)
+        form.addRow("Epochs", self.epochs)
+        form.addRow("Device", self.device)
+        form.addRow("Pseudo labels", self.pseudo)
+        settings = QGroupBox("Settings")
+        settings.setLayout(form)
+
+        data = QGroupBox("Data (accepted labels per split)")
+        data_layout = QVBoxLayout(data)
+        data_layout.addWidget(self.summary)
+
+        pg.setConfigOptions(antialias=True)
+        self.loss_plot = pg.PlotWidget(title="training loss")
+        self.loss_plot.setBackground("w")
+        self.loss_plot.setLabel("bottom", "step")
+        self.loss_plot.showGrid(x=True, y=True, alpha=0.3)
+        self.loss_curve = self.loss_plot.plot([], [], pen=pg.mkPen("#1f77b4", width=2))
+        self.miou_plot = pg.PlotWidget(title="validation mIoU")
+        self.miou_plot.setBackground("w")
+        self.miou_plot.setLabel("bottom", "epoch")
+        self.miou_plot.setYRange(0, 1)
+        self.miou_plot.showGrid(x=True, y=True, alpha=0.3)
+        self.miou_curve = self.miou_plot.plot([], [], pen=pg.mkPen("#d62728", width=2), symbol="o", symbolSize=6,
+                                              symbolBrush="#d62728")
+        plots = QHBoxLayout()
+        plots.addWidget(self.loss_plot)
+        plots.addWidget(self.miou_plot)
+
+        self.progress = QProgressBar()
+        self.progress.setFormat("%v / %m steps")
+        self.message = QLabel("Ready.")
+        self.message.setWordWrap(True)
+        self.message.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+
+        self.runs = QTableWidget(0, len(RUN_COLUMNS))
+        self.runs.setHorizontalHeaderLabels(list(RUN_COLUMNS))
+        self.runs.verticalHeader().setVisible(False)
+        self.runs.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.Stretch)
+        self.runs.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
+        self.runs.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
+        self.runs.setMaximumHeight(150)
+        self.runs.itemSelectionChanged.connect(self._run_selected)
+        runs_box = QGroupBox("Training runs")
+        runs_layout = QVBoxLayout(runs_box)
+        runs_layout.addWidget(self.runs)
+
+        self.start_button = QPushButton("Start")
+        self.resume_button = QPushButton("Resume")
+        self.cancel_button = QPushButton("Cancel")
+        self.engine_button = QPushButton("Use as proposal engine")
+        self.close_button = QPushButton("Close")
+        self.start_button.clicked.connect(lambda: self.start(resume=False))
+        self.resume_button.clicked.connect(lambda: self.start(resume=True))
+        self.cancel_button.clicked.connect(self.cancel)
+        self.engine_button.clicked.connect(self.use_as_engine)
+        self.close_button.clicked.connect(self.close)
+        buttons = QHBoxLayout()
+        for b in (self.start_button, self.resume_button, self.cancel_button, self.engine_button):
+            buttons.addWidget(b)
+        buttons.addStretch(1)
+        buttons.addWidget(self.close_button)
+
+        top = QGridLayout()
+        top.addWidget(data, 0, 0)
+        top.addWidget(settings, 0, 1)
+        top.setColumnStretch(0, 1)
+        top.setColumnStretch(1, 1)
+        layout = QVBoxLayout(self)
+        layout.addLayout(top)
+        layout.addLayout(plots, 1)
+        layout.addWidget(self.progress)
+        layout.addWidget(self.message)
+        layout.addWidget(runs_box)
+        layout.addLayout(buttons)
+        self.resize(980, 760)
+        self._update_buttons()
+
+    # ------------------------------------------------------------------ data
+    def refresh(self) -> None:
+        """Reload the data summary and the list of training runs from the store."""
+        counts = summarize(self.project.store)
+        splits = [s for s in SPLIT_ORDER if s in counts] + sorted(set(counts) - set(SPLIT_ORDER))
+        self.summary.setRowCount(len(splits))
+        for row, split in enumerate(splits):
+            c = counts[split]
+            for col, value in enumerate((split, c["videos"], c["accepted_frames"], c["pseudo_frames"])):
+                self.summary.setItem(row, col, _item(value))
+        runs = self.project.store.training_runs()
+        self.runs.setRowCount(len(runs))
+        engine = self.project.store.get_setting(PROPOSAL_ENGINE_SETTING)
+        for row, run in enumerate(runs):
+            m = run.metrics or {}
+            name = run.name + ("  (proposal engine)" if engine == f"student:{run.name}" else "")
+            values = (name, run.status, _fmt(m.get("val_miou")), _fmt(m.get("val_f")), m.get("epochs", ""),
+                      run.finished_at.strftime("%Y-%m-%d %H:%M") if run.finished_at else "")
+            for col, value in enumerate(values):
+                item = _item(value)
+                item.setData(Qt.ItemDataRole.UserRole, run.name)
+                self.runs.setItem(row, col, item)
+        self._update_buttons()
+
+    def _run_selected(self) -> None:
+        rows = self.runs.selectionModel().selectedRows()
+        if rows and not self.is_running():
+            self.name.setText(self.runs.item(rows[0].row(), 0).data(Qt.ItemDataRole.UserRole))
+        self._update_buttons()
+
+    def _selected_run(self) -> str:
+        return self.name.text().strip()
+
+    # ------------------------------------------------------------------ process
+    def is_running(self) -> bool:
+        return self.process is not None and self.process.state() != QProcess.ProcessState.NotRunning
+
+    def start(self, resume: bool = False) -> bool:
+        if self.is_running():
+            return False
+        name = self._selected_run()
+        options = {**self.options}
+        if not resume:
+            options.update(image_size=self.image_size.value(), backbone=self.backbone.currentText())
+        try:
+            cmd = train_command(
+                self.project.dir, name, epochs=self.epochs.value(), device=self.device.currentText(),
+                pseudo_labels=self.pseudo.isChecked(), resume=resume, database_url=self.project.store.url,
+                options=options,
+            )
+        except ValueError as exc:  # a bad model name
+            self._fail(str(exc))
+            return False
+        self._buffer, self._stderr = b"", b""
+        if resume:  # keep the curves of the run up to its checkpoint
+            self._load_history(name)
+        else:
+            self._losses, self._mious = [], []
+        self._run_name = name
+        self._redraw()
+        self._epochs = self.epochs.value()
+        self.progress.setRange(0, 0)
+        self.process = QProcess(self)
+        env = QProcessEnvironment.systemEnvironment()
+        env.insert("PYTHONUNBUFFERED", "1")
+        self.process.setProcessEnvironment(env)
+        self.process.readyReadStandardOutput.connect(self._read_stdout)
+        self.process.readyReadStandardError.connect(self._read_stderr)
+        self.process.finished.connect(self._process_finished)
+        self.process.errorOccurred.connect(self._process_error)
+        self.state = "running"
+        self.message.setStyleSheet("")
+        self.message.setText(f"{'Resuming' if resume else 'Starting'} {name}: loading the data…")
+        self.process.start(cmd[0], cmd[1:])
+        self._update_buttons()
+        return True
+
+    def _load_history(self, name: str) -> None:
+        from avs_studio.training.checkpoint import CHECKPOINT_FILE, CheckpointError, load_checkpoint
+        from avs_studio.training.run import model_dir
+
+        try:
+            state = load_checkpoint(model_dir(self.project.dir, name) / CHECKPOINT_FILE)
+        except (CheckpointError, ValueError):
+            self._losses, self._mious = [], []
+            return  # the trainer reports it, with the file name
+        history, step = state.get("history", []), int(state.get("step", 0))
+        if getattr(self, "_run_name", None) == name:  # this dialog saw every step: keep them
+            self._losses = [(x, y) for x, y in self._losses if x <= step]
+        else:  # one point per finished epoch
+            self._losses = [(h["step"], h["loss"]) for h in history]
+        self._mious = [(h["epoch"], h["val_miou"]) for h in history if "val_miou" in h]
+
+    def cancel(self) -> None:
+        """Ask the trainer to stop: it finishes the step, saves its checkpoint and exits."""
+        if self.is_running():
+            self.message.setText("Cancelling: finishing the current step and saving the checkpoint…")
+            self.process.terminate()  # SIGTERM
+
+    def _read_stdout(self) -> None:
+        self._buffer += bytes(self.process.readAllStandardOutput())
+        *lines, self._buffer = self._buffer.split(b"\n")
+        for line in lines:
+            line = line.strip()
+            if line.startswith(b"{"):
+                try:
+                    self._handle(json.loads(line))
+                except json.JSONDecodeError:
+                    continue
+
+    def _read_stderr(self) -> None:
+        self._stderr = (self._stderr + bytes(self.process.readAllStandardError()))[-4000:]
+
+    def _handle(self, e: dict[str, Any]) -> None:
+        kind = e.get("event")
+        if kind == "data":
+            self.message.setText(
+                f"{e['train_samples']} training frames ({e['pseudo_samples']} pseudo-labelled) from "
+                f"{e['train_videos']} videos, {e['val_samples']} validation frames"
+            )
+        elif kind == "start":
+            self.progress.setRange(0, max(1, int(e["total_steps"])))
+            self.progress.setValue(int(e["step"]))
+        elif kind == "step":
+            self._losses.append((e["step"], e["loss"]))
+            self.progress.setValue(int(e["step"]))
+            self.message.setText(
+                f"epoch {e['epoch']}/{self._epochs}  step {e['step']}  loss {e['loss']:.4f}  "
+                f"about {int(e['eta_s'])} s left"
+            )
+            self._redraw()
+        elif kind == "val":
+            self._mious.append((e["epoch"], e["val_miou"]))
+            self._redraw()
+        elif kind in ("done", "cancelled"):
+            self.state = kind
+            if kind == "done":
+                miou = e.get("val_miou")
+                self.message.setText(f"Done: {e['path']}" + (f"  (val mIoU {miou:.3f})" if miou is not None else ""))
+            else:
+                self.message.setText(f"Cancelled after step {e['step']}; checkpoint {e['path']} (press Resume)")
+        elif kind == "error":
+            self._fail(e.get("message", "training failed"))
+        self.event.emit(e)
+
+    def _redraw(self) -> None:
+        if self._losses:
+            xs, ys = zip(*self._losses)
+            self.loss_curve.setData(list(xs), list(ys))
+        else:
+            self.loss_curve.setData([], [])
+        if self._mious:
+            xs, ys = zip(*self._mious)
+            self.miou_curve.setData(list(xs), list(ys))
+        else:
+            self.miou_curve.setData([], [])
+
+    def _fail(self, message: str) -> None:
+        self.state = "error"
+        self.message.setStyleSheet("color: #b00020;")
+        self.message.setText(f"Error: {message}")
+
+    def _process_error(self, error: QProcess.ProcessError) -> None:
+        if error == QProcess.ProcessError.FailedToStart:
+            self._fail(f"could not start the trainer ({self.process.program()})")
+            self._process_finished(-1, QProcess.ExitStatus.CrashExit)
+
+    def _process_finished(self, code: int, _status: QProcess.ExitStatus) -> None:
+        if self.process is not None:
+            self._read_stdout()
+        if self.state == "running":  # ended without a final event
+            tail = self._stderr.decode(errors="replace").strip().splitlines()[-3:]
+            self._fail(f"the trainer stopped (exit status {code}) {' '.join(tail)}")
+        self.progress.setRange(0, max(1, self.progress.maximum()))
+        self.refresh()
+        self._update_buttons()
+        self.finished.emit(self.state)
+
+    # ------------------------------------------------------------------ actions
+    def use_as_engine(self) -> bool:
+        name = self._selected_run()
+        try:
+            use_as_proposal_engine(self.project, name)
+        except (TrainError, ValueError) as exc:
+            self._fail(str(exc))
+            return False
+        self.message.setStyleSheet("")
+        self.message.setText(f"Proposals now come from student:{name}")
+        self.refresh()
+        return True
+
+    def _update_buttons(self) -> None:
+        running = self.is_running()
+        for w in (self.start_button, self.resume_button, self.engine_button, self.name, self.backbone,
+                  self.image_size, self.epochs, self.device, self.pseudo):
+            w.setEnabled(not running)
+        self.cancel_button.setEnabled(running)
+
+    def closeEvent(self, event) -> None:  # noqa: N802 (Qt name)
+        if self.is_running():
+            self.cancel()
+            self.process.waitForFinished(30000)
+        super().closeEvent(event)
+
+
+def install_train_menu(main_window: Any) -> QMenu:
+    """Add the Train menu (before Help) to ``main_window``; its dialog trains on the open project."""
+    bar = main_window.menuBar()
+    menu = QMenu("&Train", main_window)
+    help_menu = getattr(main_window, "menus", {}).get("Help")
+    if help_menu is not None:
+        bar.insertMenu(help_menu.menuAction(), menu)
+    else:
+        bar.addMenu(menu)
+    action = QAction("Train student model…", main_window)
+    action.setObjectName("train_student")
+
+    def open_dialog() -> None:
+        project = getattr(main_window, "project", None)
+        if project is None:
+            main_window.statusBar().showMessage("Open a project first: training uses its accepted labels", 5000)
+            return
+        dialog = getattr(main_window, "training_dialog", None)
+        if dialog is None or dialog.project is not project:
+            dialog = TrainingDialog(project, main_window)
+            main_window.training_dialog = dialog
+        dialog.refresh()
+        dialog.show()
+        dialog.raise_()
+
+    action.triggered.connect(open_dialog)
+    menu.addAction(action)
+    main_window.train_menu = menu
+    return menu

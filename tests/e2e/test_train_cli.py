@@ -1,0 +1,120 @@
+"""`avs-studio train` from the command line: JSON events, Ctrl-C cancel + resume, clear checkpoint errors,
+torchrun DDP with two CPU processes matching one process, and the student as proposal engine."""
+
+import json
+import signal
+import subprocess
+import sys
+
+import pytest
+
+from avs_studio.jobs.project import open_project
+from avs_studio.jobs.propose import propose
+from avs_studio.jobs.train import PROPOSAL_ENGINE_SETTING, use_as_proposal_engine
+
+SMALL = ["--image-size", "32", "--batch-size", "4", "--device", "cpu"]
+
+
+def cli(*args):
+    return subprocess.run([sys.executable, "-m", "avs_studio", *map(str, args)], capture_output=True, text=True)
+
+
+def events_of(stdout: str) -> list[dict]:
+    return [json.loads(line) for line in stdout.splitlines() if line.startswith("{")]
+
+
+@pytest.fixture(scope="module")
+def project_dir(tmp_path_factory):
+    base = tmp_path_factory.mktemp("train-cli")
+    demo, project = base / "demo", base / "project"
+    for args in (
+        ("demo-data", demo, "--train", 8, "--val", 2, "--test", 2, "--seed", 4, "--size", 64),
+        ("init", project),
+        ("import-avsbench", project, demo, "--subset", "s4"),
+    ):
+        proc = cli(*args)
+        assert proc.returncode == 0, proc.stderr
+    return project
+
+
+def test_cancel_with_ctrl_c_then_resume(project_dir):
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "avs_studio", "train", project_dir, "--name", "cut", "--epochs", "40", "--json", *SMALL],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+    )
+    seen = []
+    for line in proc.stdout:
+        seen.append(json.loads(line))
+        if seen[-1]["event"] == "step":
+            proc.send_signal(signal.SIGINT)  # what Ctrl-C in a terminal does
+            break
+    rest, err = proc.communicate(timeout=120)
+    seen += events_of(rest)
+    assert proc.returncode == 130, err
+    cancelled = seen[-1]
+    assert cancelled["event"] == "cancelled" and cancelled["path"].endswith("models/cut/checkpoint.pt")
+    assert not any(e["event"] == "done" for e in seen)
+    with open_project(project_dir) as project:
+        assert {r.name: r.status for r in project.store.training_runs()}["cut"] == "cancelled"
+
+    again = cli("train", project_dir, "--name", "cut", "--epochs", "2", *SMALL)
+    assert again.returncode == 1 and "--resume" in again.stderr and "cut/checkpoint.pt" in again.stderr
+
+    resumed = cli("train", project_dir, "--name", "cut", "--resume", "--epochs", "2", "--json")
+    assert resumed.returncode == 0, resumed.stderr
+    events = events_of(resumed.stdout)
+    steps = [e["step"] for e in events if e["event"] == "step"]
+    assert steps[0] == cancelled["step"] + 1  # continues where it stopped
+    assert events[-1]["event"] == "done" and events[-1]["steps"] == 4  # 8 clips / batch 4 x 2 epochs
+    with open_project(project_dir) as project:
+        run = {r.name: r for r in project.store.training_runs()}["cut"]
+        assert run.status == "done" and run.checkpoint.endswith("models/cut/model.pt")
+        assert run.config["loop"]["batch_size"] == 4 and 0 <= run.metrics["val_miou"] <= 1
+
+
+def test_missing_or_corrupt_checkpoint_is_named(project_dir):
+    missing = cli("train", project_dir, "--name", "never", "--resume")
+    assert missing.returncode == 1
+    assert "models/never/checkpoint.pt" in missing.stderr and "not found" in missing.stderr
+    ckpt = project_dir / "models" / "broken" / "checkpoint.pt"
+    ckpt.parent.mkdir(parents=True)
+    ckpt.write_bytes(b"PK\x03\x04 truncated zip")
+    corrupt = cli("train", project_dir, "--name", "broken", "--resume", "--json")
+    assert corrupt.returncode == 1
+    error = events_of(corrupt.stdout)[-1]
+    assert error["event"] == "error" and "models/broken/checkpoint.pt" in error["message"]
+    assert "corrupt" in error["message"]
+
+
+@pytest.mark.slow
+def test_torchrun_two_cpu_processes_match_one(project_dir):
+    one = cli("train", project_dir, "--name", "one", "--epochs", "2", "--json", *SMALL)
+    two = cli("train", project_dir, "--name", "two", "--epochs", "2", "--json", "--nproc", "2", *SMALL)
+    assert one.returncode == 0 and two.returncode == 0, two.stderr[-3000:]
+    e1, e2 = events_of(one.stdout), events_of(two.stdout)
+    assert next(e for e in e2 if e["event"] == "start")["world_size"] == 2
+    assert sum(e["event"] == "done" for e in e2) == 1  # only rank 0 reports
+    l1 = [e["loss"] for e in e1 if e["event"] == "step"]
+    l2 = [e["loss"] for e in e2 if e["event"] == "step"]
+    assert len(l1) == len(l2) == 4
+    assert l2 == pytest.approx(l1, rel=1e-4, abs=1e-5)
+
+
+def test_student_proposes_and_becomes_the_engine(project_dir):
+    assert cli("train", project_dir, "--name", "prop", "--epochs", "1", *SMALL).returncode == 0
+    with open_project(project_dir) as project:
+        test_videos = [v for v in project.store.videos() if v.split == "test"]
+        target = test_videos[0]
+        accepted_before = project.store.annotations(video_id=target.id, status="accepted")
+        for a in accepted_before[1:]:  # leave one reviewed keyframe; the others become unreviewed
+            project.store.delete_annotation(a.id)
+        report = propose(project, video_ids=[target.id], engine="student:prop", device="cpu")
+        assert report.engine == "student:prop" and report.clips == 1
+        assert report.skipped == 1 and report.keyframes == 4
+        rows = project.store.annotations(video_id=target.id, source="student")
+        assert {a.frame for a in rows} == {1, 2, 3, 4} and all(a.status == "proposed" for a in rows)
+        assert len(rows) == report.annotations + report.empty  # an empty prediction is an explicit empty row
+        kept = project.store.annotations(video_id=target.id, status="accepted")
+        assert [a.id for a in kept] == [accepted_before[0].id]
+        use_as_proposal_engine(project, "prop")
+        assert project.store.get_setting(PROPOSAL_ENGINE_SETTING) == "student:prop"
