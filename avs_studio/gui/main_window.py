@@ -111,6 +111,7 @@ class MainWindow(NavigationMixin, EditingMixin, ReviewMixin, ProposalsMixin, QMa
         self.actions = ActionTable(self, self.settings)
         self.tools = {name: cls(self) for name, cls in TOOLS.items()}
         self._build_menus()
+        __import__("avs_studio.gui.training_dialog", fromlist=["*"]).install_train_menu(self)  # Train menu
         self._panel_timer = QTimer(self)  # coalesces project panel refreshes after edits
         self._panel_timer.setSingleShot(True)
         self._panel_timer.setInterval(400)

@@ -7,7 +7,7 @@ import pytest
 import torch
 from PySide6.QtCore import QSettings
 
-from avs_studio.gui.training_dialog import TrainingDialog, install_train_menu
+from avs_studio.gui.training_dialog import TrainingDialog
 from avs_studio.io.demo import make_demo_s4
 from avs_studio.jobs import init_project
 from avs_studio.jobs.importing import import_avsbench
@@ -86,8 +86,6 @@ def test_train_menu_in_main_window(qtbot, demo_project, tmp_path):
 
     window = MainWindow(settings=QSettings(str(tmp_path / "gui.ini"), QSettings.Format.IniFormat), ask=False)
     qtbot.addWidget(window)
-    if getattr(window, "train_menu", None) is None:  # until the main window installs it itself
-        install_train_menu(window)
     titles = [a.text() for a in window.menuBar().actions()]
     assert "&Train" in titles and titles.index("&Train") < titles.index("&Help")
     window.set_project(demo_project)

@@ -1,0 +1,105 @@
+"""Training data from a real project store and real video files: labels, pseudo labels, splits, cache."""
+
+import numpy as np
+import pytest
+
+from avs_studio import media
+from avs_studio.jobs import add_videos, init_project
+from avs_studio.training import dataset
+from avs_studio.training.dataset import DataOptions, build_samples, collect_labels, split_videos, summarize
+from tests.helpers.media_factory import make_video
+
+H, W = 60, 80
+
+
+def _mask(x0, x1):
+    m = np.zeros((H, W), bool)
+    m[10:30, x0:x1] = True
+    return m
+
+
+@pytest.fixture
+def project(tmp_path):
+    p = init_project(tmp_path / "project")
+    ids = {}
+    for name, split in (("a", "train"), ("b", None), ("c", "val"), ("d", "test"), ("e", None)):
+        path = make_video(tmp_path / f"{name}.mp4", frames=30, fps=10, size=(W, H), gop=10)
+        ids[name] = add_videos(p, [path], split=split).added[0][1]
+    s = p.store
+    o1, o2 = s.add_object(ids["a"], "dog"), s.add_object(ids["a"], "cat")
+    s.put_annotation(ids["a"], 0, o1, _mask(0, 10), source="imported", status="accepted")
+    s.put_annotation(ids["a"], 0, o2, _mask(40, 50), source="imported", status="accepted")
+    s.put_annotation(ids["a"], 10, None, np.zeros((H, W), bool), source="manual", status="accepted")
+    s.put_annotation(ids["a"], 20, o1, _mask(0, 30), source="proposal", status="proposed", score=0.9)
+    ob = s.add_object(ids["b"], "bird")
+    s.put_annotation(ids["b"], 0, ob, _mask(5, 25), source="proposal", status="proposed", score=0.9)
+    s.put_annotation(ids["b"], 10, ob, _mask(5, 25), source="proposal", status="proposed", score=0.1)
+    s.put_annotation(ids["b"], 20, ob, _mask(5, 25), source="student", status="proposed", score=0.9)
+    oc = s.add_object(ids["c"], "car")
+    s.put_annotation(ids["c"], 0, oc, _mask(20, 60), source="imported", status="accepted")
+    od = s.add_object(ids["d"], "drum")
+    s.put_annotation(ids["d"], 0, od, _mask(20, 60), source="imported", status="accepted")
+    oe = s.add_object(ids["e"], "eel")
+    s.put_annotation(ids["e"], 0, oe, _mask(5, 25), source="proposal", status="proposed", score=0.9)
+    s.put_annotation(ids["e"], 10, oe, _mask(5, 25), source="proposal", status="rejected", score=0.9)
+    yield p, ids
+    p.close()
+
+
+def test_splits_respect_the_benchmark(project):
+    p, ids = project
+    train, val = split_videos(p.store.videos(), "train", 0.5)
+    assert sorted(train) == sorted([ids["a"], ids["b"], ids["e"]]) and val == [ids["c"]]
+    # without "val" videos a stable fraction of the training videos validates instead; test never trains
+    p.store.update_video(ids["c"], split="test")
+    train2, val2 = split_videos(p.store.videos(), "train", 0.5)
+    assert ids["c"] not in train2 + val2 and ids["d"] not in train2 + val2
+    assert sorted(train2 + val2) == sorted([ids["a"], ids["b"], ids["e"]]) and val2
+    assert split_videos(p.store.videos(), "train", 0.5) == (train2, val2)
+
+
+def test_accepted_union_masks_and_pseudo_labels(project):
+    p, ids = project
+    train, _ = split_videos(p.store.videos(), "train", 0.1)
+    plain = collect_labels(p.store, train, DataOptions())
+    assert [(i.video_id, i.frame, i.weight) for i in plain] == [(ids["a"], 0, 1.0), (ids["a"], 10, 1.0)]
+    assert np.array_equal(plain[0].mask, _mask(0, 10) | _mask(40, 50))  # union of the frame's objects
+    assert not plain[1].mask.any()  # "nothing sounds here" is an empty target
+    pseudo = collect_labels(p.store, train, DataOptions(pseudo_labels=True, pseudo_weight=0.3, pseudo_min_score=0.5))
+    extra = [(i.video_id, i.frame, i.weight) for i in pseudo if i.pseudo]
+    # only OpenAVS proposals of unreviewed videos above the score: not a's (reviewed), not e's (a rejection),
+    # not b's low-score frame, not b's student proposal
+    assert extra == [(ids["b"], 0, 0.3)]
+    assert summarize(p.store, 0.5) == {
+        "train": {"videos": 1, "accepted_frames": 2, "pseudo_frames": 0},
+        "unassigned": {"videos": 2, "accepted_frames": 0, "pseudo_frames": 1},
+        "val": {"videos": 1, "accepted_frames": 1, "pseudo_frames": 0},
+        "test": {"videos": 1, "accepted_frames": 1, "pseudo_frames": 0},
+    }
+
+
+def test_samples_decode_frames_and_audio_through_the_cache(project, tmp_path, monkeypatch):
+    p, ids = project
+    opts = DataOptions(image_size=32, pseudo_labels=True, pseudo_min_score=0.5)
+    items = collect_labels(p.store, [ids["a"], ids["b"]], opts)
+    samples = build_samples(p.store, items, opts, tmp_path / "cache")
+    assert samples.images.shape == (3, 32, 32, 3) and samples.images.dtype == np.uint8
+    assert samples.mels.shape == (3, 64, 100) and samples.masks.shape == (3, 32, 32)
+    assert samples.keys == [(ids["a"], 0), (ids["a"], 10), (ids["b"], 0)]
+    assert samples.weights.tolist() == [1.0, 1.0, 0.5]
+    with media.VideoReader(p.store.video(ids["a"]).path) as reader:
+        frame10 = reader.frame(10)
+    import cv2
+
+    expected = cv2.resize(frame10, (32, 32), interpolation=cv2.INTER_AREA)
+    assert np.abs(samples.images[1].astype(int) - expected).max() <= 1
+    assert samples.masks[0, 10:15, :3].all() and not samples.masks[0, :, 14:19].any()
+    assert samples.mels[0].max() > -60  # the video's tones are heard
+    assert len(list((tmp_path / "cache").glob("*.npz"))) == 2
+
+    def no_decoding(*_a, **_k):
+        raise AssertionError("decoded again instead of reading the cache")
+
+    monkeypatch.setattr(dataset.media, "VideoReader", no_decoding)
+    again = build_samples(p.store, items, opts, tmp_path / "cache")
+    assert np.array_equal(again.images, samples.images) and np.array_equal(again.mels, samples.mels)
