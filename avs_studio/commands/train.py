@@ -32,6 +32,11 @@ def register(sub) -> None:
     p.add_argument("--batch-size", type=int, default=None, help="global batch size (default 16)")
     p.add_argument("--lr", type=float, default=None, help="peak learning rate (default 0.003)")
     p.add_argument("--backbone", default=None, help="tiny (default) or a timm model name, e.g. resnet18")
+    p.add_argument(
+        "--backbone-weights",
+        default=None,
+        help="pretrained backbone: a state-dict file or a registered model name",
+    )
     p.add_argument("--nproc", type=int, default=1, help="processes (torchrun DDP; one per GPU)")
     p.add_argument("--json", action="store_true", help="print the trainer's events as JSON lines")
     p.set_defaults(func=cmd_train)
@@ -80,9 +85,6 @@ def cmd_train(args) -> int:
     epochs = args.epochs
 
     def on_event(event: dict[str, Any]) -> None:
-        nonlocal epochs
-        if event.get("event") == "start":
-            epochs = epochs or None
         if args.json:
             print(json.dumps(event), flush=True)
         else:
@@ -95,6 +97,7 @@ def cmd_train(args) -> int:
         "batch_size": args.batch_size,
         "lr": args.lr,
         "backbone": args.backbone,
+        "backbone_weights": args.backbone_weights,
     }
     try:
         with open_project(args.project_dir, args.database_url) as project:

@@ -34,6 +34,7 @@ from avs_studio.gui.shortcuts import ShortcutEditor, ShortcutListDialog
 from avs_studio.gui.statusbar import StatusBar
 from avs_studio.gui.timeline import TimelineWidget
 from avs_studio.gui.tools import TOOLS
+from avs_studio.gui.training_dialog import install_train_menu
 from avs_studio.gui.worker import InferenceWorker, JobRunner, Priority, TaskRunner
 from avs_studio.jobs import Project, add_videos, init_project, is_project, open_project
 from avs_studio.store import AnnotationRow, ObjectRow, VideoRow
@@ -111,7 +112,7 @@ class MainWindow(NavigationMixin, EditingMixin, ReviewMixin, ProposalsMixin, QMa
         self.actions = ActionTable(self, self.settings)
         self.tools = {name: cls(self) for name, cls in TOOLS.items()}
         self._build_menus()
-        __import__("avs_studio.gui.training_dialog", fromlist=["*"]).install_train_menu(self)  # Train menu
+        install_train_menu(self)
         self._panel_timer = QTimer(self)  # coalesces project panel refreshes after edits
         self._panel_timer.setSingleShot(True)
         self._panel_timer.setInterval(400)

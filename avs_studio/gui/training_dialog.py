@@ -50,7 +50,7 @@ from avs_studio.jobs import Project
 from avs_studio.jobs.train import PROPOSAL_ENGINE_SETTING, TrainError, train_command, use_as_proposal_engine
 from avs_studio.training.dataset import summarize
 
-BACKBONES = ("tiny", "resnet18", "mobilenet_v3_small", "efficientnet_b0")
+BACKBONES = ("tiny", "resnet18", "mobilenetv3_small_100", "efficientnet_b0")
 SPLIT_ORDER = ("train", "val", "test", "unassigned")
 RUN_COLUMNS = ("name", "status", "val mIoU", "val F", "epochs", "finished")
 
@@ -69,7 +69,9 @@ class TrainingDialog(QDialog):
     event = Signal(dict)
     finished = Signal(str)
 
-    def __init__(self, project: Project, parent: QWidget | None = None, *, options: dict[str, Any] | None = None):
+    def __init__(
+        self, project: Project, parent: QWidget | None = None, *, options: dict[str, Any] | None = None
+    ):
         super().__init__(parent)
         self.setWindowTitle("Train a student model")
         self.project = project
@@ -89,8 +91,14 @@ class TrainingDialog(QDialog):
     def _build(self) -> None:
         self.summary = QTableWidget(0, 4)
         self.summary.setHorizontalHeaderLabels(["split", "videos", "accepted", "pseudo labels"])
-        for col, tip in enumerate(("", "videos in the split", "keyframes with accepted masks",
-                                   "keyframes with OpenAVS proposals in unreviewed videos")):
+        for col, tip in enumerate(
+            (
+                "",
+                "videos in the split",
+                "keyframes with accepted masks",
+                "keyframes with OpenAVS proposals in unreviewed videos",
+            )
+        ):
             self.summary.horizontalHeaderItem(col).setToolTip(tip)
         self.summary.verticalHeader().setVisible(False)
         self.summary.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.Stretch)
@@ -136,8 +144,9 @@ class TrainingDialog(QDialog):
         self.miou_plot.setLabel("bottom", "epoch")
         self.miou_plot.setYRange(0, 1)
         self.miou_plot.showGrid(x=True, y=True, alpha=0.3)
-        self.miou_curve = self.miou_plot.plot([], [], pen=pg.mkPen("#d62728", width=2), symbol="o", symbolSize=6,
-                                              symbolBrush="#d62728")
+        self.miou_curve = self.miou_plot.plot(
+            [], [], pen=pg.mkPen("#d62728", width=2), symbol="o", symbolSize=6, symbolBrush="#d62728"
+        )
         plots = QHBoxLayout()
         plots.addWidget(self.loss_plot)
         plots.addWidget(self.miou_plot)
@@ -207,8 +216,14 @@ class TrainingDialog(QDialog):
         for row, run in enumerate(runs):
             m = run.metrics or {}
             name = run.name + ("  (proposal engine)" if engine == f"student:{run.name}" else "")
-            values = (name, run.status, _fmt(m.get("val_miou")), _fmt(m.get("val_f")), m.get("epochs", ""),
-                      run.finished_at.strftime("%Y-%m-%d %H:%M") if run.finished_at else "")
+            values = (
+                name,
+                run.status,
+                _fmt(m.get("val_miou")),
+                _fmt(m.get("val_f")),
+                m.get("epochs", ""),
+                run.finished_at.strftime("%Y-%m-%d %H:%M") if run.finished_at else "",
+            )
             for col, value in enumerate(values):
                 item = _item(value)
                 item.setData(Qt.ItemDataRole.UserRole, run.name)
@@ -237,8 +252,13 @@ class TrainingDialog(QDialog):
             options.update(image_size=self.image_size.value(), backbone=self.backbone.currentText())
         try:
             cmd = train_command(
-                self.project.dir, name, epochs=self.epochs.value(), device=self.device.currentText(),
-                pseudo_labels=self.pseudo.isChecked(), resume=resume, database_url=self.project.store.url,
+                self.project.dir,
+                name,
+                epochs=self.epochs.value(),
+                device=self.device.currentText(),
+                pseudo_labels=self.pseudo.isChecked(),
+                resume=resume,
+                database_url=self.project.store.url,
                 options=options,
             )
         except ValueError as exc:  # a bad model name
@@ -329,9 +349,13 @@ class TrainingDialog(QDialog):
             self.state = kind
             if kind == "done":
                 miou = e.get("val_miou")
-                self.message.setText(f"Done: {e['path']}" + (f"  (val mIoU {miou:.3f})" if miou is not None else ""))
+                self.message.setText(
+                    f"Done: {e['path']}" + (f"  (val mIoU {miou:.3f})" if miou is not None else "")
+                )
             else:
-                self.message.setText(f"Cancelled after step {e['step']}; checkpoint {e['path']} (press Resume)")
+                self.message.setText(
+                    f"Cancelled after step {e['step']}; checkpoint {e['path']} (press Resume)"
+                )
         elif kind == "error":
             self._fail(e.get("message", "training failed"))
         self.event.emit(e)
@@ -384,8 +408,17 @@ class TrainingDialog(QDialog):
 
     def _update_buttons(self) -> None:
         running = self.is_running()
-        for w in (self.start_button, self.resume_button, self.engine_button, self.name, self.backbone,
-                  self.image_size, self.epochs, self.device, self.pseudo):
+        for w in (
+            self.start_button,
+            self.resume_button,
+            self.engine_button,
+            self.name,
+            self.backbone,
+            self.image_size,
+            self.epochs,
+            self.device,
+            self.pseudo,
+        ):
             w.setEnabled(not running)
         self.cancel_button.setEnabled(running)
 
@@ -411,7 +444,9 @@ def install_train_menu(main_window: Any) -> QMenu:
     def open_dialog() -> None:
         project = getattr(main_window, "project", None)
         if project is None:
-            main_window.statusBar().showMessage("Open a project first: training uses its accepted labels", 5000)
+            main_window.statusBar().showMessage(
+                "Open a project first: training uses its accepted labels", 5000
+            )
             return
         dialog = getattr(main_window, "training_dialog", None)
         if dialog is None or dialog.project is not project:

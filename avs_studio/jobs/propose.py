@@ -126,7 +126,7 @@ def llm_settings(project: Project) -> dict[str, str]:
     return {k: v for k, v in (llm or {}).items() if isinstance(v, str) and v}
 
 
-def _select_videos(project: Project, video_ids: Sequence[int] | None, split: str | None) -> list[VideoRow]:
+def select_videos(project: Project, video_ids: Sequence[int] | None, split: str | None) -> list[VideoRow]:
     rows = project.store.videos(split)
     if video_ids is None:
         return rows
@@ -141,7 +141,7 @@ def _select_videos(project: Project, video_ids: Sequence[int] | None, split: str
     return [v for v in chosen if split is None or v.split == split]
 
 
-def _clips(frames: list[int], size: int) -> list[list[int]]:
+def split_clips(frames: list[int], size: int) -> list[list[int]]:
     return [frames[i : i + size] for i in range(0, len(frames), size)]
 
 
@@ -300,7 +300,7 @@ def _propose_openavs(
     on_clip: OnClip | None,
 ) -> ProposeReport:
     report = ProposeReport(engine="openavs")
-    videos = _select_videos(project, video_ids, split)
+    videos = select_videos(project, video_ids, split)
     started = time.perf_counter()
     if isinstance(config, Pipeline):
         pipeline: Pipeline | None = config
@@ -309,7 +309,7 @@ def _propose_openavs(
         cfg = config if isinstance(config, PipelineConfig) else load_config(config, llm=llm_settings(project))
         pipeline = None
     clip_size = cfg.clip_seconds if cfg is not None else 5
-    plan = [(v, _clips(keyframes(v), clip_size)) for v in videos]
+    plan = [(v, split_clips(keyframes(v), clip_size)) for v in videos]
     total = sum(len(c) for _, c in plan)
     if pipeline is None and any(v.has_audio for v in videos):
         pipeline = Pipeline.from_config(cfg, device=device)

@@ -20,7 +20,7 @@ import torch
 
 from avs_studio import masks
 from avs_studio.jobs.project import Project, keyframes
-from avs_studio.jobs.propose import Progress, ProposeError, ProposeReport, _clips, _select_videos, write_clip
+from avs_studio.jobs.propose import Progress, ProposeError, ProposeReport, split_clips, select_videos, write_clip
 from avs_studio.media import MediaError
 from avs_studio.openavs import FrameProposal, ObjectProposal
 from avs_studio.training.checkpoint import CheckpointError, load_student
@@ -85,8 +85,8 @@ def propose_with_student(
     options = DataOptions(image_size=cfg.image_size, n_mels=cfg.n_mels, audio_frames=cfg.audio_frames)
     cache = project.dir / "cache" / "training"
     report = ProposeReport(engine=engine)
-    videos = _select_videos(project, video_ids, split)
-    plan = [(v, _clips(keyframes(v), CLIP_SECONDS)) for v in videos]
+    videos = select_videos(project, video_ids, split)
+    plan = [(v, split_clips(keyframes(v), CLIP_SECONDS)) for v in videos]
     total = sum(len(c) for _, c in plan)
     config = {"model": name, "path": str(path), "threshold": threshold, "model_config": cfg.to_dict()}
     report.run_id = project.store.start_pipeline_run(engine, config, {"student": str(path)})
@@ -184,7 +184,7 @@ def predict_folder(
     cache = project.dir / "cache" / "training"
     out = Path(out_dir)
     report = PredictReport(out)
-    videos = _select_videos(project, video_ids, split)
+    videos = select_videos(project, video_ids, split)
     inputs = []
     for v in videos:
         try:

@@ -99,6 +99,34 @@ def train_command(
     return cmd
 
 
+WEIGHT_SUFFIXES = (".safetensors", ".pth", ".pt", ".bin")
+
+
+def resolve_backbone_weights(value: str | None) -> str | None:
+    """Pretrained backbone weights: a local state-dict file as it is, or the name of a model-registry entry
+    (resources/models.toml), fetched into the model cache like every other model (ModelMissingError offline,
+    naming the download command)."""
+    if not value:
+        return None
+    path = Path(value).expanduser()
+    if path.is_file():
+        return str(path)
+    from avs_studio.openavs import weights
+
+    if value not in weights.load_registry():
+        raise TrainError(f"backbone weights {value!r}: no such file and no registered model of that name")
+    found = weights.ensure(value)
+    if found.is_dir():
+        files = sorted(p for p in found.rglob("*") if p.suffix in WEIGHT_SUFFIXES)
+        if len(files) != 1:
+            raise TrainError(
+                f"model {value!r} in {found} has {len(files)} weight files; its registry entry "
+                "must name one (entry = ...)"
+            )
+        found = files[0]
+    return str(found)
+
+
 def _watch(proc: subprocess.Popen, cancel: Any, done: threading.Event) -> None:
     while not done.wait(0.1):
         if cancel is not None and cancel.is_set():
@@ -124,6 +152,9 @@ def train(
 ) -> TrainResult:
     """Train (or resume) the student ``name`` of ``project`` in a subprocess; ``on_event`` gets every
     event dict as it arrives. Returns when the trainer exits; raises TrainError when it failed."""
+    options = dict(options or {})
+    if options.get("backbone_weights"):
+        options["backbone_weights"] = resolve_backbone_weights(options["backbone_weights"])
     cmd = train_command(
         project.dir,
         name,

@@ -7,7 +7,6 @@ log-mel -> small CNN -> a few audio tokens over time (and their mean as a global
 
 from __future__ import annotations
 
-import os
 from dataclasses import asdict, dataclass, fields
 from pathlib import Path
 from typing import Any
@@ -26,7 +25,7 @@ class ModelConfigError(ValueError):
 
 @dataclass
 class StudentConfig:
-    backbone: str = "tiny"  # "tiny" (our small CNN) or any timm model name, e.g. resnet18, mobilenet_v3_small
+    backbone: str = "tiny"  # "tiny" (our small CNN) or any timm model name, e.g. resnet18, mobilenetv3_small_100
     image_size: int = 96  # square input side in pixels
     n_mels: int = 64
     audio_frames: int = 100  # log-mel frames of one second (hop 10 ms)
@@ -103,7 +102,12 @@ class TimmEncoder(nn.Module):
                 f"backbone weights {path} not found; download them or unset backbone_weights"
             )
         try:
-            state = torch.load(path, map_location="cpu", weights_only=True)
+            if path.suffix == ".safetensors":
+                from safetensors.torch import load_file
+
+                state = load_file(str(path))
+            else:
+                state = torch.load(path, map_location="cpu", weights_only=True)
         except Exception as exc:
             raise ModelConfigError(f"backbone weights {path} could not be read ({exc})") from exc
         missing, _unexpected = self.body.load_state_dict(state, strict=False)
@@ -225,8 +229,3 @@ def segmentation_loss(
 
 def count_parameters(model: nn.Module) -> int:
     return sum(p.numel() for p in model.parameters())
-
-
-def save_weights(path: str | os.PathLike, model: nn.Module) -> None:
-    """Save a backbone-style state dict (used to make local 'pretrained' files, e.g. in tests)."""
-    torch.save(model.state_dict(), path)

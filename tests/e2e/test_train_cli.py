@@ -6,6 +6,7 @@ import signal
 import subprocess
 import sys
 
+import numpy as np
 import pytest
 
 from avs_studio.jobs.project import open_project
@@ -16,7 +17,9 @@ SMALL = ["--image-size", "32", "--batch-size", "4", "--device", "cpu"]
 
 
 def cli(*args):
-    return subprocess.run([sys.executable, "-m", "avs_studio", *map(str, args)], capture_output=True, text=True)
+    return subprocess.run(
+        [sys.executable, "-m", "avs_studio", *map(str, args)], capture_output=True, text=True
+    )
 
 
 def events_of(stdout: str) -> list[dict]:
@@ -39,8 +42,22 @@ def project_dir(tmp_path_factory):
 
 def test_cancel_with_ctrl_c_then_resume(project_dir):
     proc = subprocess.Popen(
-        [sys.executable, "-m", "avs_studio", "train", project_dir, "--name", "cut", "--epochs", "40", "--json", *SMALL],
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        [
+            sys.executable,
+            "-m",
+            "avs_studio",
+            "train",
+            project_dir,
+            "--name",
+            "cut",
+            "--epochs",
+            "40",
+            "--json",
+            *SMALL,
+        ],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
     )
     seen = []
     for line in proc.stdout:
@@ -118,3 +135,30 @@ def test_student_proposes_and_becomes_the_engine(project_dir):
         assert [a.id for a in kept] == [accepted_before[0].id]
         use_as_proposal_engine(project, "prop")
         assert project.store.get_setting(PROPOSAL_ENGINE_SETTING) == "student:prop"
+
+
+def test_pseudo_labels_from_unreviewed_openavs_proposals(project_dir):
+    with open_project(project_dir) as project:
+        video = next(v for v in project.store.videos() if v.split == "train")
+        for a in project.store.annotations(video_id=video.id):
+            project.store.delete_annotation(a.id)  # the clip is now unreviewed
+        obj = project.store.objects(video.id)[0].id
+        mask = np.zeros((video.height, video.width), bool)
+        mask[8:30, 8:30] = True
+        for frame, score in ((0, 0.9), (1, 0.9), (2, 0.05)):
+            project.store.put_annotation(
+                video.id, frame, obj, mask, source="proposal", status="proposed", score=score
+            )
+    plain = events_of(
+        cli("train", project_dir, "--name", "nopseudo", "--epochs", "1", "--json", *SMALL).stdout
+    )
+    pseudo = events_of(
+        cli(
+            "train", project_dir, "--name", "pseudo", "--epochs", "1", "--pseudo-labels", "--json", *SMALL
+        ).stdout
+    )
+    d0 = next(e for e in plain if e["event"] == "data")
+    d1 = next(e for e in pseudo if e["event"] == "data")
+    assert (d0["train_samples"], d0["pseudo_samples"]) == (7, 0)  # 8 train clips, one no longer accepted
+    assert (d1["train_samples"], d1["pseudo_samples"]) == (9, 2)  # two proposals pass the score threshold
+    assert pseudo[-1]["event"] == "done"

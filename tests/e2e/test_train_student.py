@@ -20,7 +20,9 @@ TRAIN, VAL, TEST, EPOCHS = 160, 8, 24, 30
 
 
 def cli(*args, check=True):
-    proc = subprocess.run([sys.executable, "-m", "avs_studio", *map(str, args)], capture_output=True, text=True)
+    proc = subprocess.run(
+        [sys.executable, "-m", "avs_studio", *map(str, args)], capture_output=True, text=True
+    )
     if check and proc.returncode != 0:
         raise AssertionError(f"avs-studio {' '.join(map(str, args))} failed:\n{proc.stdout}\n{proc.stderr}")
     return proc
@@ -33,13 +35,38 @@ def evaluate(pred, gt) -> dict:
 def test_student_learns_the_audio_visual_link(tmp_path):
     t0 = time.monotonic()
     demo, project_dir = tmp_path / "demo", tmp_path / "project"
-    cli("demo-data", demo, "--subset", "s4", "--train", TRAIN, "--val", VAL, "--test", TEST, "--seed", 1,
-        "--size", 96)
+    cli(
+        "demo-data",
+        demo,
+        "--subset",
+        "s4",
+        "--train",
+        TRAIN,
+        "--val",
+        VAL,
+        "--test",
+        TEST,
+        "--seed",
+        1,
+        "--size",
+        96,
+    )
     cli("init", project_dir)
     cli("import-avsbench", project_dir, demo, "--subset", "s4")
     t_data = time.monotonic() - t0
-    out = cli("train", project_dir, "--name", "st", "--epochs", EPOCHS, "--image-size", 64, "--device", "cpu",
-              "--json")
+    out = cli(
+        "train",
+        project_dir,
+        "--name",
+        "st",
+        "--epochs",
+        EPOCHS,
+        "--image-size",
+        64,
+        "--device",
+        "cpu",
+        "--json",
+    )
     events = [json.loads(line) for line in out.stdout.splitlines() if line.startswith("{")]
     done = events[-1]
     assert done["event"] == "done" and done["path"].endswith("models/st/model.pt")
@@ -52,8 +79,9 @@ def test_student_learns_the_audio_visual_link(tmp_path):
         assert runs["st"].status == "done" and runs["st"].checkpoint == done["path"]
         assert runs["st"].metrics["val_miou"] == pytest.approx(done["val_miou"])
         own = predict_folder(project, "st", tmp_path / "pred", split="test", device="cpu")
-        shuffled = predict_folder(project, "st", tmp_path / "pred-shuffled", split="test", device="cpu",
-                                  shuffle_audio_seed=0)
+        shuffled = predict_folder(
+            project, "st", tmp_path / "pred-shuffled", split="test", device="cpu", shuffle_audio_seed=0
+        )
     assert own.frames == shuffled.frames == TEST * 5
     moved = sum(v != d for v, d in shuffled.audio_from.items())
     assert moved >= TEST // 2

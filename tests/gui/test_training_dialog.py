@@ -32,8 +32,10 @@ def test_train_cancel_resume_and_use_as_engine(qtbot, demo_project, screenshot_d
     dialog = TrainingDialog(demo_project, options={"image_size": 32, "batch_size": 4, "lr": 0.003})
     qtbot.addWidget(dialog)
     dialog.show()
-    summary = {dialog.summary.item(r, 0).text(): dialog.summary.item(r, 2).text()
-               for r in range(dialog.summary.rowCount())}
+    summary = {
+        dialog.summary.item(r, 0).text(): dialog.summary.item(r, 2).text()
+        for r in range(dialog.summary.rowCount())
+    }
     assert summary == {"train": "8", "val": "10", "test": "5"}  # S4: train clips have one labelled frame
 
     dialog.name.setText("gui")

@@ -22,8 +22,10 @@ def _mask(x0, x1):
 def project(tmp_path):
     p = init_project(tmp_path / "project")
     ids = {}
-    for name, split in (("a", "train"), ("b", None), ("c", "val"), ("d", "test"), ("e", None)):
-        path = make_video(tmp_path / f"{name}.mp4", frames=30, fps=10, size=(W, H), gop=10)
+    for n, (name, split) in enumerate(
+        (("a", "train"), ("b", None), ("c", "val"), ("d", "test"), ("e", None))
+    ):
+        path = make_video(tmp_path / f"{name}.mp4", frames=30 + n, fps=10, size=(W, H), gop=10)
         ids[name] = add_videos(p, [path], split=split).added[0][1]
     s = p.store
     o1, o2 = s.add_object(ids["a"], "dog"), s.add_object(ids["a"], "cat")
@@ -65,7 +67,9 @@ def test_accepted_union_masks_and_pseudo_labels(project):
     assert [(i.video_id, i.frame, i.weight) for i in plain] == [(ids["a"], 0, 1.0), (ids["a"], 10, 1.0)]
     assert np.array_equal(plain[0].mask, _mask(0, 10) | _mask(40, 50))  # union of the frame's objects
     assert not plain[1].mask.any()  # "nothing sounds here" is an empty target
-    pseudo = collect_labels(p.store, train, DataOptions(pseudo_labels=True, pseudo_weight=0.3, pseudo_min_score=0.5))
+    pseudo = collect_labels(
+        p.store, train, DataOptions(pseudo_labels=True, pseudo_weight=0.3, pseudo_min_score=0.5)
+    )
     extra = [(i.video_id, i.frame, i.weight) for i in pseudo if i.pseudo]
     # only OpenAVS proposals of unreviewed videos above the score: not a's (reviewed), not e's (a rejection),
     # not b's low-score frame, not b's student proposal
@@ -93,7 +97,8 @@ def test_samples_decode_frames_and_audio_through_the_cache(project, tmp_path, mo
 
     expected = cv2.resize(frame10, (32, 32), interpolation=cv2.INTER_AREA)
     assert np.abs(samples.images[1].astype(int) - expected).max() <= 1
-    assert samples.masks[0, 10:15, :3].all() and not samples.masks[0, :, 14:19].any()
+    assert samples.masks[0, 5:11, :3].all() and samples.masks[0, 5:11, 17:19].all()  # both objects
+    assert not samples.masks[0, :, 6:14].any() and not samples.masks[0, 17:, :].any()
     assert samples.mels[0].max() > -60  # the video's tones are heard
     assert len(list((tmp_path / "cache").glob("*.npz"))) == 2
 
