@@ -54,6 +54,24 @@ def register(sub) -> None:
     p.add_argument("--size", type=int, default=224, help="frame side in pixels (default 224, as S4)")
     p.set_defaults(func=cmd_demo_data)
 
+    p = sub.add_parser(
+        "predict",
+        help="write a student model's foreground probabilities as PNGs (AVSBench S4 mask layout) for `eval`",
+    )
+    p.add_argument("project_dir")
+    p.add_argument("out", help="output folder: OUT/{category}/{name}/{name}_{k}.png")
+    p.add_argument("--name", required=True, help="the trained model (PROJECT/models/NAME)")
+    p.add_argument("--split", default=None, help="only the videos of this split")
+    p.add_argument("--device", default="auto", choices=["auto", "cpu", "cuda"])
+    p.add_argument(
+        "--shuffle-audio",
+        type=int,
+        metavar="SEED",
+        default=None,
+        help="give each video another video's audio (ablation: how much the model listens)",
+    )
+    p.set_defaults(func=cmd_predict)
+
 
 def _describe(event: dict[str, Any], epochs: int | None) -> str | None:
     kind = event.get("event")
@@ -146,3 +164,18 @@ def cmd_demo_data(args) -> int:
     clips = ", ".join(f"{n} {s}" for s, n in report.clips.items())
     print(f"wrote {report.root} (AVSBench S4 layout): {clips} clips of {', '.join(report.categories)}")
     return 0
+
+
+def cmd_predict(args) -> int:
+    from avs_studio.jobs.project import open_project
+    from avs_studio.jobs.propose_student import predict_folder
+
+    with open_project(args.project_dir, args.database_url) as project:
+        report = predict_folder(
+            project, args.name, args.out, split=args.split, device=args.device,
+            shuffle_audio_seed=args.shuffle_audio,
+        )  # fmt: skip
+    print(f"wrote {report.frames} frames of {report.videos} videos to {report.out_dir}")
+    for message in report.errors:
+        print(f"skipped: {message}", file=sys.stderr)
+    return 1 if report.errors and not report.frames else 0

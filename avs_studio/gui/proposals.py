@@ -54,66 +54,6 @@ def merge_proposals(objects: list[Any]) -> dict[str, tuple[np.ndarray, float]]:
     return out
 
 
-def propose_clip(
-    project: Any, video_id: int, frames: tuple[int, int], pipeline: Any, progress: Any, cancel: Any
-) -> int:
-    """Propose the keyframes of one clip [first, end) of one video; one transaction, like jobs.propose
-    (which works on whole videos). Returns the keyframes written; 0 when cancelled (nothing written)."""
-    from avs_studio.jobs import keyframes
-    from avs_studio.jobs.propose import AUDIO_RATE, audio_span, write_clip
-    from avs_studio.media import NoAudioError, VideoReader, load_audio
-    from avs_studio.openavs import Clip, FrameProposal
-    from avs_studio.openavs.pipeline import Cancelled
-
-    video = project.store.video(video_id)
-    indices = [k for k in keyframes(video) if frames[0] <= k < frames[1]]
-    if not indices:
-        return 0
-    config = pipeline.config.to_dict() if pipeline.config else {}
-    run_id = project.store.start_pipeline_run("openavs", config, pipeline.models)
-    status = "failed"
-    try:
-        with VideoReader(video.path, prefetch=0) as reader:
-            progress(0, 2, "reading the clip")
-            try:
-                audio = load_audio(video.path, AUDIO_RATE, mono=True) if video.has_audio else None
-            except NoAudioError:
-                audio = None
-            if audio is None:  # nothing can sound: explicit empty proposals, as jobs.propose writes
-                proposals = [FrameProposal(i, [], []) for i in indices]
-                result: dict[str, Any] = {"no_audio": True, "frames": indices}
-            else:
-                images = [reader.frame(i) for i in indices]
-                spans = [
-                    audio_span(float(reader.frame_times[i]), video.keyframe_rate or 1.0) for i in indices
-                ]
-                clip = Clip(images, indices, spans, audio, key=f"video:{video.id}")
-                try:
-                    proposal = pipeline.run(clip, cancel=cancel)
-                except Cancelled:
-                    status = "cancelled"
-                    return 0
-                proposals = proposal.frames
-                result = {
-                    "frames": indices,
-                    "spans": spans,
-                    "descriptions": proposal.descriptions,
-                    "translation": proposal.translation,
-                    "phrases": [fp.phrases for fp in proposal.frames],
-                    "timings": proposal.timings,
-                }
-            if cancel.is_set():
-                status = "cancelled"
-                return 0
-            shape = (reader.info.height, reader.info.width)
-            counts = write_clip(project, video.id, proposals, shape, run_id=run_id, result=result)
-            progress(2, 2, f"frames {indices[0]}-{indices[-1]} stored")
-            status = "done"
-            return len(counts.written)
-    finally:
-        project.store.finish_pipeline_run(run_id, status)
-
-
 class ProposalsMixin(_Base):
     # ------------------------------------------------------------------ profile
     def _build_profile_menu(self, menu: Any) -> None:
@@ -321,16 +261,22 @@ class ProposalsMixin(_Base):
             self.run_openavs(ids)
 
     def run_current_clip(self) -> int | None:
-        """Propose the keyframes of the 5-s clip holding this frame (one job, one transaction)."""
+        """Propose the keyframes of the 5-s clip holding this frame (one job; jobs.propose's frames=)."""
         if self.project is None or self.video is None:
             return None
+        from avs_studio.jobs.propose import propose
+
         first, end = clip_range(self.frame, self.video.fps, self.video.frame_count)
         project, worker, vid = self.project, self.worker, self.video.id
 
         def job(progress: Any, cancel: Any, on_clip: Any) -> Any:
-            n = propose_clip(project, vid, (first, end), worker.pipeline(), progress, cancel)
-            on_clip(vid, [])
-            return n
+            report = propose(
+                project, [vid], worker.pipeline(), frames=range(first, end),
+                progress=progress, cancel=cancel, on_clip=on_clip,
+            )  # fmt: skip
+            if report.errors:
+                raise RuntimeError("; ".join(report.errors))
+            return report.keyframes
 
         fps = self.video.fps or 1.0
         return worker.start_job(f"OpenAVS on {self.video.name} {first / fps:.0f}–{end / fps:.0f} s", job)

@@ -86,10 +86,16 @@ def frame_count(subset: str, row: dict[str, str]) -> int:
     return AVSS_FRAMES[row["label"]] if subset == "avss" else BINARY_FRAMES
 
 
+def _png_relpath(top: str, subset: str, row: dict[str, str], i: int) -> str:
+    """``top/[split/][category/]name/name_{i + 1}.png``: S4 frames and masks, MS3 masks."""
+    folders = [row["split"], row["category"]] if subset == "s4" else [row["split"]]
+    return "/".join([top, *folders, row["name"], f"{row['name']}_{i + 1}.png"])
+
+
 def frame_relpath(subset: str, row: dict[str, str], i: int) -> str:
     """Relative path of frame ``i`` (0-based) of a clip."""
     if subset == "s4":
-        return f"visual_frames/{row['split']}/{row['category']}/{row['name']}/{row['name']}_{i + 1}.png"
+        return _png_relpath("visual_frames", subset, row, i)
     if subset == "ms3":
         return f"visual_frames/{row['name']}/{row['name']}.mp4_{i + 1}.png"
     return f"{row['label']}/{row['uid']}/frames/{i}.jpg"
@@ -97,10 +103,8 @@ def frame_relpath(subset: str, row: dict[str, str], i: int) -> str:
 
 def mask_relpath(subset: str, row: dict[str, str], i: int) -> str:
     """Relative path of the ground-truth mask of frame ``i`` (0-based)."""
-    if subset == "s4":
-        return f"gt_masks/{row['split']}/{row['category']}/{row['name']}/{row['name']}_{i + 1}.png"
-    if subset == "ms3":
-        return f"gt_masks/{row['split']}/{row['name']}/{row['name']}_{i + 1}.png"
+    if subset in ("s4", "ms3"):
+        return _png_relpath("gt_masks", subset, row, i)
     return f"{row['label']}/{row['uid']}/labels_rgb/{i}.png"
 
 

@@ -11,12 +11,13 @@ import csv
 import os
 import shutil
 import tempfile
-import wave
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import cv2
 import numpy as np
+
+from avs_studio.io.writers import write_wav
 
 SHAPES = ("circle", "square", "triangle", "cross")
 # Class-specific sound: (fundamental Hz, amplitude-modulation rate Hz); distinct in pitch and rhythm.
@@ -142,15 +143,6 @@ def class_sound(kind: str, seconds: float, rate: int, rng: np.random.Generator) 
     return (signal / max(1.0, float(np.max(np.abs(signal))))).astype(np.float32)
 
 
-def _write_wav(path: Path, samples: np.ndarray, rate: int) -> None:
-    pcm = np.clip(np.round(samples * 32767), -32768, 32767).astype("<i2")
-    with wave.open(str(path), "wb") as w:
-        w.setnchannels(1)
-        w.setsampwidth(2)
-        w.setframerate(rate)
-        w.writeframes(pcm.tobytes())
-
-
 def _write_png(path: Path, image: np.ndarray) -> None:
     data = cv2.cvtColor(image, cv2.COLOR_RGB2BGR) if image.ndim == 3 else image
     if not cv2.imwrite(str(path), data):
@@ -181,7 +173,7 @@ def _write_clip(
         _write_png(frames_dir / f"{name}_{k + 1}.png", image)
         if split != "train" or k == 0:  # AVSBench S4: train clips have a mask for the first frame only
             _write_png(masks_dir / f"{name}_{k + 1}.png", mask.astype(np.uint8) * 255)
-    _write_wav(audio_dir / f"{name}.wav", class_sound(kind, FRAMES_PER_CLIP, rate, rng), rate)
+    write_wav(audio_dir / f"{name}.wav", class_sound(kind, FRAMES_PER_CLIP, rate, rng)[None, :], rate)
 
 
 def make_demo_s4(

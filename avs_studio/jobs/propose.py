@@ -41,6 +41,15 @@ class ProposeError(Exception):
 
 
 @dataclass
+class _ClipCounts:
+    annotations: int = 0
+    empty: int = 0
+    skipped: int = 0
+    new_objects: int = 0
+    written: list[int] = field(default_factory=list)
+
+
+@dataclass
 class ProposeReport:
     engine: str
     run_id: int | None = None
@@ -58,6 +67,15 @@ class ProposeReport:
 
     def as_dict(self) -> dict[str, Any]:
         return asdict(self)
+
+    def add_clip(self, counts: _ClipCounts) -> None:
+        """Count one stored clip (what ``write_clip`` returned)."""
+        self.clips += 1
+        self.keyframes += len(counts.written)
+        self.annotations += counts.annotations
+        self.empty += counts.empty
+        self.skipped += counts.skipped
+        self.new_objects += counts.new_objects
 
 
 # ---------------------------------------------------------------- engines
@@ -97,8 +115,12 @@ def propose(
     progress: Progress | None = None,
     cancel: Any = None,
     on_clip: OnClip | None = None,
+    frames: Sequence[int] | None = None,
 ) -> ProposeReport:
     """Propose masks for ``video_ids`` (None: every video, or those of ``split``).
+
+    ``frames``: only the clips holding these keyframes (of each chosen video; other frame numbers are
+    ignored, and videos without such a clip are skipped); None = every clip.
 
     ``config``: a profile name, a TOML path, a PipelineConfig, or a built Pipeline (the GUI's, whose models
     stay loaded); None = the "default" profile. ``engine``: "openavs" or "student:NAME".
@@ -109,7 +131,7 @@ def propose(
     if fn is None or (kind == "student") != bool(name):
         raise ProposeError(f"unknown engine {engine!r}; use 'openavs' or 'student:NAME'")
     kw: dict[str, Any] = dict(
-        video_ids=video_ids, split=split, device=device, progress=progress, cancel=cancel
+        video_ids=video_ids, split=split, device=device, progress=progress, cancel=cancel, frames=frames
     )
     if kind == "student":
         return fn(project, name, **kw)
@@ -145,14 +167,115 @@ def split_clips(frames: list[int], size: int) -> list[list[int]]:
     return [frames[i : i + size] for i in range(0, len(frames), size)]
 
 
+def plan_clips(
+    videos: list[VideoRow], size: int, frames: Sequence[int] | None = None
+) -> list[tuple[VideoRow, list[list[int]]]]:
+    """(video, its clips of ``size`` keyframes) per video; with ``frames``, only the clips holding one of
+    them, and only the videos that have such a clip."""
+    plan = [(v, split_clips(keyframes(v), size)) for v in videos]
+    if frames is None:
+        return plan
+    wanted = {int(f) for f in frames}
+    plan = [(v, [c for c in clips if wanted.intersection(c)]) for v, clips in plan]
+    return [(v, clips) for v, clips in plan if clips]
+
+
+ProposeVideo = Callable[[VideoRow, list[list[int]], int, int], int]
+
+
+def run_plan(
+    project: Project,
+    report: ProposeReport,
+    plan: list[tuple[VideoRow, list[list[int]]]],
+    propose_video: ProposeVideo,
+    *,
+    config: dict[str, Any],
+    models: dict[str, Any],
+    started: float,
+    progress: Progress | None,
+    cancel: Any,
+    what: str = "",
+) -> ProposeReport:
+    """Run ``propose_video(video, clips, done, total) -> clips handled`` on each planned video within one
+    pipeline run of ``report.engine`` (its row finished "done", "cancelled" or "failed")."""
+    total = sum(len(c) for _, c in plan)
+    report.run_id = project.store.start_pipeline_run(report.engine, config, models)
+    done = 0
+    status = "failed"
+    try:
+        if progress:
+            progress(0, total, f"proposing {total} clips of {len(plan)} videos{what}")
+        for video, clips in plan:
+            if _stop(cancel):
+                break
+            done += propose_video(video, clips, done, total)
+        report.cancelled = _stop(cancel)
+        status = "cancelled" if report.cancelled else "done"
+    finally:
+        report.timings["total"] = time.perf_counter() - started
+        project.store.finish_pipeline_run(report.run_id, status, dict(report.timings))
+    return report
+
+
+MakeClip = Callable[[list[int]], "tuple[list[FrameProposal], dict[str, Any]] | None"]
+
+
+def propose_clips(
+    project: Project,
+    report: ProposeReport,
+    video: VideoRow,
+    clips: list[list[int]],
+    make_clip: MakeClip,
+    shape: tuple[int, int],
+    *,
+    done: int,
+    total: int,
+    progress: Progress | None,
+    cancel: Any,
+    on_clip: OnClip | None = None,
+    timing: str | None = None,
+    author: str = "openavs",
+    source: str = SOURCE,
+) -> int:
+    """Store ``make_clip(indices) -> (proposals, result)`` of each clip (None stops); returns clips stored.
+    ``timing``: the report timing that sums the clips' seconds (None: not timed)."""
+    label = f"video {video.id} ({video.name})"
+    handled = 0
+    for indices in clips:
+        if _stop(cancel):
+            break
+        t0 = time.perf_counter()
+        made = make_clip(indices)
+        if made is None:
+            break
+        frames, result = made
+        counts = write_clip(
+            project,
+            video.id,
+            frames,
+            shape,
+            run_id=report.run_id,
+            result=result,
+            author=author,
+            source=source,
+        )
+        handled += 1
+        report.add_clip(counts)
+        if timing is not None:
+            report.timings[timing] = report.timings.get(timing, 0.0) + time.perf_counter() - t0
+        if on_clip is not None:
+            written = set(counts.written)
+            on_clip(video.id, [fp for fp in frames if fp.frame_index in written])
+        if progress:
+            progress(done + handled, total, f"{label}: frames {indices[0]}-{indices[-1]}")
+    return handled
+
+
 def audio_span(frame_time: float, rate: float) -> tuple[float, float]:
     """The audio segment of a keyframe: its whole keyframe period (AVSBench: the second it starts)."""
     period = 1.0 / rate
     start = math.floor(frame_time * rate + 1e-6) * period
     return start, start + period
-
-
-_audio_span = audio_span  # the name the GUI imported first
 
 
 def _jsonable(x: Any) -> Any:
@@ -176,15 +299,6 @@ def _frame_result(fp: FrameProposal) -> list[dict[str, Any]]:
         }
         for o in fp.objects
     ]
-
-
-@dataclass
-class _ClipCounts:
-    annotations: int = 0
-    empty: int = 0
-    skipped: int = 0
-    new_objects: int = 0
-    written: list[int] = field(default_factory=list)
 
 
 def write_clip(
@@ -298,6 +412,7 @@ def _propose_openavs(
     progress: Progress | None,
     cancel: Any,
     on_clip: OnClip | None,
+    frames: Sequence[int] | None = None,
 ) -> ProposeReport:
     report = ProposeReport(engine="openavs")
     videos = select_videos(project, video_ids, split)
@@ -309,32 +424,20 @@ def _propose_openavs(
         cfg = config if isinstance(config, PipelineConfig) else load_config(config, llm=llm_settings(project))
         pipeline = None
     clip_size = cfg.clip_seconds if cfg is not None else 5
-    plan = [(v, split_clips(keyframes(v), clip_size)) for v in videos]
-    total = sum(len(c) for _, c in plan)
-    if pipeline is None and any(v.has_audio for v in videos):
+    plan = plan_clips(videos, clip_size, frames)
+    if pipeline is None and any(v.has_audio for v, _ in plan):
         pipeline = Pipeline.from_config(cfg, device=device)
     models = pipeline.models if pipeline is not None else {}
     config_dict = cfg.to_dict() if cfg is not None else {}
-    report.run_id = project.store.start_pipeline_run("openavs", config_dict, models)
-    done = 0
-    status = "failed"
-    try:
-        if progress:
-            progress(0, total, f"proposing {total} clips of {len(videos)} videos")
-        for video, clips in plan:
-            if _stop(cancel):
-                break
-            n = _propose_video(
-                project, video, clips, pipeline, report, cancel, on_clip, progress, done, total
-            )
-            done += n
-            report.videos += 1
-        report.cancelled = _stop(cancel)
-        status = "cancelled" if report.cancelled else "done"
-    finally:
-        report.timings["total"] = time.perf_counter() - started
-        project.store.finish_pipeline_run(report.run_id, status, dict(report.timings))
-    return report
+
+    def propose_video(video: VideoRow, clips: list[list[int]], done: int, total: int) -> int:
+        report.videos += 1
+        return _propose_video(project, video, clips, pipeline, report, cancel, on_clip, progress, done, total)
+
+    return run_plan(
+        project, report, plan, propose_video, config=config_dict, models=models, started=started,
+        progress=progress, cancel=cancel,
+    )  # fmt: skip
 
 
 def _propose_video(
@@ -370,52 +473,34 @@ def _propose_video(
             report.warnings.append(
                 f"{label} has no audio: its {sum(len(c) for c in clips)} keyframes got explicit empty proposals"
             )
-        shape = (reader.info.height, reader.info.width)
-        handled = 0
-        for indices in clips:
-            if _stop(cancel):
-                break
-            t0 = time.perf_counter()
+
+        def make_clip(indices: list[int]) -> tuple[list[FrameProposal], dict[str, Any]] | None:
             if audio is None:
-                frames = [FrameProposal(i, [], []) for i in indices]
-                result: dict[str, Any] = {"no_audio": True, "frames": indices}
-            else:
-                try:
-                    images = [reader.frame(i) for i in indices]
-                except MediaError as exc:  # a damaged stretch: report it, keep the clips already stored
-                    report.errors.append(f"{label}: frames {indices[0]}-{indices[-1]}: {exc}")
-                    break
-                spans = [
-                    audio_span(float(reader.frame_times[i]), video.keyframe_rate or 1.0) for i in indices
-                ]
-                clip = Clip(images, list(indices), spans, audio, key=f"video:{video.id}")
-                try:
-                    proposal = pipeline.run(clip, cancel=cancel)
-                except Cancelled:
-                    break
-                frames = proposal.frames
-                result = {
-                    "frames": indices,
-                    "spans": spans,
-                    "descriptions": proposal.descriptions,
-                    "translation": proposal.translation,
-                    "phrases": [fp.phrases for fp in frames],
-                    "objects": [_frame_result(fp) for fp in frames],
-                    "timings": proposal.timings,
-                }
-            counts = write_clip(project, video.id, frames, shape, run_id=report.run_id, result=result)
-            handled += 1
-            report.clips += 1
-            report.keyframes += len(counts.written)
-            report.annotations += counts.annotations
-            report.empty += counts.empty
-            report.skipped += counts.skipped
-            report.new_objects += counts.new_objects
-            elapsed = time.perf_counter() - t0
-            report.timings["clips"] = report.timings.get("clips", 0.0) + elapsed
-            if on_clip is not None:
-                written = set(counts.written)
-                on_clip(video.id, [fp for fp in frames if fp.frame_index in written])
-            if progress:
-                progress(done + handled, total, f"{label}: frames {indices[0]}-{indices[-1]}")
-        return handled
+                return [FrameProposal(i, [], []) for i in indices], {"no_audio": True, "frames": indices}
+            try:
+                images = [reader.frame(i) for i in indices]
+            except MediaError as exc:  # a damaged stretch: report it, keep the clips already stored
+                report.errors.append(f"{label}: frames {indices[0]}-{indices[-1]}: {exc}")
+                return None
+            spans = [audio_span(float(reader.frame_times[i]), video.keyframe_rate or 1.0) for i in indices]
+            clip = Clip(images, list(indices), spans, audio, key=f"video:{video.id}")
+            try:
+                proposal = pipeline.run(clip, cancel=cancel)
+            except Cancelled:
+                return None
+            frames = proposal.frames
+            return frames, {
+                "frames": indices,
+                "spans": spans,
+                "descriptions": proposal.descriptions,
+                "translation": proposal.translation,
+                "phrases": [fp.phrases for fp in frames],
+                "objects": [_frame_result(fp) for fp in frames],
+                "timings": proposal.timings,
+            }
+
+        shape = (reader.info.height, reader.info.width)
+        return propose_clips(
+            project, report, video, clips, make_clip, shape, done=done, total=total, progress=progress,
+            cancel=cancel, on_clip=on_clip, timing="clips",
+        )  # fmt: skip

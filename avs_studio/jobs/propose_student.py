@@ -20,9 +20,18 @@ import torch
 
 from avs_studio import masks
 from avs_studio.jobs.project import Project, keyframes
-from avs_studio.jobs.propose import Progress, ProposeError, ProposeReport, split_clips, select_videos, write_clip
+from avs_studio.jobs.propose import (
+    Progress,
+    ProposeError,
+    ProposeReport,
+    plan_clips,
+    propose_clips,
+    run_plan,
+    select_videos,
+)
 from avs_studio.media import MediaError
 from avs_studio.openavs import FrameProposal, ObjectProposal
+from avs_studio.store import VideoRow
 from avs_studio.training.checkpoint import CheckpointError, load_student
 from avs_studio.training.dataset import DataOptions, load_inputs
 from avs_studio.training.loop import predict_probs, resolve_device
@@ -76,78 +85,53 @@ def propose_with_student(
     *,
     batch_size: int = 32,
     threshold: float = 0.5,
+    frames: Sequence[int] | None = None,
 ) -> ProposeReport:
     """Propose with the student ``name`` (PROJECT/models/NAME/model.pt) for ``video_ids`` (None: all videos,
-    or those of ``split``). Raises ProposeError when the model is missing or unreadable."""
+    or those of ``split``; ``frames``: only the clips holding these keyframes). Raises ProposeError when
+    the model is missing or unreadable."""
     engine = f"{SOURCE}:{name}"
     model, path = load_project_student(project, name, device)
     cfg = model.config
     options = DataOptions(image_size=cfg.image_size, n_mels=cfg.n_mels, audio_frames=cfg.audio_frames)
     cache = project.dir / "cache" / "training"
     report = ProposeReport(engine=engine)
-    videos = select_videos(project, video_ids, split)
-    plan = [(v, split_clips(keyframes(v), CLIP_SECONDS)) for v in videos]
-    total = sum(len(c) for _, c in plan)
+    plan = plan_clips(select_videos(project, video_ids, split), CLIP_SECONDS, frames)
     config = {"model": name, "path": str(path), "threshold": threshold, "model_config": cfg.to_dict()}
-    report.run_id = project.store.start_pipeline_run(engine, config, {"student": str(path)})
-    started, done, status = time.perf_counter(), 0, "failed"
-    try:
-        if progress:
-            progress(0, total, f"proposing {total} clips of {len(videos)} videos with {engine}")
-        for video, clips in plan:
-            if cancel is not None and cancel.is_set():
-                break
-            label = f"video {video.id} ({video.name})"
-            frames = [f for clip in clips for f in clip]
-            t0 = time.perf_counter()
-            try:
-                images, mels = load_inputs(video, frames, options, cache)
-            except MediaError as exc:
-                report.errors.append(f"{label}: {exc}")
-                done += len(clips)
-                continue
-            if not video.has_audio:
-                report.warnings.append(f"{label} has no audio: the student saw silence")
-            x = torch.from_numpy(images).permute(0, 3, 1, 2).float().div_(255)
-            probs = predict_probs(model, x, torch.from_numpy(mels), batch_size).numpy()
-            by_frame = dict(zip(frames, probs))
-            report.timings["inference"] = report.timings.get("inference", 0.0) + time.perf_counter() - t0
-            shape = (video.height, video.width)
-            for indices in clips:
-                if cancel is not None and cancel.is_set():
-                    break
-                proposals = [frame_proposal(i, by_frame[i], shape, threshold) for i in indices]
-                result = {
-                    "engine": engine,
-                    "frames": indices,
-                    "scores": [p.objects[0].box_score if p.objects else None for p in proposals],
-                }
-                counts = write_clip(
-                    project,
-                    video.id,
-                    proposals,
-                    shape,
-                    run_id=report.run_id,
-                    result=result,
-                    author=engine,
-                    source=SOURCE,
-                )
-                report.clips += 1
-                report.keyframes += len(counts.written)
-                report.annotations += counts.annotations
-                report.empty += counts.empty
-                report.skipped += counts.skipped
-                report.new_objects += counts.new_objects
-                done += 1
-                if progress:
-                    progress(done, total, f"{label}: frames {indices[0]}-{indices[-1]}")
-            report.videos += 1
-        report.cancelled = cancel is not None and cancel.is_set()
-        status = "cancelled" if report.cancelled else "done"
-    finally:
-        report.timings["total"] = time.perf_counter() - started
-        project.store.finish_pipeline_run(report.run_id, status, dict(report.timings))
-    return report
+
+    def propose_video(video: VideoRow, clips: list[list[int]], done: int, total: int) -> int:
+        label = f"video {video.id} ({video.name})"
+        frames = [f for clip in clips for f in clip]
+        t0 = time.perf_counter()
+        try:
+            images, mels = load_inputs(video, frames, options, cache)
+        except MediaError as exc:
+            report.errors.append(f"{label}: {exc}")
+            return len(clips)
+        if not video.has_audio:
+            report.warnings.append(f"{label} has no audio: the student saw silence")
+        x = torch.from_numpy(images).permute(0, 3, 1, 2).float().div_(255)
+        probs = predict_probs(model, x, torch.from_numpy(mels), batch_size).numpy()
+        by_frame = dict(zip(frames, probs))
+        report.timings["inference"] = report.timings.get("inference", 0.0) + time.perf_counter() - t0
+        shape = (video.height, video.width)
+
+        def make_clip(indices: list[int]) -> tuple[list[FrameProposal], dict[str, Any]]:
+            proposals = [frame_proposal(i, by_frame[i], shape, threshold) for i in indices]
+            scores = [p.objects[0].box_score if p.objects else None for p in proposals]
+            return proposals, {"engine": engine, "frames": indices, "scores": scores}
+
+        handled = propose_clips(
+            project, report, video, clips, make_clip, shape, done=done, total=total, progress=progress,
+            cancel=cancel, author=engine, source=SOURCE,
+        )  # fmt: skip
+        report.videos += 1
+        return handled
+
+    return run_plan(
+        project, report, plan, propose_video, config=config, models={"student": str(path)},
+        started=time.perf_counter(), progress=progress, cancel=cancel, what=f" with {engine}",
+    )  # fmt: skip
 
 
 @dataclass

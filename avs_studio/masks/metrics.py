@@ -206,7 +206,48 @@ class _Batch:
         return float((self.f_sum / F32(self.kept)).astype(F32).max())
 
 
-class BinaryEvaluator:
+class _VideoBatches:
+    """Videos added in order, ``batch_videos`` of them per batch (the official data loader's batches)."""
+
+    batch_videos: int
+    _videos_in_batch: int
+
+    def add_frame(self, pred: np.ndarray, gt: np.ndarray) -> None:
+        raise NotImplementedError
+
+    def _close_batch(self) -> None:
+        raise NotImplementedError
+
+    def _by_video(self) -> bool:
+        return True
+
+    def end_video(self) -> None:
+        """Close the current video (a batch closes after ``batch_videos`` videos)."""
+        if not self._by_video():
+            return
+        self._videos_in_batch += 1
+        if self._videos_in_batch >= self.batch_videos:
+            self._close_batch()
+
+    def add_video(self, preds: Iterable[np.ndarray], gts: Iterable[np.ndarray]) -> None:
+        preds, gts = list(preds), list(gts)
+        if len(preds) != len(gts):
+            raise ValueError(f"{len(preds)} predictions for {len(gts)} ground-truth frames")
+        for p, g in zip(preds, gts):
+            self.add_frame(p, g)
+        self.end_video()
+
+    def result(self) -> dict:
+        raise NotImplementedError
+
+    def evaluate(self, videos: Iterable[tuple[Sequence[np.ndarray], Sequence[np.ndarray]]]) -> dict:
+        """Add every (predictions, ground truths) video in order and return ``result()``."""
+        for preds, gts in videos:
+            self.add_video(preds, gts)
+        return self.result()
+
+
+class BinaryEvaluator(_VideoBatches):
     """Streaming AVSBench binary evaluation: add videos in order, read ``result()``.
 
     ``protocol="avsbench"`` groups ``batch_videos`` videos per batch (official: 4);
@@ -244,21 +285,8 @@ class BinaryEvaluator:
             return
         self._batch.add(pred, gt)
 
-    def end_video(self) -> None:
-        """Close the current video (a batch closes after ``batch_videos`` videos)."""
-        if self.protocol != "avsbench":
-            return
-        self._videos_in_batch += 1
-        if self._videos_in_batch >= self.batch_videos:
-            self._close_batch()
-
-    def add_video(self, preds: Iterable[np.ndarray], gts: Iterable[np.ndarray]) -> None:
-        preds, gts = list(preds), list(gts)
-        if len(preds) != len(gts):
-            raise ValueError(f"{len(preds)} predictions for {len(gts)} ground-truth frames")
-        for p, g in zip(preds, gts):
-            self.add_frame(p, g)
-        self.end_video()
+    def _by_video(self) -> bool:
+        return self.protocol == "avsbench"
 
     def _close_batch(self) -> None:
         if self._batch.ious:
@@ -309,10 +337,7 @@ def evaluate_binary(
     batch_videos: int = BATCH_VIDEOS,
 ) -> dict:
     """Evaluate (predictions, ground truths) per video, videos in order. Returns the ``result()`` dict."""
-    ev = BinaryEvaluator(protocol, batch_videos)
-    for preds, gts in videos:
-        ev.add_video(preds, gts)
-    return ev.result()
+    return BinaryEvaluator(protocol, batch_videos).evaluate(videos)
 
 
 # ---- semantic task ----------------------------------------------------------------------------------
@@ -342,7 +367,7 @@ def frame_class_scores(
     return iou.astype(F32), f.astype(F32), area_union != 0
 
 
-class SemanticEvaluator:
+class SemanticEvaluator(_VideoBatches):
     """Streaming AVSS evaluation over class-index frames (see the module docstring for the rule)."""
 
     def __init__(self, num_classes: int = AVSS_NUM_CLASSES, batch_videos: int = BATCH_VIDEOS) -> None:
@@ -363,19 +388,6 @@ class SemanticEvaluator:
         self._b_f = (self._b_f + f).astype(F32)
         self._b_count[occurs] += 1
         self._frames += 1
-
-    def end_video(self) -> None:
-        self._videos_in_batch += 1
-        if self._videos_in_batch >= self.batch_videos:
-            self._close_batch()
-
-    def add_video(self, preds: Iterable[np.ndarray], gts: Iterable[np.ndarray]) -> None:
-        preds, gts = list(preds), list(gts)
-        if len(preds) != len(gts):
-            raise ValueError(f"{len(preds)} predictions for {len(gts)} ground-truth frames")
-        for p, g in zip(preds, gts):
-            self.add_frame(p, g)
-        self.end_video()
 
     def _close_batch(self) -> None:
         self._iou = (self._iou + self._b_iou).astype(F32)
@@ -414,7 +426,4 @@ def evaluate_semantic(
     batch_videos: int = BATCH_VIDEOS,
 ) -> dict:
     """Evaluate class-index (prediction, ground truth) frames per video, videos in order."""
-    ev = SemanticEvaluator(num_classes, batch_videos)
-    for preds, gts in videos:
-        ev.add_video(preds, gts)
-    return ev.result()
+    return SemanticEvaluator(num_classes, batch_videos).evaluate(videos)

@@ -18,11 +18,22 @@ WORDS = (
     "drum drums speech music singing engine water baby helicopter train keyboard microphone"
 ).split()
 AUDIO_LABELS = ["Speech", "Music", "Guitar", "Dog", "Piano", "Car", "Bird", "Singing"]
+# The one-layer text transformer of the tiny GroundingDINO, CLAP and audio-LM models.
+TINY_TEXT = {"hidden_size": 32, "num_hidden_layers": 1, "num_attention_heads": 2, "intermediate_size": 64}
 
 
 def _seeded() -> torch.Generator:
     torch.manual_seed(SEED)
     return torch.Generator().manual_seed(SEED)
+
+
+def _save_torch(obj: dict, path: Path) -> Path:
+    """torch.save to path atomically (temp file + rename), creating the folder."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_suffix(".tmp")
+    torch.save(obj, tmp)
+    tmp.replace(path)
+    return path
 
 
 def _wordpiece_tokenizer(folder: Path):
@@ -36,15 +47,24 @@ def _wordpiece_tokenizer(folder: Path):
     return BertTokenizerFast(vocab=ids, do_lower_case=True), len(vocab)
 
 
-def build_grounding_dino(folder: Path) -> Path:
+def grounding_dino_model(backbone, text, tokenizer, image_processor: dict | None = None, **config):
+    """(GroundingDinoForObjectDetection, GroundingDinoProcessor), random weights, from a Swin backbone config,
+    a BERT text config, a tokenizer and GroundingDinoConfig / image-processor options."""
     from transformers import (
-        BertConfig,
         GroundingDinoConfig,
         GroundingDinoForObjectDetection,
         GroundingDinoImageProcessor,
         GroundingDinoProcessor,
-        SwinConfig,
     )
+
+    cfg = GroundingDinoConfig(backbone_config=backbone, use_timm_backbone=False, text_config=text, **config)
+    model = GroundingDinoForObjectDetection(cfg).eval()
+    improc = GroundingDinoImageProcessor(**(image_processor or {}))
+    return model, GroundingDinoProcessor(image_processor=improc, tokenizer=tokenizer)
+
+
+def build_grounding_dino(folder: Path) -> Path:
+    from transformers import BertConfig, SwinConfig
 
     _seeded()
     tok, vocab_size = _wordpiece_tokenizer(folder)
@@ -57,18 +77,12 @@ def build_grounding_dino(folder: Path) -> Path:
         window_size=4,
         out_features=["stage2", "stage3", "stage4"],
     )
-    text = BertConfig(
-        vocab_size=vocab_size,
-        hidden_size=32,
-        num_hidden_layers=1,
-        num_attention_heads=2,
-        intermediate_size=64,
-        max_position_embeddings=64,
-    )
-    cfg = GroundingDinoConfig(
-        backbone_config=backbone,
-        use_timm_backbone=False,
-        text_config=text,
+    text = BertConfig(vocab_size=vocab_size, max_position_embeddings=64, **TINY_TEXT)
+    model, processor = grounding_dino_model(
+        backbone,
+        text,
+        tok,
+        image_processor={"size": {"shortest_edge": 96, "longest_edge": 160}},
         d_model=32,
         encoder_layers=1,
         decoder_layers=2,  # 1 breaks the bbox_embed weight tying in transformers
@@ -82,9 +96,7 @@ def build_grounding_dino(folder: Path) -> Path:
         encoder_n_points=2,
         decoder_n_points=2,
     )
-    model = GroundingDinoForObjectDetection(cfg).eval()
-    improc = GroundingDinoImageProcessor(size={"shortest_edge": 96, "longest_edge": 160})
-    GroundingDinoProcessor(image_processor=improc, tokenizer=tok).save_pretrained(folder)
+    processor.save_pretrained(folder)
     model.save_pretrained(folder)
     return folder
 
@@ -108,12 +120,7 @@ def build_sam(folder: Path) -> Path:
 
     _seeded()
     model = build_sam_model(TINY_SAM)
-    folder.mkdir(parents=True, exist_ok=True)
-    path = folder / "tiny_sam.pth"
-    tmp = path.with_suffix(".tmp")
-    torch.save({"sam_config": dict(TINY_SAM), "model": model.state_dict()}, tmp)
-    tmp.replace(path)
-    return path
+    return _save_torch({"sam_config": dict(TINY_SAM), "model": model.state_dict()}, folder / "tiny_sam.pth")
 
 
 def build_sam2(folder: Path) -> Path:
@@ -221,15 +228,7 @@ def build_clap(folder: Path) -> Path:
 
     _seeded()
     tok, vocab_size = _bpe_tokenizer(folder)
-    text = ClapTextConfig(
-        vocab_size=vocab_size,
-        hidden_size=32,
-        num_hidden_layers=1,
-        num_attention_heads=2,
-        intermediate_size=64,
-        max_position_embeddings=40,
-        projection_dim=16,
-    )
+    text = ClapTextConfig(vocab_size=vocab_size, max_position_embeddings=40, projection_dim=16, **TINY_TEXT)
     audio = ClapAudioConfig(
         spec_size=64,  # with 16 mel bins: freq_ratio 4, so up to 256 frames (2.5 s at 48 kHz, hop 480)
         window_size=4,
@@ -290,10 +289,7 @@ def build_audio_lm(folder: Path) -> Path:
     )
     text = Qwen2Config(
         vocab_size=tk.get_vocab_size(),
-        hidden_size=32,
-        intermediate_size=64,
-        num_hidden_layers=1,
-        num_attention_heads=2,
+        **TINY_TEXT,
         num_key_value_heads=1,
         max_position_embeddings=512,
         eos_token_id=tok.eos_token_id,
@@ -329,12 +325,8 @@ def build_whisper(folder: Path) -> Path:
     model = Whisper(dims)
     # TextDecoder.positional_embedding is torch.empty: initialise it (see ENVIRONMENT.md).
     torch.nn.init.normal_(model.decoder.positional_embedding, std=0.01)
-    folder.mkdir(parents=True, exist_ok=True)
-    path = folder / "tiny_whisper.pt"
-    tmp = path.with_suffix(".tmp")
-    torch.save({"dims": asdict(dims), "model_state_dict": model.state_dict()}, tmp)
-    tmp.replace(path)
-    return path
+    state = {"dims": asdict(dims), "model_state_dict": model.state_dict()}
+    return _save_torch(state, folder / "tiny_whisper.pt")
 
 
 BUILDERS = {

@@ -382,6 +382,21 @@ def local_path(model: str | ModelSpec | None = None, path: str | Path | None = N
     return ensure(model)
 
 
+def load_pretrained(what: str, path: str | Path, device: Any, model_cls: Any, processor_cls: Any) -> tuple:
+    """(model, processor) of a local HF-format folder: processor_cls and model_cls `.from_pretrained(path)`,
+    the model moved to device in eval mode. A missing or foreign folder raises ModelError naming `what` and
+    the path."""
+    from avs_studio.openavs.devices import resolve_device
+
+    path = Path(path)
+    try:
+        processor = processor_cls.from_pretrained(path)
+        model = model_cls.from_pretrained(path)
+    except (OSError, ValueError) as exc:
+        raise ModelError(f"cannot load {what} from {path}: {exc}") from exc
+    return model.to(resolve_device(device)).eval(), processor
+
+
 _LOADED: dict[tuple[str, str], Any] = {}
 _LOADED_LOCK = threading.Lock()
 

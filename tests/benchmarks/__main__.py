@@ -9,17 +9,13 @@ from __future__ import annotations
 import argparse
 import importlib
 import json
-import os
-import platform
 import sys
 import time
 from pathlib import Path
 
+from tests.benchmarks._common import machine
+
 HERE = Path(__file__).resolve().parent
-
-
-def machine() -> str:
-    return f"{platform.machine()} {os.cpu_count()} cores, {platform.python_implementation()} {platform.python_version()}"
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -52,7 +48,9 @@ def main(argv: list[str] | None = None) -> int:
     print("\n## summary")
     for row in results:
         target = row.get("target")
-        print(f"{row['area']:10} {row['name']:45} {row['value']:>12.4g} {row.get('unit', ''):8} target {target}")
+        print(
+            f"{row['area']:10} {row['name']:45} {row['value']:>12.4g} {row.get('unit', ''):8} target {target}"
+        )
     if args.json:
         args.json.write_text(json.dumps({"machine": machine(), "results": results}, indent=2))
     return 1 if failed else 0

@@ -12,8 +12,6 @@ from __future__ import annotations
 
 import dataclasses
 import json
-import os
-import platform
 import subprocess
 import sys
 import tempfile
@@ -21,6 +19,8 @@ import time
 from pathlib import Path
 
 import numpy as np
+
+from tests.benchmarks._common import Figures
 
 ROOT = Path(__file__).resolve().parents[2]
 FRAMES_PER_VIDEO = 5
@@ -36,10 +36,6 @@ dt = time.perf_counter() - t
 rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 print(json.dumps({"seconds": dt, "peak_rss_mb": rss, "frames": report.frames}))
 """
-
-
-def machine() -> str:
-    return f"{platform.machine()} {os.cpu_count()} cores"
 
 
 def _picture(k: int) -> np.ndarray:
@@ -104,12 +100,7 @@ def run_export(proj: Path, out: Path, fmt: str) -> dict:
 
 def main(quick: bool = False) -> list[dict]:
     sizes = (200, 1000) if quick else (2000, 10000)
-    rows: list[dict] = []
-
-    def emit(name: str, value: float, unit: str, target: str) -> None:
-        row = {"name": name, "value": value, "unit": unit, "target": target, "machine": machine()}
-        print(f"{name}: {value:.4g} {unit} (target {target}; {row['machine']})", flush=True)
-        rows.append(row)
+    emit = Figures("export")
 
     with tempfile.TemporaryDirectory(prefix="bench-export-") as tmp:
         base = Path(tmp)
@@ -129,7 +120,7 @@ def main(quick: bool = False) -> list[dict]:
                 peaks.setdefault(fmt, []).append(r["peak_rss_mb"])
         for fmt, (small, big) in peaks.items():
             emit(f"export {fmt} RSS growth {sizes[0]}->{sizes[1]} frames", big - small, "MB", "< 50 MB")
-    return rows
+    return emit.rows
 
 
 if __name__ == "__main__":

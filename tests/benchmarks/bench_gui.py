@@ -14,14 +14,12 @@ import os
 import sys
 import tempfile
 import time
-from concurrent.futures import ProcessPoolExecutor
 from fractions import Fraction
-from multiprocessing import get_context
 from pathlib import Path
 
 import numpy as np
 
-from tests.benchmarks.bench_media import machine
+from tests.benchmarks._common import Figures, run_in_subprocess
 
 
 def make_long_video(path: str, seconds: int, fps: int = 5, size: tuple[int, int] = (160, 90)) -> float:
@@ -184,26 +182,20 @@ def _case_many_videos(project_dir: str, videos: int) -> dict:
     return {"total": total, "gui": gui_busy, "shown": shown}
 
 
-def _run(fn, *args) -> dict:
-    with ProcessPoolExecutor(max_workers=1, mp_context=get_context("spawn")) as ex:
-        return ex.submit(fn, *args).result()
-
-
 def main(quick: bool = False) -> list[dict]:
-    where = machine()
-    results: list[dict] = []
-
-    def emit(name: str, value: float, unit: str, target: str) -> None:
-        row = {"name": name, "value": round(value, 3), "unit": unit, "target": target, "machine": where}
-        results.append(row)
-        print(f"gui    {name:<38} {value:10.2f} {unit:<6} target {target:<10} [{where}]", flush=True)
+    emit = Figures("gui")
 
     seconds = 600 if quick else 3600
     label = "10 min" if quick else "1 h"
     with tempfile.TemporaryDirectory(prefix="bench_gui_") as tmp:
         video = str(Path(tmp) / "long.mkv")
-        emit(f"generate {label} 160x90 5 fps video", _run(make_long_video, video, seconds), "s", "-")
-        r = _run(_case_open_and_scroll, video, str(Path(tmp) / "project"), 40 if quick else 200)
+        emit(
+            f"generate {label} 160x90 5 fps video",
+            run_in_subprocess(make_long_video, video, seconds),
+            "s",
+            "-",
+        )
+        r = run_in_subprocess(_case_open_and_scroll, video, str(Path(tmp) / "project"), 40 if quick else 200)
         emit(f"add {label} video (probe + hash)", r["add"], "s", "-")
         emit(f"open {label} video to first frame", r["open"], "s", "< 3")
         emit(f"open {label} video to waveform shown", r["wave"], "s", "-")
@@ -214,11 +206,11 @@ def main(quick: bool = False) -> list[dict]:
         emit("frames shown that were not asked for", r["wrong"], "frames", "0")
         emit("peak RSS while scrolling", r["rss"], "MiB", "< 1536")
         n = 1000 if quick else 5000
-        m = _run(_case_many_videos, str(Path(tmp) / "many"), n)
+        m = run_in_subprocess(_case_many_videos, str(Path(tmp) / "many"), n)
         assert m["shown"] == n
         emit(f"project panel, {n} videos: counts shown", m["total"], "s", "-")
         emit(f"project panel, {n} videos: longest GUI block", m["gui"] * 1000, "ms", "-")
-    return results
+    return emit.rows
 
 
 if __name__ == "__main__":

@@ -6,36 +6,14 @@ Each case runs in its own (spawned) process so its peak RSS is its own. Run:
 
 from __future__ import annotations
 
-import os
-import platform
-import resource
 import sys
 import tempfile
 import time
-from concurrent.futures import ProcessPoolExecutor
-from multiprocessing import get_context
 from pathlib import Path
 
 import numpy as np
 
-
-def machine() -> str:
-    cpu = platform.processor() or platform.machine()
-    model = ""
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                model = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
-    load = os.getloadavg()[0] if hasattr(os, "getloadavg") else float("nan")
-    return f"{model or cpu}, {os.cpu_count()} cpu, load {load:.1f}"
-
-
-def _peak_rss_mb() -> float:
-    kb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-    return kb / 1024.0 if sys.platform != "darwin" else kb / 2**20
+from tests.benchmarks._common import Figures, peak_rss_mb, run_in_subprocess
 
 
 def _texture(h: int, w: int) -> np.ndarray:
@@ -87,7 +65,7 @@ def _case_seek(path: str, n: int) -> dict:
         "p50": float(np.percentile(ms, 50)),
         "p95": float(np.percentile(ms, 95)),
         "cpu50": float(np.percentile(cms, 50)),
-        "rss": _peak_rss_mb(),
+        "rss": peak_rss_mb(),
     }
 
 
@@ -100,7 +78,7 @@ def _case_sequential(path: str) -> dict:
         for i in range(count):
             reader.frame(i)
         dt, dc = time.perf_counter() - t, time.process_time() - c
-    return {"fps": count / dt, "cpu_ms": dc / count * 1000, "rss": _peak_rss_mb()}
+    return {"fps": count / dt, "cpu_ms": dc / count * 1000, "rss": peak_rss_mb()}
 
 
 def _case_pyramid(seconds: int) -> dict:
@@ -128,45 +106,34 @@ def _case_pyramid(seconds: int) -> dict:
         "q50": float(np.percentile(q, 50)),
         "q95": float(np.percentile(q, 95)),
         "qc95": float(np.percentile(qc, 95)),
-        "rss": _peak_rss_mb(),
+        "rss": peak_rss_mb(),
     }
 
 
-def _run(fn, *args) -> dict:
-    with ProcessPoolExecutor(max_workers=1, mp_context=get_context("spawn")) as ex:
-        return ex.submit(fn, *args).result()
-
-
 def main(quick: bool = False) -> list[dict]:
-    where = machine()
-    results: list[dict] = []
-
-    def emit(name: str, value: float, unit: str, target: str) -> None:
-        row = {"name": name, "value": round(value, 3), "unit": unit, "target": target, "machine": where}
-        results.append(row)
-        print(f"media  {name:<34} {value:10.2f} {unit:<6} target {target:<10} [{where}]", flush=True)
+    emit = Figures("media")
 
     seconds, fps = (6, 25) if quick else (12, 25)
     with tempfile.TemporaryDirectory(prefix="bench_media_") as tmp:
         clip = str(Path(tmp) / "clip1080.mp4")
-        emit("generate 1080p clip (s)", _run(_make_clip, clip, seconds, fps), "s", "-")
-        seek = _run(_case_seek, clip, 30 if quick else 60)
+        emit("generate 1080p clip (s)", run_in_subprocess(_make_clip, clip, seconds, fps), "s", "-")
+        seek = run_in_subprocess(_case_seek, clip, 30 if quick else 60)
         emit("random seek p50", seek["p50"], "ms", "<= 80")
         emit("random seek p95", seek["p95"], "ms", "-")
         emit("random seek p50 CPU time", seek["cpu50"], "ms", "-")
         emit("random seek peak RSS", seek["rss"], "MiB", "-")
-        seq = _run(_case_sequential, clip)
+        seq = run_in_subprocess(_case_sequential, clip)
         emit("sequential decode 1080p", seq["fps"], "fps", ">= 60")
         emit("sequential decode CPU per frame", seq["cpu_ms"], "ms", "-")
         emit("sequential decode peak RSS", seq["rss"], "MiB", "-")
-    pyr = _run(_case_pyramid, 600 if quick else 3600)
+    pyr = run_in_subprocess(_case_pyramid, 600 if quick else 3600)
     label = "10 min" if quick else "1 h"
     emit(f"pyramid build {label} 48k stereo", pyr["build"], "s", "<= 5" if not quick else "-")
     emit("pyramid window query p50", pyr["q50"], "ms", "<= 5")
     emit("pyramid window query p95", pyr["q95"], "ms", "<= 5")
     emit("pyramid window query p95 CPU time", pyr["qc95"], "ms", "<= 5")
     emit("pyramid peak RSS", pyr["rss"], "MiB", "-")
-    return results
+    return emit.rows
 
 
 if __name__ == "__main__":

@@ -7,28 +7,13 @@ speed; real-size GPU timings come from tests/benchmarks/gpu_openavs.py. Run:
 
 from __future__ import annotations
 
-import os
-import platform
-import statistics
 import sys
 import tempfile
 import time
 
 import numpy as np
 
-
-def machine() -> str:
-    return f"{platform.machine()} {os.cpu_count()} cores, CPU, tiny random models"
-
-
-def _median_ms(fn, repeat: int) -> float:
-    fn()  # warm-up
-    times = []
-    for _ in range(repeat):
-        t = time.perf_counter()
-        fn()
-        times.append((time.perf_counter() - t) * 1000)
-    return statistics.median(times)
+from tests.benchmarks._common import Figures, machine, median_ms
 
 
 def main(quick: bool = False) -> list[dict]:
@@ -40,15 +25,8 @@ def main(quick: bool = False) -> list[dict]:
     from avs_studio.openavs.segmenters import gdino, sam, sam2  # noqa: F401
 
     torch.set_num_threads(1)  # steadier figures on a shared 2-core machine
-    where = machine()
-    results: list[dict] = []
+    emit = Figures("openavs_models", machine("CPU, tiny random models"))
     repeat = 3 if quick else 7
-
-    def emit(name: str, value: float, unit: str = "ms", target: str = "-") -> None:
-        results.append(
-            {"name": name, "value": round(value, 2), "unit": unit, "target": target, "machine": where}
-        )
-        print(f"openavs_models  {name:<40} {value:9.1f} {unit:<3} target {target:<8} [{where}]", flush=True)
 
     rng = np.random.default_rng(0)
     frames = [rng.integers(0, 255, (224, 224, 3), dtype=np.uint8) for _ in range(5)]
@@ -71,15 +49,15 @@ def main(quick: bool = False) -> list[dict]:
                 d.vad = lambda a: True  # time the transcription itself, as if every second had speech
             emit(
                 f"describe {name}, 5 x 1 s (batched)",
-                _median_ms(lambda d=d: d.describe(segments, 16000), repeat),
+                median_ms(lambda d=d: d.describe(segments, 16000), repeat),
             )
             if name == "ast":
                 emit(
                     "describe ast, 5 x 1 s (one at a time)",
-                    _median_ms(lambda d=d: [d.describe([s], 16000) for s in segments], repeat),
+                    median_ms(lambda d=d: [d.describe([s], 16000) for s in segments], repeat),
                 )
         vad = whisper.silero_speech()
-        emit("silero-vad, 5 x 1 s", _median_ms(lambda: [vad(s) for s in segments], repeat))
+        emit("silero-vad, 5 x 1 s", median_ms(lambda: [vad(s) for s in segments], repeat))
 
         for name, fam in [("gdino-sam", "sam"), ("gdino-sam2", "sam2")]:
             weights.forget_loaded()
@@ -96,27 +74,27 @@ def main(quick: bool = False) -> list[dict]:
             )
             emit(
                 f"{name}, 5 frames batched (no cache)",
-                _median_ms(lambda s=seg: s.segment(frames, phrases), repeat),
+                median_ms(lambda s=seg: s.segment(frames, phrases), repeat),
             )
             emit(
                 f"{name}, 5 frames one at a time",
-                _median_ms(lambda s=seg: [s.segment([f], [p]) for f, p in zip(frames, phrases)], repeat),
+                median_ms(lambda s=seg: [s.segment([f], [p]) for f, p in zip(frames, phrases)], repeat),
             )
             keys = [f"v:{i}" for i in range(5)]
             seg.segment(frames, phrases, keys)
             emit(
                 f"{name}, 5 frames, embeddings cached",
-                _median_ms(lambda s=seg, k=keys: s.segment(frames, phrases, k), repeat),
+                median_ms(lambda s=seg, k=keys: s.segment(frames, phrases, k), repeat),
             )
             point = POINT_SEGMENTERS.create(fam, model="", path=str(paths[fam]), device="cpu")
             emit(
                 f"point {fam}: one click on a cached frame",
-                _median_ms(
+                median_ms(
                     lambda p=point: p.predict("v:0", frames[0], np.array([[100.0, 100.0]]), np.array([1])),
                     repeat,
                 ),
             )
-    return results
+    return emit.rows
 
 
 if __name__ == "__main__":

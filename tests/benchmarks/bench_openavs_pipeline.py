@@ -11,7 +11,6 @@ pipeline and the one-transaction clip write). Medians after one warm-up run.
 from __future__ import annotations
 
 import os
-import platform
 import statistics
 import tempfile
 import time
@@ -19,9 +18,7 @@ from pathlib import Path
 
 import numpy as np
 
-
-def machine() -> str:
-    return f"{platform.machine()} {os.cpu_count()} cores, CPU"
+from tests.benchmarks._common import Figures, machine
 
 
 def _clip(size: int = 224, seconds: int = 5):
@@ -45,16 +42,7 @@ def main(quick: bool = False) -> list[dict]:
     import torch
 
     torch.set_num_threads(max(1, min(2, os.cpu_count() or 1)))
-    where = machine()
-    results: list[dict] = []
-
-    def emit(name: str, value: float, unit: str, target: str) -> None:
-        results.append(
-            {"name": name, "value": round(value, 4), "unit": unit, "target": target, "machine": where}
-        )
-        print(
-            f"openavs_pipeline  {name:<40} {value:10.3f} {unit:<4} target {target:<10} [{where}]", flush=True
-        )
+    emit = Figures("openavs_pipeline", machine("CPU"))
 
     runs = 2 if quick else 5
     with tempfile.TemporaryDirectory(prefix="bench_openavs_") as tmp:
@@ -66,7 +54,7 @@ def main(quick: bool = False) -> list[dict]:
         finally:
             if saved is None:
                 os.environ.pop("AVS_STUDIO_CACHE", None)
-    return results
+    return emit.rows
 
 
 def _measure(emit, runs: int, tmp: Path) -> None:

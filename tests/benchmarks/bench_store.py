@@ -8,9 +8,7 @@ Targets: p95 commit <= 15 ms.
 from __future__ import annotations
 
 import os
-import platform
 import random
-import resource
 import sys
 import tempfile
 import time
@@ -19,25 +17,9 @@ from pathlib import Path
 import numpy as np
 
 from avs_studio.store import Store, _rle
+from tests.benchmarks._common import Figures, peak_rss_mb
 
 H, W = 270, 480
-
-
-def machine() -> str:
-    model = ""
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                model = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
-    return f"{model or platform.machine()}, {os.cpu_count()} cpu"
-
-
-def _peak_rss_mb() -> float:
-    kb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-    return kb / 1024.0 if sys.platform != "darwin" else kb / 2**20
 
 
 def _blob(rng: np.random.Generator) -> np.ndarray:
@@ -74,14 +56,7 @@ def _fsync_ms(folder: Path, n: int = 100) -> list[float]:
 
 
 def main(quick: bool = False) -> list[dict]:
-    where = machine()
-    rows: list[dict] = []
-
-    def emit(name: str, value: float, unit: str, target: str) -> None:
-        rows.append(
-            {"name": name, "value": round(value, 3), "unit": unit, "target": target, "machine": where}
-        )
-        print(f"store  {name:<34} {value:10.2f} {unit:<6} target {target:<10} [{where}]", flush=True)
+    emit = Figures("store")
 
     n_videos, n_frames, n_objects, n_edits = (10, 250, 4, 100) if quick else (100, 250, 4, 300)
     rng = np.random.default_rng(0)
@@ -146,8 +121,8 @@ def main(quick: bool = False) -> list[dict]:
         assert len(frame_rows) == n_objects
         store.close()
         emit("database size", sum(p.stat().st_size for p in Path(tmp).iterdir()) / 2**20, "MiB", "-")
-    emit("peak RSS", _peak_rss_mb(), "MiB", "-")
-    return rows
+    emit("peak RSS", peak_rss_mb(), "MiB", "-")
+    return emit.rows
 
 
 if __name__ == "__main__":

@@ -8,24 +8,12 @@ Run: python -m tests.benchmarks.bench_timeline [--quick]
 from __future__ import annotations
 
 import os
-import platform
 import sys
 import time
 
 import numpy as np
 
-
-def machine() -> str:
-    model = ""
-    try:
-        with open("/proc/cpuinfo") as fh:
-            for line in fh:
-                if line.startswith("model name"):
-                    model = line.split(":", 1)[1].strip()
-                    break
-    except OSError:
-        pass
-    return f"{model or platform.machine()}, {os.cpu_count()} cpu"
+from tests.benchmarks._common import Figures
 
 
 def _rss_mb() -> float:
@@ -87,14 +75,7 @@ def main(quick: bool = False) -> list[dict]:
     from avs_studio.gui.timeline import TimelineWidget
     from avs_studio.media import AudioTrack, EnvelopePyramid
 
-    where = machine()
-    results: list[dict] = []
-
-    def emit(name: str, value: float, unit: str, target: str) -> None:
-        results.append(
-            {"name": name, "value": round(float(value), 3), "unit": unit, "target": target, "machine": where}
-        )
-        print(f"timeline  {name:<40} {value:10.2f} {unit:<6} target {target:<8} [{where}]", flush=True)
+    emit = Figures("timeline")
 
     app = QApplication.instance() or QApplication([])
     seconds, rate = (600, 48000) if quick else (3600, 48000)
@@ -148,7 +129,7 @@ def main(quick: bool = False) -> list[dict]:
     emit("GUI repaint after view change p95 (spectrogram)", np.percentile(spec, 95), "ms", "<= 100")
     emit("RSS growth with spectrogram views", _rss_mb() - rss_after, "MiB", "<= 100")
     widget.close()
-    return results
+    return emit.rows
 
 
 if __name__ == "__main__":

@@ -6,8 +6,6 @@ forward, BCE + Dice, backward, AdamW) through `avs_studio.training.loop.fit`, an
 
 from __future__ import annotations
 
-import os
-import platform
 import sys
 import tempfile
 import time
@@ -19,10 +17,7 @@ from avs_studio.io.demo import SHAPES, _layout, _render
 from avs_studio.training.loop import LoopOptions, fit, predict_probs
 from avs_studio.training.model import StudentConfig, build_model
 from avs_studio.training.samples import SampleSet
-
-
-def machine() -> str:
-    return f"{platform.machine()} {os.cpu_count()} cores, torch {torch.__version__}, {torch.get_num_threads()} threads"
+from tests.benchmarks._common import Figures, machine
 
 
 def samples(n: int, size: int) -> SampleSet:
@@ -40,12 +35,7 @@ def samples(n: int, size: int) -> SampleSet:
 
 
 def main(quick: bool = False) -> list[dict]:
-    rows: list[dict] = []
-
-    def emit(name: str, value: float, unit: str, target: str) -> None:
-        row = {"name": name, "value": value, "unit": unit, "target": target, "machine": machine()}
-        print(f"{name}: {value:.4g} {unit} (target {target}; {row['machine']})", flush=True)
-        rows.append(row)
+    emit = Figures("training", machine(f"torch {torch.__version__}, {torch.get_num_threads()} threads"))
 
     configs = [("tiny", 64)] if quick else [("tiny", 64), ("tiny", 96), ("resnet18", 96)]
     for backbone, size in configs:
@@ -65,7 +55,7 @@ def main(quick: bool = False) -> list[dict]:
         t0 = time.perf_counter()
         predict_probs(model, x, a)
         emit(f"infer {backbone} {size}px batch 32 (CPU)", 32 / (time.perf_counter() - t0), "frames/s", "-")
-    return rows
+    return emit.rows
 
 
 if __name__ == "__main__":

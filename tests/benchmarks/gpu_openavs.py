@@ -12,16 +12,16 @@ from __future__ import annotations
 
 import argparse
 import json
-import statistics
 import sys
 import tempfile
-import time
 from pathlib import Path
 
 import numpy as np
 import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
+
+from tests.benchmarks._common import median_ms  # noqa: E402
 
 # PERFORMANCE.md, one H200, bf16, batched, per 5-frame clip: GroundingDINO-tiny 130 ms, SAM ViT-H 220 ms,
 # mask decoders 5 ms; the vision part may take 1.5x that.
@@ -33,37 +33,12 @@ def emit(**row) -> None:
     print(json.dumps(row), flush=True)
 
 
-def timer(device: torch.device, fn, warmup: int, repeat: int) -> float:
-    """Median milliseconds of fn() (CUDA events on a GPU)."""
-    for _ in range(warmup):
-        fn()
-    times = []
-    for _ in range(repeat):
-        if device.type == "cuda":
-            start, end = torch.cuda.Event(enable_timing=True), torch.cuda.Event(enable_timing=True)
-            torch.cuda.synchronize()
-            start.record()
-            fn()
-            end.record()
-            torch.cuda.synchronize()
-            times.append(start.elapsed_time(end))
-        else:
-            t = time.perf_counter()
-            fn()
-            times.append((time.perf_counter() - t) * 1000)
-    return statistics.median(times)
-
-
 def build_models(smoke: bool, device: torch.device, tmp: Path):
     from transformers import (
         ASTConfig,
         ASTFeatureExtractor,
         ASTForAudioClassification,
         BertConfig,
-        GroundingDinoConfig,
-        GroundingDinoForObjectDetection,
-        GroundingDinoImageProcessor,
-        GroundingDinoProcessor,
         SwinConfig,
     )
 
@@ -86,9 +61,8 @@ def build_models(smoke: bool, device: torch.device, tmp: Path):
             window_size=7,
             out_indices=[2, 3, 4],
         )
-        cfg = GroundingDinoConfig(backbone_config=swin_t, use_timm_backbone=False, text_config=BertConfig())
-        det_model = GroundingDinoForObjectDetection(cfg).to(device).eval()
-        processor = GroundingDinoProcessor(image_processor=GroundingDinoImageProcessor(), tokenizer=tok)
+        det_model, processor = tiny.grounding_dino_model(swin_t, BertConfig(), tok)
+        det_model = det_model.to(device)
         sam = build_sam_model(sam_config("vit_h")).to(device).eval()
         ast_model = ASTForAudioClassification(ASTConfig(num_labels=527)).to(device).eval()
         fe = ASTFeatureExtractor()
@@ -139,7 +113,7 @@ def main(argv: list[str] | None = None) -> int:
     boxes = np.array([[w * 0.1, h * 0.1, w * 0.5, h * 0.6], [w * 0.4, h * 0.3, w * 0.9, h * 0.9]], np.float32)
 
     def t(fn) -> float:
-        return timer(device, fn, warmup, repeat)
+        return median_ms(fn, repeat, warmup, device)
 
     rows = {
         "grounding-dino": (

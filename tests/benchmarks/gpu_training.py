@@ -10,9 +10,7 @@ from __future__ import annotations
 
 import argparse
 import json
-import statistics
 import sys
-import time
 from pathlib import Path
 
 import torch
@@ -20,30 +18,11 @@ import torch
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
 from avs_studio.training.model import StudentConfig, build_model, segmentation_loss  # noqa: E402
+from tests.benchmarks._common import median_ms  # noqa: E402
 
 
 def emit(**row) -> None:
     print(json.dumps(row), flush=True)
-
-
-def timed(device: torch.device, fn, warmup: int, repeat: int) -> float:
-    """Median milliseconds of fn()."""
-    for _ in range(warmup):
-        fn()
-    times = []
-    for _ in range(repeat):
-        if device.type == "cuda":
-            start, end = torch.cuda.Event(enable_timing=True), torch.cuda.Event(enable_timing=True)
-            start.record()
-            fn()
-            end.record()
-            torch.cuda.synchronize()
-            times.append(start.elapsed_time(end))
-        else:
-            t = time.perf_counter()
-            fn()
-            times.append((time.perf_counter() - t) * 1000)
-    return statistics.median(times)
 
 
 def bench(cfg: StudentConfig, batch: int, device: torch.device, warmup: int, repeat: int) -> dict:
@@ -64,14 +43,14 @@ def bench(cfg: StudentConfig, batch: int, device: torch.device, warmup: int, rep
         loss.backward()
         opt.step()
 
-    ms = timed(device, step, warmup, repeat)
+    ms = median_ms(step, repeat, warmup, device)
     model.eval()
 
     def infer() -> None:
         with torch.no_grad(), amp:
             model(x, a)
 
-    ms_inf = timed(device, infer, warmup, repeat)
+    ms_inf = median_ms(infer, repeat, warmup, device)
     mem = torch.cuda.max_memory_allocated(device) / 2**20 if device.type == "cuda" else None
     return {
         "backbone": cfg.backbone,

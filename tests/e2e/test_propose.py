@@ -154,6 +154,23 @@ def test_cancel_between_clips_keeps_whole_clips_only(project, config):
     assert project.store.pipeline_runs()[0].status == "cancelled"
 
 
+def test_frames_proposes_only_the_clips_holding_them(project, config):
+    # 50 is a keyframe of video 1's second clip; 55 is no keyframe; video 2 (mute, 0-20) holds neither
+    report = propose(project, config=str(config), frames=[55, 50])
+    store = project.store
+    assert sorted(a.frame for a in store.annotations()) == [50, 60]
+    assert [c.frames for c in store.clip_results(1)] == [[50, 60]] and store.clip_results(2) == []
+    assert (report.videos, report.clips, report.keyframes, report.warnings) == (1, 1, 2, [])
+    # 10 is a keyframe of both videos: their first clips
+    report = propose(project, config=str(config), frames=[10])
+    assert sorted((c.video_id, c.frames) for c in store.clip_results(1) + store.clip_results(2)) == [
+        (1, [0, 10, 20, 30, 40]),
+        (1, [50, 60]),
+        (2, [0, 10, 20]),
+    ]
+    assert (report.videos, report.clips, report.keyframes) == (2, 2, 8)
+
+
 def llm_config(tmp_path: Path, url: str) -> Path:
     f = tmp_path / "llm.toml"
     f.write_text(

@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import csv
 import json
-import wave
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -27,6 +26,7 @@ import numpy as np
 from PIL import Image
 
 from avs_studio.io import avsbench as layout
+from avs_studio.io.writers import write_wav
 from avs_studio.masks import avss_palette
 
 RATE = 8000
@@ -71,14 +71,8 @@ def _draw(seed: int, size: tuple[int, int]) -> tuple[np.ndarray, np.ndarray, np.
 
 
 def _wav(path: Path, seconds: int, freq: float) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
     t = np.arange(RATE * seconds) / RATE
-    x = (np.sin(2 * np.pi * freq * t) * 9000).astype("<i2")
-    with wave.open(str(path), "wb") as wf:
-        wf.setnchannels(1)
-        wf.setsampwidth(2)
-        wf.setframerate(RATE)
-        wf.writeframes(x.tobytes())
+    write_wav(path, (np.sin(2 * np.pi * freq * t) * (9000 / 32767))[None, :], RATE)
 
 
 def _png(path: Path, arr: np.ndarray) -> None:

@@ -18,13 +18,7 @@ def load_ast(path: str | Path, device: str | torch.device = "cpu"):
     """(ASTForAudioClassification, ASTFeatureExtractor) from a local HF-format folder."""
     from transformers import ASTFeatureExtractor, ASTForAudioClassification
 
-    path = Path(path)
-    try:
-        fe = ASTFeatureExtractor.from_pretrained(path)
-        model = ASTForAudioClassification.from_pretrained(path)
-    except (OSError, ValueError) as exc:
-        raise weights.ModelError(f"cannot load AST from {path}: {exc}") from exc
-    return model.to(resolve_device(device)).eval(), fe
+    return weights.load_pretrained("AST", path, device, ASTForAudioClassification, ASTFeatureExtractor)
 
 
 class AstDescriber:

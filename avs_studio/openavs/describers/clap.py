@@ -62,13 +62,7 @@ def load_clap(path: str | Path, device: str | torch.device = "cpu"):
     """(ClapModel, ClapProcessor) from a local HF-format folder."""
     from transformers import ClapModel, ClapProcessor
 
-    path = Path(path)
-    try:
-        processor = ClapProcessor.from_pretrained(path)
-        model = ClapModel.from_pretrained(path)
-    except (OSError, ValueError) as exc:
-        raise weights.ModelError(f"cannot load CLAP from {path}: {exc}") from exc
-    return model.to(resolve_device(device)).eval(), processor
+    return weights.load_pretrained("CLAP", path, device, ClapModel, ClapProcessor)
 
 
 class ClapDescriber:

@@ -24,13 +24,9 @@ def load_grounding_dino(path: str | Path, device: str | torch.device = "cpu"):
     """(GroundingDinoForObjectDetection, GroundingDinoProcessor) from a local HF-format folder."""
     from transformers import AutoProcessor, GroundingDinoForObjectDetection
 
-    path = Path(path)
-    try:
-        processor = AutoProcessor.from_pretrained(path)
-        model = GroundingDinoForObjectDetection.from_pretrained(path)
-    except (OSError, ValueError) as exc:
-        raise weights.ModelError(f"cannot load GroundingDINO from {path}: {exc}") from exc
-    return model.to(resolve_device(device)).eval(), processor
+    return weights.load_pretrained(
+        "GroundingDINO", path, device, GroundingDinoForObjectDetection, AutoProcessor
+    )
 
 
 def build_prompt(phrases: list[str]) -> tuple[str, list[tuple[int, int]]]:
@@ -178,35 +174,27 @@ class DetectThenSegment:
         return out
 
 
-@register_segmenter("gdino-sam")
-def make_gdino_sam(
-    detector: str | None = "grounding-dino-tiny",
-    detector_path: str | None = None,
-    sam: str | None = "sam-vit-h",
-    sam_path: str | None = None,
-    box_threshold: float = 0.25,
-    text_threshold: float = 0.25,
-    max_boxes: int = 10,
-    cache_size: int = 16,
-    device: str = "auto",
-) -> DetectThenSegment:
-    dev = resolve_device(device)
-    det = grounding_dino(detector, detector_path, dev, box_threshold, text_threshold, max_boxes)
-    return DetectThenSegment(det, sam_engine(sam, sam_path, str(dev), cache_size), "gdino-sam")
+def _register_detect_then_segment(name: str, engine_factory, default_sam: str):
+    """Register `name`: GroundingDINO boxes, then masks from the engine `engine_factory` builds."""
+
+    def make(
+        detector: str | None = "grounding-dino-tiny",
+        detector_path: str | None = None,
+        sam: str | None = default_sam,
+        sam_path: str | None = None,
+        box_threshold: float = 0.25,
+        text_threshold: float = 0.25,
+        max_boxes: int = 10,
+        cache_size: int = 16,
+        device: str = "auto",
+    ) -> DetectThenSegment:
+        dev = resolve_device(device)
+        det = grounding_dino(detector, detector_path, dev, box_threshold, text_threshold, max_boxes)
+        return DetectThenSegment(det, engine_factory(sam, sam_path, str(dev), cache_size), name)
+
+    make.__name__ = make.__qualname__ = f"make_{name.replace('-', '_')}"
+    return register_segmenter(name)(make)
 
 
-@register_segmenter("gdino-sam2")
-def make_gdino_sam2(
-    detector: str | None = "grounding-dino-tiny",
-    detector_path: str | None = None,
-    sam: str | None = "sam2.1-hiera-large",
-    sam_path: str | None = None,
-    box_threshold: float = 0.25,
-    text_threshold: float = 0.25,
-    max_boxes: int = 10,
-    cache_size: int = 16,
-    device: str = "auto",
-) -> DetectThenSegment:
-    dev = resolve_device(device)
-    det = grounding_dino(detector, detector_path, dev, box_threshold, text_threshold, max_boxes)
-    return DetectThenSegment(det, sam2_engine(sam, sam_path, str(dev), cache_size), "gdino-sam2")
+make_gdino_sam = _register_detect_then_segment("gdino-sam", sam_engine, "sam-vit-h")
+make_gdino_sam2 = _register_detect_then_segment("gdino-sam2", sam2_engine, "sam2.1-hiera-large")

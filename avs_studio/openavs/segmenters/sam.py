@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import threading
 import zlib
+from abc import ABC, abstractmethod
 from collections import OrderedDict
 from dataclasses import dataclass
 from functools import partial
@@ -122,32 +123,35 @@ class SamEmbedding:
     fingerprint: tuple
 
 
-class SamEngine:
-    """One SAM model, its image-embedding LRU cache (key -> embedding) and box/point decoding."""
+class EmbeddingEngine(ABC):
+    """An LRU cache of image embeddings (key -> embedding, checked against the image's fingerprint) in front
+    of a batched image encoder, plus the box / point decoding the segmenters call. SAM and SAM 2 engines
+    implement `_encode`, `boxes_to_masks` and `prompt_to_mask`."""
 
-    def __init__(
-        self, model: torch.nn.Module, device: torch.device, cache_size: int = 16, batch_size: int = 4
-    ):
-        from segment_anything.utils.transforms import ResizeLongestSide
-
-        self.model, self.device = model, device
-        self.transform = ResizeLongestSide(model.image_encoder.img_size)
-        self.cache: OrderedDict[str, SamEmbedding] = OrderedDict()
+    def __init__(self, device: torch.device, cache_size: int = 16, batch_size: int = 4):
+        self.device = device
+        self.cache: OrderedDict[str, Any] = OrderedDict()
         self.cache_size, self.batch_size = cache_size, batch_size
         self.encoded_images = 0  # how many images went through the image encoder
         self.lock = threading.RLock()
 
-    def _preprocess(self, image: np.ndarray) -> tuple[torch.Tensor, tuple[int, int]]:
-        if image.ndim != 3 or image.shape[2] != 3 or image.dtype != np.uint8:
-            raise ValueError(f"SAM needs uint8 RGB (H, W, 3) images, got {image.dtype} {image.shape}")
-        x = self.transform.apply_image(image)
-        t = torch.as_tensor(x, device=self.device).permute(2, 0, 1).contiguous()[None]
-        return self.model.preprocess(t.float())[0], (x.shape[0], x.shape[1])
+    @abstractmethod
+    def _encode(self, images: list[np.ndarray]) -> list[Any]:
+        """One batch of images -> their embeddings (each with a `fingerprint`)."""
 
-    def embed_many(self, keys: list[str | None], images: list[np.ndarray]) -> list[SamEmbedding]:
-        """Embeddings of images, from the cache where the key (and image) match, else one batched encode."""
+    @abstractmethod
+    def boxes_to_masks(self, emb: Any, boxes: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """(N, 4) xyxy boxes in image pixels -> (N, H, W) bool masks and (N,) scores, single-mask output."""
+
+    @abstractmethod
+    def prompt_to_mask(self, emb, points, labels, box, mask_input) -> tuple[np.ndarray, float]:
+        """Points (N, 2) with labels / an xyxy box / an (H, W) mask prompt -> the best (H, W) bool mask
+        and its score."""
+
+    def embed_many(self, keys: list[str | None], images: list[np.ndarray]) -> list[Any]:
+        """Embeddings of images, from the cache where the key (and image) match, else batched encodes."""
         with self.lock:
-            out: list[SamEmbedding | None] = [None] * len(images)
+            out: list[Any] = [None] * len(images)
             todo = []
             for i, (key, image) in enumerate(zip(keys, images)):
                 hit = self.cache.get(key) if key is not None else None
@@ -158,21 +162,45 @@ class SamEngine:
                     todo.append(i)
             for start in range(0, len(todo), self.batch_size):
                 chunk = todo[start : start + self.batch_size]
-                preps = [self._preprocess(images[i]) for i in chunk]
-                with autocast(self.device):
-                    feats = self.model.image_encoder(torch.stack([p[0] for p in preps])).float()
+                embs = self._encode([images[i] for i in chunk])
                 self.encoded_images += len(chunk)
-                for j, i in enumerate(chunk):
-                    emb = SamEmbedding(
-                        feats[j : j + 1], images[i].shape[:2], preps[j][1], _fingerprint(images[i])
-                    )
+                for i, emb in zip(chunk, embs):
                     out[i] = emb
                     if keys[i] is not None:
                         self.cache[keys[i]] = emb
                         self.cache.move_to_end(keys[i])
                         while len(self.cache) > self.cache_size:
                             self.cache.popitem(last=False)
-            return out  # type: ignore[return-value]
+            return out
+
+
+class SamEngine(EmbeddingEngine):
+    """One SAM model behind the embedding cache, and its box/point decoding."""
+
+    def __init__(
+        self, model: torch.nn.Module, device: torch.device, cache_size: int = 16, batch_size: int = 4
+    ):
+        from segment_anything.utils.transforms import ResizeLongestSide
+
+        super().__init__(device, cache_size, batch_size)
+        self.model = model
+        self.transform = ResizeLongestSide(model.image_encoder.img_size)
+
+    def _preprocess(self, image: np.ndarray) -> tuple[torch.Tensor, tuple[int, int]]:
+        if image.ndim != 3 or image.shape[2] != 3 or image.dtype != np.uint8:
+            raise ValueError(f"SAM needs uint8 RGB (H, W, 3) images, got {image.dtype} {image.shape}")
+        x = self.transform.apply_image(image)
+        t = torch.as_tensor(x, device=self.device).permute(2, 0, 1).contiguous()[None]
+        return self.model.preprocess(t.float())[0], (x.shape[0], x.shape[1])
+
+    def _encode(self, images: list[np.ndarray]) -> list[SamEmbedding]:
+        preps = [self._preprocess(image) for image in images]
+        with autocast(self.device):
+            feats = self.model.image_encoder(torch.stack([p[0] for p in preps])).float()
+        return [
+            SamEmbedding(feats[j : j + 1], image.shape[:2], prep[1], _fingerprint(image))
+            for j, (image, prep) in enumerate(zip(images, preps))
+        ]
 
     def _decode(
         self, emb: SamEmbedding, points=None, boxes=None, masks=None, multimask: bool = False
@@ -250,9 +278,9 @@ def sam_engine(
 
 
 class SamPointSegmenter:
-    """SAM click / box refinement; embeddings are computed ahead by embed() and LRU-cached by key."""
+    """SAM / SAM 2 click / box refinement; embeddings are computed ahead by embed() and LRU-cached by key."""
 
-    def __init__(self, engine: SamEngine, name: str = "sam"):
+    def __init__(self, engine: EmbeddingEngine, name: str = "sam"):
         self.engine, self.name = engine, name
 
     def embed(self, key: str, image: np.ndarray) -> None:

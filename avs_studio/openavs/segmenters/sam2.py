@@ -3,8 +3,6 @@ cache of image embeddings, and the `sam2` point segmenter."""
 
 from __future__ import annotations
 
-import threading
-from collections import OrderedDict
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -14,20 +12,14 @@ import torch
 from avs_studio.openavs import weights
 from avs_studio.openavs.devices import autocast, resolve_device
 from avs_studio.openavs.registry import register_point_segmenter
-from avs_studio.openavs.segmenters.sam import _fingerprint
+from avs_studio.openavs.segmenters.sam import EmbeddingEngine, SamPointSegmenter, _fingerprint
 
 
 def load_sam2(path: str | Path, device: str | torch.device = "cpu"):
     """(Sam2Model, Sam2Processor) from a local HF-format folder."""
     from transformers import Sam2Model, Sam2Processor
 
-    path = Path(path)
-    try:
-        processor = Sam2Processor.from_pretrained(path)
-        model = Sam2Model.from_pretrained(path)
-    except (OSError, ValueError) as exc:
-        raise weights.ModelError(f"cannot load SAM 2 from {path}: {exc}") from exc
-    return model.to(resolve_device(device)).eval(), processor
+    return weights.load_pretrained("SAM 2", path, device, Sam2Model, Sam2Processor)
 
 
 @dataclass
@@ -37,42 +29,19 @@ class Sam2Embedding:
     fingerprint: tuple
 
 
-class Sam2Engine:
+class Sam2Engine(EmbeddingEngine):
     def __init__(self, model, processor, device: torch.device, cache_size: int = 16, batch_size: int = 4):
-        self.model, self.processor, self.device = model, processor, device
-        self.cache: OrderedDict[str, Sam2Embedding] = OrderedDict()
-        self.cache_size, self.batch_size = cache_size, batch_size
-        self.encoded_images = 0
-        self.lock = threading.RLock()
+        super().__init__(device, cache_size, batch_size)
+        self.model, self.processor = model, processor
 
-    def embed_many(self, keys: list[str | None], images: list[np.ndarray]) -> list[Sam2Embedding]:
-        with self.lock:
-            out: list[Sam2Embedding | None] = [None] * len(images)
-            todo = []
-            for i, (key, image) in enumerate(zip(keys, images)):
-                hit = self.cache.get(key) if key is not None else None
-                if hit is not None and hit.fingerprint == _fingerprint(image):
-                    self.cache.move_to_end(key)
-                    out[i] = hit
-                else:
-                    todo.append(i)
-            for start in range(0, len(todo), self.batch_size):
-                chunk = todo[start : start + self.batch_size]
-                enc = self.processor(images=[images[i] for i in chunk], return_tensors="pt")
-                with autocast(self.device):
-                    feats = self.model.get_image_embeddings(enc["pixel_values"].to(self.device))
-                self.encoded_images += len(chunk)
-                for j, i in enumerate(chunk):
-                    emb = Sam2Embedding(
-                        [f[j : j + 1].float() for f in feats], images[i].shape[:2], _fingerprint(images[i])
-                    )
-                    out[i] = emb
-                    if keys[i] is not None:
-                        self.cache[keys[i]] = emb
-                        self.cache.move_to_end(keys[i])
-                        while len(self.cache) > self.cache_size:
-                            self.cache.popitem(last=False)
-            return out  # type: ignore[return-value]
+    def _encode(self, images: list[np.ndarray]) -> list[Sam2Embedding]:
+        enc = self.processor(images=images, return_tensors="pt")
+        with autocast(self.device):
+            feats = self.model.get_image_embeddings(enc["pixel_values"].to(self.device))
+        return [
+            Sam2Embedding([f[j : j + 1].float() for f in feats], image.shape[:2], _fingerprint(image))
+            for j, image in enumerate(images)
+        ]
 
     def _run(
         self, emb: Sam2Embedding, multimask: bool, masks: torch.Tensor | None = None, **prompts
@@ -127,16 +96,9 @@ def sam2_engine(
     return weights.shared_model("sam2", p, dev, lambda: Sam2Engine(*load_sam2(p, dev), dev, cache_size))
 
 
-class Sam2PointSegmenter:
+class Sam2PointSegmenter(SamPointSegmenter):
     def __init__(self, engine: Sam2Engine, name: str = "sam2"):
-        self.engine, self.name = engine, name
-
-    def embed(self, key: str, image: np.ndarray) -> None:
-        self.engine.embed_many([key], [image])
-
-    def predict(self, key, image, points, labels, box=None, mask_input=None) -> np.ndarray:
-        emb = self.engine.embed_many([key], [image])[0]
-        return self.engine.prompt_to_mask(emb, points, labels, box, mask_input)[0]
+        super().__init__(engine, name)
 
 
 @register_point_segmenter("sam2")
