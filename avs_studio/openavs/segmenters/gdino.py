@@ -78,7 +78,7 @@ class GroundingDino:
         tok = self.processor.tokenizer
         with self.lock:
             enc = self.processor(
-                images=[images[i] for i in idx],
+                images=[np.array(images[i]) for i in idx],  # decoded frames are read-only
                 text=texts,
                 return_tensors="pt",
                 padding=True,
