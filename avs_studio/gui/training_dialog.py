@@ -289,8 +289,8 @@ class TrainingDialog(QDialog):
         return True
 
     def _load_history(self, name: str) -> None:
-        from avs_studio.training.checkpoint import CHECKPOINT_FILE, CheckpointError, load_checkpoint
-        from avs_studio.training.run import model_dir
+        from avs_studio.training.checkpoint import CheckpointError, load_checkpoint
+        from avs_studio.training.paths import CHECKPOINT_FILE, model_dir
 
         try:
             state = load_checkpoint(model_dir(self.project.dir, name) / CHECKPOINT_FILE)

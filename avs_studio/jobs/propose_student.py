@@ -35,7 +35,7 @@ from avs_studio.store import VideoRow
 from avs_studio.training.checkpoint import CheckpointError, load_student
 from avs_studio.training.dataset import DataOptions, load_inputs
 from avs_studio.training.loop import predict_probs, resolve_device
-from avs_studio.training.run import model_dir
+from avs_studio.training.paths import model_dir
 
 LABEL = "sounding object"
 SOURCE = "student"

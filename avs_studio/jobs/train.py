@@ -19,8 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from avs_studio.jobs.project import Project
-from avs_studio.training.checkpoint import MODEL_FILE
-from avs_studio.training.run import model_dir
+from avs_studio.training.paths import MODEL_FILE, model_dir
 
 OnEvent = Callable[[dict[str, Any]], None]
 PROPOSAL_ENGINE_SETTING = "proposal_engine"

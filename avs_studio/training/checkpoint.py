@@ -16,8 +16,6 @@ import torch
 
 from avs_studio.training.model import StudentConfig, StudentNet, build_model
 
-CHECKPOINT_FILE = "checkpoint.pt"
-MODEL_FILE = "model.pt"
 FORMAT = "avs-studio-student-1"
 
 

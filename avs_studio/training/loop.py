@@ -18,8 +18,9 @@ import torch
 import torch.distributed as dist
 
 from avs_studio.training import metrics
-from avs_studio.training.checkpoint import CHECKPOINT_FILE, MODEL_FILE, save_checkpoint
+from avs_studio.training.checkpoint import save_checkpoint
 from avs_studio.training.model import StudentConfig, StudentNet, build_model, segmentation_loss
+from avs_studio.training.paths import CHECKPOINT_FILE, MODEL_FILE
 from avs_studio.training.samples import SampleSet, global_batches, make_batch, shard
 
 Emit = Callable[[dict[str, Any]], None]

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import re
 import signal
 import sys
 import threading
@@ -21,18 +20,11 @@ from typing import Any
 
 import torch
 
-from avs_studio.training.checkpoint import CHECKPOINT_FILE, MODEL_FILE, CheckpointError, load_checkpoint
+from avs_studio.training.checkpoint import CheckpointError, load_checkpoint
 from avs_studio.training.dataset import DataOptions, build_samples, collect_labels, split_videos
 from avs_studio.training.loop import DistInfo, LoopOptions, fit, init_distributed, resolve_device
 from avs_studio.training.model import StudentConfig
-
-NAME_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$")
-
-
-def model_dir(project_dir: str | Path, name: str) -> Path:
-    if not NAME_PATTERN.match(name):
-        raise ValueError(f"model name {name!r} must be letters, digits, '.', '_' or '-' (at most 100)")
-    return Path(project_dir) / "models" / name
+from avs_studio.training.paths import CHECKPOINT_FILE, MODEL_FILE, model_dir
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:

@@ -10,10 +10,13 @@ import os
 import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import cv2
 import numpy as np
-import torch
+
+if TYPE_CHECKING:  # torch loads only where tensors are made (the GUI counts samples without it)
+    import torch
 
 
 @dataclass
@@ -123,6 +126,8 @@ def make_batch(
             image, mask = augment(image, mask, np.random.default_rng([seed, epoch, int(i), 1]))
         images.append(image)
         masks.append(mask)
+    import torch
+
     x = torch.from_numpy(np.stack(images)).permute(0, 3, 1, 2).float().div_(255)
     y = torch.from_numpy(np.stack(masks).astype(np.float32)).unsqueeze(1)
     a = torch.from_numpy(samples.mels[index])
