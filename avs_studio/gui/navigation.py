@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from avs_studio.gui.review import keyframe_states
+from avs_studio.gui.review import clip_range, keyframe_states
 from avs_studio.jobs import keyframes
 from avs_studio.media import EnvelopePyramid, MediaError, load_audio
 
@@ -27,6 +27,7 @@ else:
 # (1 h = 230 MB); shorter ones keep their own rate and channels.
 LONG_AUDIO_S = 15 * 60
 LONG_AUDIO_RATE = 16000
+SPEEDS = (0.25, 0.5, 0.75, 1.0, 1.25, 1.5, 2.0)
 
 
 def load_media(reader_of: Any, path: str, duration: float, has_audio: bool) -> dict[str, Any]:
@@ -155,6 +156,23 @@ class NavigationMixin(_Base):
         first = int(self.frame // fps * fps)
         last = min(int(round(first + fps)) - 1, self.video.frame_count - 1)
         self.playback.play_span(max(first, 0), max(last, first))
+
+    def change_speed(self, step: int) -> None:
+        """One step along SPEEDS (0.25x … 2x); sound follows the speed."""
+        now = self.playback.speed()
+        i = min(range(len(SPEEDS)), key=lambda k: abs(SPEEDS[k] - now))
+        speed = SPEEDS[min(max(i + step, 0), len(SPEEDS) - 1)]
+        self.playback.set_speed(speed)
+        self.status.showMessage(f"playback speed {speed:g}x", 2000)
+
+    def set_loop_clip(self, on: bool) -> None:
+        """Loop the 5-second clip holding this frame (the clip Shift+A accepts), or stop looping."""
+        if not on or self.video is None:
+            self.playback.clear_loop()
+            return
+        first, end = clip_range(self.frame, self.video.fps, self.video.frame_count)
+        self.playback.set_loop(first, max(end - 1, first))
+        self.status.showMessage(f"looping frames {first + 1}–{end}", 2000)
 
     def _on_play_frame(self, frame: int) -> None:
         self.seek(frame, from_playback=True)
