@@ -1,6 +1,7 @@
 """Editing for the main window: the ``Editor`` the tools talk to, the store writes, the overlay.
 
-Every change is one store call on the writer thread (a committed transaction with its revision), so
+Every change is one store call on the writer thread (a committed transaction with its revision; a
+change of many rows, like C, is one ``Store.group``: one transaction and one undo step), so
 the GUI never waits on the disk; the status bar says "saving…" until it is stored.
 """
 
@@ -302,8 +303,9 @@ class EditingMixin(_Base):
         store, vid, frame = self.project.store, self.video.id, self.canvas.frame_index
 
         def copy() -> int:
-            for r in rows:
-                store.put_annotation(vid, frame, r.object_id, r.rle, source="manual", status="edited")
+            with store.group():  # one transaction, one undo step
+                for r in rows:
+                    store.put_annotation(vid, frame, r.object_id, r.rle, source="manual", status="edited")
             return len(rows)
 
         self.write(

@@ -2,8 +2,8 @@
 
 A / R set the status of the selected object's mask on this frame; Shift+A accepts every proposed or
 edited mask of the current 5-second clip (0-5 s, 5-10 s, ...) of this video, the unit OpenAVS proposes
-and AVSBench annotates; N goes to the next keyframe that is unprocessed, proposed or edited. Every change
-runs on the writer thread (see EditingMixin.write).
+and AVSBench annotates, as one undo step; N goes to the next keyframe that is unprocessed, proposed or
+edited. Every change runs on the writer thread (see EditingMixin.write).
 """
 
 from __future__ import annotations
@@ -62,8 +62,9 @@ class ReviewMixin(_Base):
         ]
 
         def accept() -> int:
-            for r in rows:
-                store.set_status(r.id, "accepted", expected_version=r.version)
+            with store.group():  # one transaction, one undo step
+                for r in rows:
+                    store.set_status(r.id, "accepted", expected_version=r.version)
             return len(rows)
 
         fps = self.video.fps or 1.0
@@ -108,7 +109,12 @@ class ReviewMixin(_Base):
             if frame is not None and frame != self.frame:
                 self.seek(int(frame))
             self.reload(all_frames=True)
-            self.status.showMessage(f"{what}: {rev.action} of annotation {rev.annotation_id}", 3000)
+            step = (
+                "grouped change"
+                if rev.group_id is not None
+                else f"{rev.action} of annotation {rev.annotation_id}"
+            )
+            self.status.showMessage(f"{what}: {step}", 3000)
 
         self.write(fn, done, what)
 

@@ -140,6 +140,8 @@ class Revision(Base):
 
     ``row_version`` is the annotation's version right after this revision was last applied or
     reverted (None = the row does not exist then): undo/redo refuse to touch a row that changed since.
+    ``group_id`` (None = a step of its own) ties the revisions of one user action (accept a clip) into
+    one undo step; it is the ``seq`` of the group's first revision.
     """
 
     __tablename__ = "revisions"
@@ -156,6 +158,7 @@ class Revision(Base):
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     state: Mapped[str] = mapped_column(String(20), default="done")
     row_version: Mapped[int | None] = mapped_column(Integer)
+    group_id: Mapped[int | None] = mapped_column(Integer, index=True)
 
 
 class PipelineRun(Base):

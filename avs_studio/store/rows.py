@@ -132,6 +132,7 @@ class RevisionRow:
     author: str | None
     created_at: datetime
     state: str  # done | undone | discarded
+    group_id: int | None = None  # revisions of one grouped action share it (Store.group)
 
     @classmethod
     def from_orm(cls, r: Any) -> RevisionRow:
@@ -144,6 +145,7 @@ class RevisionRow:
             r.author,
             _aware(r.created_at),
             r.state,
+            r.group_id,
         )
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import getpass
+import threading
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from datetime import datetime
 from pathlib import Path
@@ -83,6 +84,15 @@ def _check(value: str, allowed: Sequence[str], what: str) -> None:
         raise ValueError(f"unknown annotation {what} {value!r}; use one of {', '.join(allowed)}")
 
 
+@dataclasses.dataclass
+class _Group:
+    """An open ``Store.group``: its transaction, default author and id (set by its first revision)."""
+
+    session: Session
+    author: str | None
+    id: int | None = None
+
+
 def _as_dict(info: Any) -> dict[str, Any]:
     if dataclasses.is_dataclass(info) and not isinstance(info, type):
         return dataclasses.asdict(info)
@@ -107,6 +117,7 @@ class Store:
                 raise
         self._read = sessionmaker(self._engine, expire_on_commit=False)
         self._writer = sessionmaker(self._engine.execution_options(avs_write=True), expire_on_commit=False)
+        self._local = threading.local()  # the open group of each thread
 
     @classmethod
     def for_project(
@@ -139,10 +150,46 @@ class Store:
 
     @contextlib.contextmanager
     def _writing(self) -> Iterator[Session]:
+        group = self._group()
+        try:
+            if group is not None:  # inside Store.group: a savepoint of the group's transaction
+                with db.translated(self.url), group.session.begin_nested():
+                    yield group.session
+            else:
+                with db.translated(self.url), self._writer() as s, s.begin():
+                    yield s
+        except StaleDataError as exc:  # a concurrent writer won between our read and our UPDATE
+            raise ConflictError(
+                None, None, None, detail=f"Another writer changed the same row first: {exc}"
+            ) from exc
+
+    def _group(self) -> _Group | None:
+        return getattr(self._local, "group", None)
+
+    def _author(self, author: str | None) -> str:
+        group = self._group()
+        return author or (group.author if group is not None else None) or self.author
+
+    @contextlib.contextmanager
+    def group(self, author: str | None = None) -> Iterator[None]:
+        """One user action that changes many rows: ONE transaction and ONE undo/redo step.
+
+        Every write of this thread inside the block joins one transaction (each call in a savepoint,
+        so a caught error undoes only that call) and its revisions share a ``group_id``; the block
+        commits at its end, or writes nothing if an exception leaves it. ``author``: the default
+        author of the calls inside. Nesting is flat (an inner group joins the outer one).
+        """
+        if self._group() is not None:
+            yield
+            return
         try:
             with db.translated(self.url), self._writer() as s, s.begin():
-                yield s
-        except StaleDataError as exc:  # a concurrent writer won between our read and our UPDATE
+                self._local.group = _Group(s, author)
+                try:
+                    yield
+                finally:
+                    self._local.group = None
+        except StaleDataError as exc:
             raise ConflictError(
                 None, None, None, detail=f"Another writer changed the same row first: {exc}"
             ) from exc
@@ -359,7 +406,7 @@ class Store:
         _check(source, SOURCES, "source")
         _check(status, STATUSES, "status")
         rle, area = _rle.to_rle(mask_or_rle)
-        author = author or self.author
+        author = self._author(author)
         attempted = dict(
             video_id=video_id, frame=frame, object_id=object_id, rle=rle, source=source, status=status,
             author=author, score=score, run_id=run_id,
@@ -427,7 +474,7 @@ class Store:
         """
         _check(source, SOURCES, "source")
         _check(status, STATUSES, "status")
-        author = author or self.author
+        author = self._author(author)
         n = 0
         try:
             with self._writing() as s:
@@ -474,7 +521,7 @@ class Store:
         expected_version: int | None = None,
     ) -> AnnotationRow:
         _check(status, STATUSES, "status")
-        author = author or self.author
+        author = self._author(author)
         with self._writing() as s:
             a = self._locked(
                 s, annotation_id, expected_version, {"status": status, "author": author}, "status change"
@@ -490,7 +537,7 @@ class Store:
     def delete_annotation(
         self, annotation_id: int, *, author: str | None = None, expected_version: int | None = None
     ) -> None:
-        author = author or self.author
+        author = self._author(author)
         with self._writing() as s:
             a = self._locked(s, annotation_id, expected_version, {"delete": True, "author": author}, "delete")
             before = _snapshot(a)
@@ -599,6 +646,7 @@ class Store:
             .values(state="discarded")
         )
         after = None if a is None else _snapshot(a)
+        group = self._group()
         rev = Revision(
             annotation_id=a.id if a is not None else annotation_id,
             action=action,
@@ -608,9 +656,13 @@ class Store:
             state="done",
             row_version=None if a is None else a.version,
             created_at=utcnow(),
+            group_id=None if group is None else group.id,
         )
         s.add(rev)
         s.flush()
+        if group is not None and group.id is None:  # the group's first revision names it
+            group.id = rev.group_id = rev.seq
+            s.flush()
         return rev
 
     def _apply(self, s: Session, rev: Revision, target: dict[str, Any] | None, what: str) -> None:
@@ -668,11 +720,15 @@ class Store:
             neighbour.row_version = rev.row_version
 
     def undo(self, author: str | None = None) -> RevisionRow | None:
-        """Revert the newest 'done' edit (of ``author`` if given); None when there is nothing to undo."""
+        """Revert the newest 'done' edit (of ``author`` if given); None when there is nothing to undo.
+
+        An edit made in a ``group`` is reverted with its whole group (newest first, one transaction;
+        a conflict on any row changes nothing); the returned row is the last one handled."""
         return self._step("undo", "done", "undone", author)
 
     def redo(self, author: str | None = None) -> RevisionRow | None:
-        """Re-apply the oldest 'undone' edit (of ``author`` if given); None when there is nothing to redo."""
+        """Re-apply the oldest 'undone' edit (of ``author`` if given), with its whole group (oldest
+        first); None when there is nothing to redo."""
         return self._step("redo", "undone", "done", author)
 
     def _step(self, what: str, state: str, new_state: str, author: str | None) -> RevisionRow | None:
@@ -686,11 +742,16 @@ class Store:
                 rev = s.scalars(q).first()
                 if rev is None:
                     return None
-                self._apply(s, rev, rev.before if undo else rev.after, what)
-                rev.state = new_state
-                self._chain(s, rev, undo)
-                s.flush()
-                return RevisionRow.from_orm(rev)
+                revs = [rev]
+                if rev.group_id is not None:  # the whole action: undo newest first, redo oldest first
+                    q = select(Revision).where(Revision.group_id == rev.group_id, Revision.state == state)
+                    revs = list(s.scalars(q.order_by(Revision.seq.desc() if undo else Revision.seq.asc())))
+                for r in revs:
+                    self._apply(s, r, r.before if undo else r.after, what)
+                    r.state = new_state
+                    self._chain(s, r, undo)
+                    s.flush()
+                return RevisionRow.from_orm(revs[-1])
         except ConflictError:
             raise
         except StoreError as exc:
