@@ -30,6 +30,7 @@ pads 5-frame videos with blank frames that are then scored as background; neithe
 from __future__ import annotations
 
 import math
+from abc import ABC, abstractmethod
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 
@@ -206,17 +207,17 @@ class _Batch:
         return float((self.f_sum / F32(self.kept)).astype(F32).max())
 
 
-class _VideoBatches:
+class _VideoBatches(ABC):
     """Videos added in order, ``batch_videos`` of them per batch (the official data loader's batches)."""
 
     batch_videos: int
     _videos_in_batch: int
 
-    def add_frame(self, pred: np.ndarray, gt: np.ndarray) -> None:
-        raise NotImplementedError
+    @abstractmethod
+    def add_frame(self, pred: np.ndarray, gt: np.ndarray) -> None: ...
 
-    def _close_batch(self) -> None:
-        raise NotImplementedError
+    @abstractmethod
+    def _close_batch(self) -> None: ...
 
     def _by_video(self) -> bool:
         return True
@@ -237,8 +238,8 @@ class _VideoBatches:
             self.add_frame(p, g)
         self.end_video()
 
-    def result(self) -> dict:
-        raise NotImplementedError
+    @abstractmethod
+    def result(self) -> dict: ...
 
     def evaluate(self, videos: Iterable[tuple[Sequence[np.ndarray], Sequence[np.ndarray]]]) -> dict:
         """Add every (predictions, ground truths) video in order and return ``result()``."""
