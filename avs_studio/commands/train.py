@@ -26,6 +26,11 @@ def register(sub) -> None:
     p.add_argument(
         "--pseudo-labels", action="store_true", help="also learn from proposals of unreviewed clips"
     )
+    p.add_argument(
+        "--include-edited",
+        action="store_true",
+        help="also learn from frames a person corrected but has not accepted yet",
+    )
     p.add_argument("--resume", action="store_true", help="continue from the model's last checkpoint")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--image-size", type=int, default=None, help="input side in pixels (default 96)")
@@ -116,6 +121,7 @@ def cmd_train(args) -> int:
         "lr": args.lr,
         "backbone": args.backbone,
         "backbone_weights": args.backbone_weights,
+        "include_edited": args.include_edited,
     }
     try:
         with open_project(args.project_dir, args.database_url) as project:

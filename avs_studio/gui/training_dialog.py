@@ -8,7 +8,7 @@ Public API
         use_as_engine()       setting proposal_engine = "student:NAME" for the selected finished run
         is_running() -> bool; state: "idle" | "running" | "done" | "cancelled" | "error"
         signals  event(dict) for each trainer event, finished(str state)
-        widgets  summary (QTableWidget per split), name/backbone/image_size/epochs/device/pseudo,
+        widgets  summary (QTableWidget per split), name/backbone/image_size/epochs/device/edited/pseudo,
                  loss_plot / miou_plot (pyqtgraph) with loss_curve / miou_curve, progress, message,
                  runs (QTableWidget of training runs), buttons start_button/resume_button/cancel_button/
                  engine_button
@@ -89,13 +89,14 @@ class TrainingDialog(QDialog):
 
     # ------------------------------------------------------------------ layout
     def _build(self) -> None:
-        self.summary = QTableWidget(0, 4)
-        self.summary.setHorizontalHeaderLabels(["split", "videos", "accepted", "pseudo labels"])
+        self.summary = QTableWidget(0, 5)
+        self.summary.setHorizontalHeaderLabels(["split", "videos", "accepted", "edited", "pseudo"])
         for col, tip in enumerate(
             (
                 "",
                 "videos in the split",
                 "keyframes with accepted masks",
+                "keyframes a person corrected but has not accepted (nothing left proposed)",
                 "keyframes with OpenAVS proposals in unreviewed videos",
             )
         ):
@@ -119,17 +120,19 @@ class TrainingDialog(QDialog):
         self.device = QComboBox()
         self.device.addItems(["auto", "cpu", "cuda"])
         self.pseudo = QCheckBox("also learn from OpenAVS proposals of unreviewed clips (weight 0.5)")
+        self.edited = QCheckBox("also learn from corrected keyframes not accepted yet")
         form = QFormLayout()
         form.addRow("Model name", self.name)
         form.addRow("Backbone", self.backbone)
         form.addRow("Input size", self.image_size)
         form.addRow("Epochs", self.epochs)
         form.addRow("Device", self.device)
+        form.addRow("Edited frames", self.edited)
         form.addRow("Pseudo labels", self.pseudo)
         settings = QGroupBox("Settings")
         settings.setLayout(form)
 
-        data = QGroupBox("Data (accepted labels per split)")
+        data = QGroupBox("Data (labelled keyframes per split)")
         data_layout = QVBoxLayout(data)
         data_layout.addWidget(self.summary)
 
@@ -208,7 +211,8 @@ class TrainingDialog(QDialog):
         self.summary.setRowCount(len(splits))
         for row, split in enumerate(splits):
             c = counts[split]
-            for col, value in enumerate((split, c["videos"], c["accepted_frames"], c["pseudo_frames"])):
+            values = (split, c["videos"], c["accepted_frames"], c["edited_frames"], c["pseudo_frames"])
+            for col, value in enumerate(values):
                 self.summary.setItem(row, col, _item(value))
         runs = self.project.store.training_runs()
         self.runs.setRowCount(len(runs))
@@ -249,7 +253,11 @@ class TrainingDialog(QDialog):
         name = self._selected_run()
         options = {**self.options}
         if not resume:
-            options.update(image_size=self.image_size.value(), backbone=self.backbone.currentText())
+            options.update(
+                image_size=self.image_size.value(),
+                backbone=self.backbone.currentText(),
+                include_edited=self.edited.isChecked(),
+            )
         try:
             cmd = train_command(
                 self.project.dir,
@@ -418,6 +426,7 @@ class TrainingDialog(QDialog):
             self.epochs,
             self.device,
             self.pseudo,
+            self.edited,
         ):
             w.setEnabled(not running)
         self.cancel_button.setEnabled(running)

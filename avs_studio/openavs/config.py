@@ -15,7 +15,8 @@ from avs_studio.resources import resources_dir
 
 DEFAULT_PROFILE = "default"
 TOP_KEYS = ("profile", "description", "pipeline", "describers", "translator", "segmenter", "point_segmenter")
-PIPELINE_KEYS = ("keyframe_rate", "clip_seconds", "device")
+PIPELINE_KEYS = ("keyframe_rate", "clip_seconds", "device", "context_seconds")
+CONTEXT_KEY = "context"  # a describer's own audio context (seconds each side), overriding the pipeline's
 UNCONFIGURED_KEY = "when_unconfigured"  # translator: the stage used when no LLM endpoint is set
 TINY_PREFIX = "tiny:"  # a parameter "tiny:FAMILY" is the path of a tiny random model (tiny-random profile)
 
@@ -42,8 +43,14 @@ class PipelineConfig:
     keyframe_rate: float = 1.0
     clip_seconds: int = 5
     device: str = "auto"
+    context_seconds: float = 0.0  # audio added on each side of a keyframe's segment for the describers
+    describer_context: dict[str, float] = field(default_factory=dict)  # per describer, overrides it
     profile: str = ""  # the profile name or file it came from
     description: str = ""
+
+    def context_for(self, describer: str) -> float:
+        """Seconds of audio padded on each side of a keyframe's segment for this describer."""
+        return self.describer_context.get(describer, self.context_seconds)
 
     def to_dict(self) -> dict[str, Any]:
         """Plain JSON-able form (provenance of a pipeline run; API keys left out)."""
@@ -57,8 +64,19 @@ class PipelineConfig:
                 "keyframe_rate": self.keyframe_rate,
                 "clip_seconds": self.clip_seconds,
                 "device": self.device,
+                "context_seconds": self.context_seconds,
             },
-            "describers": [clean(d) for d in self.describers],
+            "describers": [
+                {
+                    **clean(d),
+                    **(
+                        {CONTEXT_KEY: self.describer_context[d.name]}
+                        if d.name in self.describer_context
+                        else {}
+                    ),
+                }
+                for d in self.describers
+            ],
             "translator": clean(self.translator),
             "segmenter": clean(self.segmenter),
             "point_segmenter": clean(self.point_segmenter) if self.point_segmenter else None,
@@ -88,6 +106,12 @@ def _stage(where: str, key: str, value: Any, registry: Registry) -> StageSpec:
             f"{where}: [{key}] name {name!r} is not a known {registry.kind}; valid: {', '.join(registry.names())}"
         )
     return StageSpec(name, params)
+
+
+def _context(where: str, table: str, value: Any, key: str = CONTEXT_KEY) -> float:
+    if isinstance(value, bool) or not isinstance(value, int | float) or not 0 <= value <= 30:
+        raise ConfigError(f"{where}: [{table}] {key} must be a number of seconds from 0 to 30, got {value!r}")
+    return float(value)
 
 
 def parse_config(
@@ -123,6 +147,11 @@ def parse_config(
         if key not in data:
             raise ConfigError(f"{where}: the [{key}] table is missing")
     descs = [_stage(where, f"describers #{i + 1}", d, DESCRIBERS) for i, d in enumerate(describers)]
+    contexts = {
+        d.name: _context(where, f"describers #{i + 1}", d.params.pop(CONTEXT_KEY))
+        for i, d in enumerate(descs)
+        if CONTEXT_KEY in d.params
+    }
     names = [d.name for d in descs]
     if len(set(names)) != len(names):
         raise ConfigError(f"{where}: a describer is listed twice ({', '.join(names)}); each describer once")
@@ -147,6 +176,7 @@ def parse_config(
         ) from exc
     if keyframe_rate <= 0 or clip_seconds < 1:
         raise ConfigError(f"{where}: [pipeline] needs keyframe_rate > 0 and clip_seconds >= 1")
+    context = _context(where, "pipeline", pipe.get("context_seconds", 0.0), "context_seconds")
     return PipelineConfig(
         describers=descs,
         translator=translator,
@@ -155,6 +185,8 @@ def parse_config(
         keyframe_rate=keyframe_rate,
         clip_seconds=clip_seconds,
         device=str(pipe.get("device", "auto")),
+        context_seconds=context,
+        describer_context=contexts,
         profile=str(data.get("profile", "")),
         description=str(data.get("description", "")),
     )

@@ -133,10 +133,18 @@ class Pipeline:
         return out
 
     def describe(self, clip: Clip, timings: dict[str, float] | None = None) -> list[dict[str, str]]:
-        """Every describer on every keyframe's audio segment (one batched call per describer)."""
-        segments = [clip.audio.span(t0, t1) for t0, t1 in clip.spans]
-        per_frame: list[dict[str, str]] = [{} for _ in segments]
+        """Every describer on every keyframe's audio segment (one batched call per describer), padded by
+        the describer's context seconds on each side, within the audio track."""
+        windows: dict[float, list[np.ndarray]] = {}
+        per_frame: list[dict[str, str]] = [{} for _ in clip.spans]
         for d in self.describers:
+            pad = self.config.context_for(d.name) if self.config else 0.0
+            if pad not in windows:
+                end = max(clip.audio.duration, max((t1 for _, t1 in clip.spans), default=0.0))
+                windows[pad] = [
+                    clip.audio.span(max(0.0, t0 - pad), min(end, t1 + pad)) for t0, t1 in clip.spans
+                ]
+            segments = windows[pad]
             t = time.perf_counter()
             texts = d.describe(segments, clip.audio.rate)
             if timings is not None:

@@ -1,4 +1,5 @@
-"""Training data from the project store: accepted keyframe masks (+ optional pseudo labels) with audio.
+"""Training data from the project store: accepted keyframe masks (+ optional edited frames and pseudo
+labels) with audio.
 
 A sample is one annotated frame: the decoded frame, the log-mel of the second it starts, and the union of
 its sounding objects' masks. Decoded, resized frames and their log-mels are cached per video in an npz
@@ -40,6 +41,7 @@ class LabelItem:
 class DataOptions:
     split: str = "train"
     pseudo_labels: bool = False
+    include_edited: bool = False  # frames a person corrected but has not accepted yet (nothing left proposed)
     pseudo_weight: float = 0.5
     pseudo_min_score: float = 0.3
     val_fraction: float = 0.1  # of the training videos, used only when the store has no "val" videos
@@ -84,11 +86,27 @@ def _frame_unions(rows) -> dict[tuple[int, int], tuple[np.ndarray, float | None]
     return out
 
 
+def _pending_frames(store, frames: set[tuple[int, int]]) -> set[tuple[int, int]]:
+    """Those of ``frames`` that still hold a proposed mask: a correction in progress, not a label yet."""
+    videos = {v for v, _f in frames}
+    return {
+        (r.video_id, r.frame)
+        for r in store.iter_annotations(status="proposed")
+        if r.video_id in videos and (r.video_id, r.frame) in frames
+    }
+
+
 def collect_labels(store, video_ids: list[int], options: DataOptions) -> list[LabelItem]:
-    """Accepted frames of these videos, plus (with pseudo labels) proposed frames of unreviewed ones."""
+    """Accepted frames of these videos (with include_edited, also frames corrected by a person that hold no
+    proposed mask any more), plus (with pseudo labels) proposed frames of unreviewed videos."""
     wanted = set(video_ids)
-    accepted = _frame_unions(r for r in store.iter_annotations(status="accepted") if r.video_id in wanted)
-    items = [LabelItem(v, f, m, 1.0, False) for (v, f), (m, _s) in sorted(accepted.items())]
+    statuses = ("accepted", "edited") if options.include_edited else ("accepted",)
+    rows = [r for r in store.iter_annotations(status=statuses) if r.video_id in wanted]
+    if options.include_edited:
+        pending = _pending_frames(store, {(r.video_id, r.frame) for r in rows if r.status == "edited"})
+        rows = [r for r in rows if (r.video_id, r.frame) not in pending]
+    labelled = _frame_unions(rows)
+    items = [LabelItem(v, f, m, 1.0, False) for (v, f), (m, _s) in sorted(labelled.items())]
     if options.pseudo_labels:
         reviewed = {r.video_id for r in store.iter_annotations(status=REVIEWED)}
         proposed = _frame_unions(
@@ -103,15 +121,19 @@ def collect_labels(store, video_ids: list[int], options: DataOptions) -> list[La
 
 
 def summarize(store, pseudo_min_score: float = 0.3) -> dict[str, dict[str, int]]:
-    """Per split ("train", "val", "test", "unassigned", ...): videos, frames with accepted labels, and
-    pseudo-label candidate frames (proposed by OpenAVS in unreviewed videos, score >= the threshold).
+    """Per split ("train", "val", "test", "unassigned", ...): videos, frames with accepted labels, frames
+    only edited (corrected, not accepted, nothing left proposed) and pseudo-label candidate frames
+    (proposed by OpenAVS in unreviewed videos, score >= the threshold).
     Counts only: no mask is decoded, so it is quick enough for a dialog."""
     videos = store.videos()
     split_of = {v.id: v.split or "unassigned" for v in videos}
     out: dict[str, dict[str, int]] = {}
     for v in videos:
-        out.setdefault(split_of[v.id], {"videos": 0, "accepted_frames": 0, "pseudo_frames": 0})["videos"] += 1
+        counts = {"videos": 0, "accepted_frames": 0, "edited_frames": 0, "pseudo_frames": 0}
+        out.setdefault(split_of[v.id], counts)["videos"] += 1
     accepted = {(r.video_id, r.frame) for r in store.iter_annotations(status="accepted")}
+    edited = {(r.video_id, r.frame) for r in store.iter_annotations(status="edited")} - accepted
+    edited -= _pending_frames(store, edited)
     reviewed = {r.video_id for r in store.iter_annotations(status=REVIEWED)}
     scores: dict[tuple[int, int], float | None] = {}
     for r in store.iter_annotations(status="proposed", source=PSEUDO_SOURCES):
@@ -121,7 +143,7 @@ def summarize(store, pseudo_min_score: float = 0.3) -> dict[str, dict[str, int]]
         old = scores.get(key, r.score)
         scores[key] = r.score if old is None else (old if r.score is None else min(old, r.score))
     pseudo = {k for k, sc in scores.items() if sc is None or sc >= pseudo_min_score}
-    for kind, keys in (("accepted_frames", accepted), ("pseudo_frames", pseudo)):
+    for kind, keys in (("accepted_frames", accepted), ("edited_frames", edited), ("pseudo_frames", pseudo)):
         for video_id, _frame in keys:
             if video_id in split_of:
                 out[split_of[video_id]][kind] += 1

@@ -37,6 +37,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--device", default="auto", help="auto | cpu | cuda")
     p.add_argument("--split", default="train", help="split to train on (default train)")
     p.add_argument("--pseudo-labels", action="store_true", help="also train on proposals of unreviewed clips")
+    p.add_argument(
+        "--include-edited", action="store_true", help="also train on corrected frames not yet accepted"
+    )
     p.add_argument("--pseudo-weight", type=float, default=0.5)
     p.add_argument("--pseudo-min-score", type=float, default=0.3)
     p.add_argument("--resume", action="store_true", help="continue from PROJECT/models/NAME/checkpoint.pt")
@@ -125,6 +128,7 @@ def main(argv: list[str] | None = None) -> int:
             data_options = DataOptions(
                 split=args.split,
                 pseudo_labels=args.pseudo_labels,
+                include_edited=args.include_edited,
                 pseudo_weight=args.pseudo_weight,
                 pseudo_min_score=args.pseudo_min_score,
                 image_size=model_config.image_size,

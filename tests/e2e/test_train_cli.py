@@ -162,3 +162,21 @@ def test_pseudo_labels_from_unreviewed_openavs_proposals(project_dir):
     assert (d0["train_samples"], d0["pseudo_samples"]) == (7, 0)  # 8 train clips, one no longer accepted
     assert (d1["train_samples"], d1["pseudo_samples"]) == (9, 2)  # two proposals pass the score threshold
     assert pseudo[-1]["event"] == "done"
+
+
+def test_include_edited_trains_on_corrected_frames_not_yet_accepted(project_dir):
+    with open_project(project_dir) as project:
+        video = [v for v in project.store.videos() if v.split == "train"][-1]
+        rows = project.store.annotations(video_id=video.id, status="accepted")
+        assert rows
+        for r in rows:
+            if r.frame == rows[0].frame:
+                project.store.set_status(r.id, "edited")
+    runs = {}
+    for name, extra in (("accepted-only", []), ("with-edited", ["--include-edited"])):
+        events = events_of(
+            cli("train", project_dir, "--name", name, "--epochs", "1", "--json", *extra, *SMALL).stdout
+        )
+        assert events[-1]["event"] == "done"
+        runs[name] = next(e for e in events if e["event"] == "data")["train_samples"]
+    assert runs["with-edited"] == runs["accepted-only"] + 1

@@ -95,3 +95,29 @@ def test_train_menu_in_main_window(qtbot, demo_project, tmp_path):
     assert window.training_dialog.isVisible() and window.training_dialog.project is demo_project
     window.training_dialog.close()
     window.set_project(None)
+
+
+def test_edited_frames_are_counted_and_trained_when_ticked(qtbot, demo_project):
+    store = demo_project.store
+    video = next(v for v in store.videos() if v.split == "train")
+    for row in store.annotations(video_id=video.id, status="accepted"):
+        store.set_status(row.id, "edited")
+    dialog = TrainingDialog(demo_project, options={"image_size": 32, "batch_size": 4})
+    qtbot.addWidget(dialog)
+    header = [dialog.summary.horizontalHeaderItem(c).text() for c in range(dialog.summary.columnCount())]
+    train_row = next(
+        r for r in range(dialog.summary.rowCount()) if dialog.summary.item(r, 0).text() == "train"
+    )
+    counts = dict(zip(header, (dialog.summary.item(train_row, c).text() for c in range(len(header)))))
+    assert (counts["accepted"], counts["edited"]) == ("7", "1")
+
+    events = []
+    dialog.event.connect(events.append)
+    dialog.name.setText("with-edited")
+    dialog.epochs.setValue(1)
+    dialog.edited.setChecked(True)
+    with qtbot.waitSignal(dialog.finished, timeout=120_000) as ended:
+        assert dialog.start()
+        assert not dialog.edited.isEnabled()
+    assert ended.args == ["done"], dialog.message.text()
+    assert next(e for e in events if e["event"] == "data")["train_samples"] == 8

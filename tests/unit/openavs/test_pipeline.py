@@ -143,3 +143,52 @@ def test_from_config_accepts_a_profile_file(tmp_path):
     p = Pipeline.from_config(str(f), device="cpu")
     assert p.device == "auto" or p.device == "cpu"
     assert p.config.profile == str(f) and load_config(str(f)).segmenter.name == "color-box"
+
+
+def test_describer_context_pads_each_segment_within_the_audio():
+    seen: dict[str, list[int]] = {}
+
+    class Spy:
+        def __init__(self, name):
+            self.name = name
+
+        def describe(self, segments, rate):
+            seen[self.name] = [s.shape[-1] for s in segments]
+            return [""] * len(segments)
+
+    DESCRIBERS.add("spy-a", lambda **kw: Spy("spy-a"))
+    DESCRIBERS.add("spy-b", lambda **kw: Spy("spy-b"))
+    try:
+        cfg = parse_config(
+            {
+                **CONFIG,
+                "pipeline": {"device": "cpu", "context_seconds": 0.25},
+                "describers": [{"name": "spy-a"}, {"name": "spy-b", "context": 1.0}],
+            },
+            "test",
+        )
+        assert cfg.context_for("spy-a") == 0.25 and cfg.context_for("spy-b") == 1.0
+        assert cfg.to_dict()["describers"][1]["context"] == 1.0
+        Pipeline.from_config(cfg).describe(clip())
+    finally:
+        DESCRIBERS.remove("spy-a")
+        DESCRIBERS.remove("spy-b")
+    # 3 s of audio: the first and last windows are cut at the ends of the track, never shifted
+    assert seen["spy-a"] == [int(1.25 * RATE), int(1.5 * RATE), int(1.25 * RATE)]
+    assert seen["spy-b"] == [2 * RATE, 3 * RATE, 2 * RATE]
+
+
+def test_context_padding_lets_a_describer_hear_the_neighbouring_seconds():
+    cfg = parse_config(
+        {**CONFIG, "describers": [{"name": "fixed", "texts": ["room tone"], "context": 0.5}]}, "t"
+    )
+    out = Pipeline.from_config(cfg, device="cpu").describe(clip())
+    assert [d["fixed"] for d in out] == ["room tone"] * 3  # the silent second now hears its neighbours
+
+
+@pytest.mark.parametrize("value", [-1, "1", True, 31])
+def test_bad_context_is_a_config_error(value):
+    with pytest.raises(ConfigError, match="context"):
+        parse_config({**CONFIG, "describers": [{"name": "fixed", "context": value}]}, "t")
+    with pytest.raises(ConfigError, match="context_seconds"):
+        parse_config({**CONFIG, "pipeline": {"context_seconds": value}}, "t")

@@ -75,10 +75,36 @@ def test_accepted_union_masks_and_pseudo_labels(project):
     # not b's low-score frame, not b's student proposal
     assert extra == [(ids["b"], 0, 0.3)]
     assert summarize(p.store, 0.5) == {
-        "train": {"videos": 1, "accepted_frames": 2, "pseudo_frames": 0},
-        "unassigned": {"videos": 2, "accepted_frames": 0, "pseudo_frames": 1},
-        "val": {"videos": 1, "accepted_frames": 1, "pseudo_frames": 0},
-        "test": {"videos": 1, "accepted_frames": 1, "pseudo_frames": 0},
+        "train": {"videos": 1, "accepted_frames": 2, "edited_frames": 0, "pseudo_frames": 0},
+        "unassigned": {"videos": 2, "accepted_frames": 0, "edited_frames": 0, "pseudo_frames": 1},
+        "val": {"videos": 1, "accepted_frames": 1, "edited_frames": 0, "pseudo_frames": 0},
+        "test": {"videos": 1, "accepted_frames": 1, "edited_frames": 0, "pseudo_frames": 0},
+    }
+
+
+def test_edited_frames_train_only_when_asked_and_finished(project):
+    p, ids = project
+    s, a = p.store, ids["a"]
+    dog, cat = (o.id for o in s.objects(a))
+    # frame 20: the dog's proposal corrected by hand, nothing left proposed -> a label when asked
+    s.put_annotation(a, 20, dog, _mask(2, 12), source="manual", status="edited")
+    # frame 25: one object corrected, the other still proposed -> a correction in progress, never a label
+    s.put_annotation(a, 25, dog, _mask(0, 5), source="manual", status="edited")
+    s.put_annotation(a, 25, cat, _mask(50, 60), source="proposal", status="proposed", score=0.9)
+    train, _ = split_videos(s.videos(), "train", 0.1)
+    assert [i.frame for i in collect_labels(s, train, DataOptions())] == [0, 10]
+    items = collect_labels(s, train, DataOptions(include_edited=True))
+    assert [(i.video_id, i.frame, i.weight, i.pseudo) for i in items] == [
+        (a, 0, 1.0, False),
+        (a, 10, 1.0, False),
+        (a, 20, 1.0, False),
+    ]
+    assert np.array_equal(items[2].mask, _mask(2, 12))
+    assert summarize(s, 0.5)["train"] == {
+        "videos": 1,
+        "accepted_frames": 2,
+        "edited_frames": 1,
+        "pseudo_frames": 0,
     }
 
 
