@@ -12,7 +12,7 @@ from __future__ import annotations
 import importlib
 import math
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -24,7 +24,7 @@ from avs_studio import masks
 from avs_studio.jobs.project import Project, keyframes
 from avs_studio.media import MediaError, NoAudioError, VideoReader, load_audio
 from avs_studio.openavs import Clip, FrameProposal, Pipeline, PipelineConfig, load_config
-from avs_studio.openavs.pipeline import Cancelled
+from avs_studio.openavs.pipeline import Cancelled, PipelineError
 from avs_studio.store import VideoRow
 from avs_studio.store.models import Annotation, ClipResult, Revision, SoundObject, utcnow
 
@@ -474,24 +474,40 @@ def _propose_video(
                 f"{label} has no audio: its {sum(len(c) for c in clips)} keyframes got explicit empty proposals"
             )
 
+        rate = video.keyframe_rate or 1.0
+
+        def spans_of(indices: list[int]) -> list[tuple[float, float]]:
+            return [audio_span(float(reader.frame_times[i]), rate) for i in indices]
+
+        def clip_stream() -> Iterator[Clip]:
+            for indices in clips:
+                try:
+                    images = [reader.frame(i) for i in indices]
+                except MediaError as exc:  # a damaged stretch: report it, keep the clips already stored
+                    report.errors.append(f"{label}: frames {indices[0]}-{indices[-1]}: {exc}")
+                    return
+                yield Clip(images, list(indices), spans_of(indices), audio, key=f"video:{video.id}")
+
+        # the pipeline runs ahead (the next clips' LLM prompts in flight) while earlier clips are stored
+        proposals = pipeline.run_many(clip_stream(), cancel=cancel) if audio is not None else iter(())
+
         def make_clip(indices: list[int]) -> tuple[list[FrameProposal], dict[str, Any]] | None:
             if audio is None:
                 return [FrameProposal(i, [], []) for i in indices], {"no_audio": True, "frames": indices}
             try:
-                images = [reader.frame(i) for i in indices]
-            except MediaError as exc:  # a damaged stretch: report it, keep the clips already stored
-                report.errors.append(f"{label}: frames {indices[0]}-{indices[-1]}: {exc}")
-                return None
-            spans = [audio_span(float(reader.frame_times[i]), video.keyframe_rate or 1.0) for i in indices]
-            clip = Clip(images, list(indices), spans, audio, key=f"video:{video.id}")
-            try:
-                proposal = pipeline.run(clip, cancel=cancel)
+                proposal = next(proposals, None)
             except Cancelled:
                 return None
+            if proposal is None:  # the frames could not be decoded (reported) from here on
+                return None
             frames = proposal.frames
+            if [fp.frame_index for fp in frames] != list(indices):
+                raise PipelineError(
+                    f"{label}: the pipeline answered frames {[fp.frame_index for fp in frames]} for {indices}"
+                )
             return frames, {
                 "frames": indices,
-                "spans": spans,
+                "spans": spans_of(indices),
                 "descriptions": proposal.descriptions,
                 "translation": proposal.translation,
                 "phrases": [fp.phrases for fp in frames],
@@ -500,7 +516,11 @@ def _propose_video(
             }
 
         shape = (reader.info.height, reader.info.width)
-        return propose_clips(
-            project, report, video, clips, make_clip, shape, done=done, total=total, progress=progress,
-            cancel=cancel, on_clip=on_clip, timing="clips",
-        )  # fmt: skip
+        try:
+            return propose_clips(
+                project, report, video, clips, make_clip, shape, done=done, total=total, progress=progress,
+                cancel=cancel, on_clip=on_clip, timing="clips",
+            )  # fmt: skip
+        finally:
+            if hasattr(proposals, "close"):
+                proposals.close()  # abandon what ran ahead (cancelled, or a clip failed)

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import sys
 import time
-from collections.abc import Callable
+from collections import deque
+from collections.abc import Callable, Iterable, Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -23,6 +25,7 @@ from avs_studio.openavs.types import (
     PointSegmenter,
     PromptTranslator,
     TextSegmenter,
+    Translation,
 )
 
 Progress = Callable[[int, int, str], None]
@@ -35,6 +38,18 @@ class PipelineError(RuntimeError):
 
 class Cancelled(Exception):
     """The run was cancelled between two stages; nothing of the clip is returned."""
+
+
+def _check_clip(clip: Clip) -> None:
+    n = len(clip.frames)
+    if not (n == len(clip.frame_indices) == len(clip.spans)):
+        raise PipelineError(
+            f"clip {clip.key!r}: {n} frames, {len(clip.frame_indices)} indices, {len(clip.spans)} spans"
+        )
+
+
+def _cancelled(cancel: Any) -> bool:
+    return cancel is not None and cancel.is_set()
 
 
 def _build(registry: Registry, spec: StageSpec, device: str, where: str) -> Any:
@@ -159,11 +174,7 @@ class Pipeline:
         return per_frame
 
     def run(self, clip: Clip, progress: Progress | None = None, cancel: Any = None) -> ClipProposal:
-        n = len(clip.frames)
-        if not (n == len(clip.frame_indices) == len(clip.spans)):
-            raise PipelineError(
-                f"clip {clip.key!r}: {n} frames, {len(clip.frame_indices)} indices, {len(clip.spans)} spans"
-            )
+        _check_clip(clip)
         steps = len(self.describers) + 2
 
         def step(done: int, message: str) -> None:
@@ -177,14 +188,75 @@ class Pipeline:
         step(0, "describing the audio")
         descriptions = self.describe(clip, timings)
         step(len(self.describers), "translating descriptions into object names")
+        translation = self._translate(descriptions, timings)
+        step(len(self.describers) + 1, "segmenting the frames")
+        out = self._segment(clip, descriptions, translation, timings, start)
+        if progress is not None:
+            progress(steps, steps, "done")
+        return out
+
+    @property
+    def parallel(self) -> int:
+        """Clip prompts the translator takes at once (its ``parallel``, e.g. an LLM server's; else 1)."""
+        return max(1, int(getattr(self.translator, "parallel", 1) or 1))
+
+    def run_many(self, clips: Iterable[Clip], cancel: Any = None) -> Iterator[ClipProposal]:
+        """The proposals of ``clips``, in order. When the translator takes several prompts at once
+        (``parallel`` > 1, an LLM server), the next clips are described and their prompts sent while the
+        earlier ones wait for their answers and are segmented: up to ``parallel`` prompts in flight.
+        Raises what the clip in turn raised (Cancelled between clips, TranslationError, ...); the clips
+        after it are dropped, their requests abandoned."""
+        if self.parallel == 1:
+            for clip in clips:
+                yield self.run(clip, cancel=cancel)
+            return
+        source = iter(clips)
+        pending: deque[tuple[Clip, list[dict[str, str]], Future, dict[str, float], float]] = deque()
+        pool = ThreadPoolExecutor(self.parallel, thread_name_prefix="avs-translate")
+        try:
+            while True:
+                while len(pending) < self.parallel and not _cancelled(cancel):
+                    clip = next(source, None)
+                    if clip is None:
+                        break
+                    _check_clip(clip)
+                    timings: dict[str, float] = {}
+                    start = time.perf_counter()
+                    descriptions = self.describe(clip, timings)
+                    job = pool.submit(self._translate, descriptions, timings)
+                    pending.append((clip, descriptions, job, timings, start))
+                if _cancelled(cancel):
+                    raise Cancelled("cancelled between clips")
+                if not pending:
+                    return
+                clip, descriptions, job, timings, start = pending.popleft()
+                translation = job.result()
+                if _cancelled(cancel):
+                    raise Cancelled("cancelled before segmenting the frames")
+                yield self._segment(clip, descriptions, translation, timings, start)
+        finally:
+            pool.shutdown(wait=False, cancel_futures=True)
+
+    def _translate(self, descriptions: list[dict[str, str]], timings: dict[str, float]) -> Translation:
         t = time.perf_counter()
         translation = self.translator.translate(descriptions)
         timings["translate"] = time.perf_counter() - t
-        if len(translation.phrases) != n:
+        if len(translation.phrases) != len(descriptions):
             raise PipelineError(
-                f"translator {self.translator.name!r} answered {len(translation.phrases)} frames for {n}"
+                f"translator {self.translator.name!r} answered {len(translation.phrases)} frames for "
+                f"{len(descriptions)}"
             )
-        step(len(self.describers) + 1, "segmenting the frames")
+        return translation
+
+    def _segment(
+        self,
+        clip: Clip,
+        descriptions: list[dict[str, str]],
+        translation: Translation,
+        timings: dict[str, float],
+        start: float,
+    ) -> ClipProposal:
+        n = len(clip.frames)
         t = time.perf_counter()
         keys = [clip.frame_key(i) for i in range(n)] if clip.key else None
         objects = self.segmenter.segment(list(clip.frames), [list(p) for p in translation.phrases], keys)
@@ -196,8 +268,6 @@ class Pipeline:
             for i in range(n)
         ]
         timings["total"] = time.perf_counter() - start
-        if progress is not None:
-            progress(steps, steps, "done")
         return ClipProposal(
             frames=frames,
             descriptions=descriptions,

@@ -5,6 +5,10 @@ Per stage (describers, translation, segmentation) and end to end: Pipeline.run o
 224x224 frames with 5 s of audio, and `propose` on a real 5 s mp4 into a SQLite project (decoding, the
 pipeline and the one-transaction clip write). Medians after one warm-up run.
 
+LLM-bound proposing: the same models with the `openai` translator talking to a local OpenAI-compatible
+server that answers after a fixed latency (a stand-in for a real LLM's), on a 20 s mp4 (4 clips), with
+one clip prompt in flight at a time versus `parallel = 4`.
+
     python -m tests.benchmarks --only openavs_pipeline [--quick]
 """
 
@@ -83,6 +87,49 @@ def _measure(emit, runs: int, tmp: Path) -> None:
             report = propose(project, config=pipe, device="cpu")
             per_clip.append(report.timings["clips"] / max(1, report.clips))
         emit("propose per 5-frame clip (mp4 -> store)", statistics.median(per_clip), "s", "-")
+    _measure_llm_bound(emit, tmp)
+
+
+LLM_LATENCY = 0.5  # seconds the local server waits before each answer
+
+
+def _measure_llm_bound(emit, tmp: Path) -> None:
+    import json
+    import re
+    from dataclasses import replace
+
+    from avs_studio.jobs import add_videos, init_project
+    from avs_studio.jobs.propose import propose
+    from avs_studio.openavs import Pipeline, load_config
+    from avs_studio.openavs.config import StageSpec
+    from tests.helpers.media_factory import make_video
+    from tests.unit.openavs.fake_llm import FakeLLM
+
+    def respond(body: dict) -> str:
+        prompt = next(m["content"] for m in body["messages"] if m["role"] == "user")
+        n = len(re.findall(r"^Frame \d+:$", prompt, flags=re.M))
+        return json.dumps({"frames": [{"frame": i + 1, "objects": ["dog"]} for i in range(n)]})
+
+    video = make_video(tmp / "long.mp4", frames=500, fps=25, size=(224, 224))
+    seconds = {}
+    with FakeLLM(respond=respond, delay=LLM_LATENCY) as server:
+        for parallel in (1, 4):
+            spec = StageSpec("openai", {"base_url": server.url, "model": "bench", "parallel": parallel})
+            cfg = replace(load_config("tiny-random"), translator=spec)
+            pipe = Pipeline.from_config(cfg, device="cpu")
+            pipe.run(_clip())  # warm-up (models loaded, the HTTP connection open)
+            with init_project(tmp / f"llm{parallel}") as project:
+                add_videos(project, [video])
+                t = time.perf_counter()
+                report = propose(project, config=pipe, device="cpu")
+                seconds[parallel] = (time.perf_counter() - t) / max(1, report.clips)
+            emit(
+                f"propose per clip, LLM {LLM_LATENCY:g} s latency, parallel {parallel}",
+                seconds[parallel],
+                "s",
+                "-",
+            )
+    emit("LLM-bound propose: parallel 4 speed-up", seconds[1] / seconds[4], "x", ">= 2")
 
 
 if __name__ == "__main__":

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import importlib.util
 import json
+import re
 import threading
 from pathlib import Path
 
@@ -171,13 +172,14 @@ def test_frames_proposes_only_the_clips_holding_them(project, config):
     assert (report.videos, report.clips, report.keyframes) == (2, 2, 8)
 
 
-def llm_config(tmp_path: Path, url: str) -> Path:
+def llm_config(tmp_path: Path, url: str, *, clip_seconds: int = 5, parallel: int = 1) -> Path:
     f = tmp_path / "llm.toml"
     f.write_text(
         CONFIG.replace(
             '[translator]\nname = "keyword"\nkeywords = {guitar = "guitar", dog = "dog"}',
-            f'[translator]\nname = "openai"\nbase_url = "{url}"\nmodel = "m"\nretries = 1\nhttp_retries = 0\ntimeout = 5',
-        )
+            f'[translator]\nname = "openai"\nbase_url = "{url}"\nmodel = "m"\nretries = 1\nhttp_retries = 0\ntimeout = 5'
+            f"\nparallel = {parallel}",
+        ).replace("clip_seconds = 5", f"clip_seconds = {clip_seconds}")
     )
     return f
 
@@ -283,3 +285,60 @@ def test_llm_endpoint_from_project_settings(project, tmp_path, monkeypatch):
         "openai"
     )
     assert report.annotations == 5 and report.empty == 2
+
+
+def guitar_where_heard(body: dict, malformed_on: str = "") -> str:
+    """An LLM that names a guitar in each frame whose descriptions mention one (any request order)."""
+    prompt = next(m["content"] for m in body["messages"] if m["role"] == "user")
+    if malformed_on and malformed_on in prompt:
+        return "I cannot answer that"
+    frames = re.split(r"^Frame \d+:$", prompt, flags=re.M)[1:]
+    return json.dumps(
+        {
+            "frames": [
+                {"frame": i + 1, "objects": ["guitar"] if "guitar" in f else []} for i, f in enumerate(frames)
+            ]
+        }
+    )
+
+
+@pytest.mark.parametrize("parallel", [1, 3])
+def test_several_clips_prompts_in_flight_give_the_same_proposals(project, tmp_path, parallel):
+    with FakeLLM(respond=guitar_where_heard, delay=0.5) as server:
+        config = llm_config(tmp_path, server.url, clip_seconds=2, parallel=parallel)
+        report = propose(project, video_ids=[1], config=str(config))
+    assert server.max_in_flight == parallel  # 4 clips: with parallel 3, three prompts wait at once
+    store = project.store
+    assert [c.frames for c in store.clip_results(1)] == [[0, 10], [20, 30], [40, 50], [60]]  # in order
+    labelled = {a.frame: a.object_id is not None for a in store.annotations(video_id=1)}
+    assert labelled == {f: f in GUITAR_FRAMES for f in GUITAR_FRAMES + EMPTY_FRAMES}
+    for a in store.annotations(video_id=1):
+        if a.object_id is not None:
+            want = square(a.frame)
+            assert (a.mask() & want).sum() / (a.mask() | want).sum() > 0.9
+    assert report.clips == 4 and store.pipeline_runs()[0].status == "done"
+
+
+def test_a_failing_clip_among_those_in_flight_stops_the_run_after_the_clips_before_it(project, tmp_path):
+    # clip 2 (frames 20, 30) hears wind: the LLM answers it with prose, twice; clips 3 and 4 answer fine
+    with FakeLLM(respond=lambda b: guitar_where_heard(b, malformed_on="wind"), delay=0.2) as server:
+        config = llm_config(tmp_path, server.url, clip_seconds=2, parallel=3)
+        with pytest.raises(TranslationError, match="no valid answer"):
+            propose(project, video_ids=[1], config=str(config))
+    assert server.max_in_flight >= 2
+    store = project.store
+    assert [c.frames for c in store.clip_results(1)] == [[0, 10]]  # nothing after the failing clip
+    assert sorted(a.frame for a in store.annotations(video_id=1)) == [0, 10]
+    assert store.pipeline_runs()[0].status == "failed"
+
+
+def test_cancel_with_prompts_in_flight_keeps_whole_clips_only(project, tmp_path):
+    cancel = threading.Event()
+    with FakeLLM(respond=guitar_where_heard, delay=0.2) as server:
+        config = llm_config(tmp_path, server.url, clip_seconds=2, parallel=3)
+        report = propose(
+            project, video_ids=[1], config=str(config), cancel=cancel, on_clip=lambda v, fr: cancel.set()
+        )
+    assert report.cancelled and report.clips == 1
+    assert [c.frames for c in project.store.clip_results(1)] == [[0, 10]]
+    assert project.store.pipeline_runs()[0].status == "cancelled"

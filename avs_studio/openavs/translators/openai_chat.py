@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import threading
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -54,6 +55,7 @@ class OpenAIChatTranslator:
         temperature: float = 0.0,
         max_tokens: int = 512,
         json_mode: bool = False,
+        parallel: int = 1,
         device: str | None = None,  # accepted for a uniform factory signature; unused
     ):
         s = llm_settings({"base_url": base_url, "model": model, "api_key": api_key})
@@ -78,23 +80,31 @@ class OpenAIChatTranslator:
         self.temperature = float(temperature)
         self.max_tokens = int(max_tokens)
         self.json_mode = bool(json_mode)
+        if int(parallel) < 1:
+            raise TranslationError(
+                f"`parallel` (clip prompts in flight at once) must be 1 or more, got {parallel}",
+                translator=self.name,
+            )
+        self.parallel = int(parallel)  # the pipeline sends this many clips' prompts at once
         self._client = None
+        self._client_lock = threading.Lock()
 
     @property
     def model_id(self) -> str:
         return f"{self.model} @ {self.base_url}"
 
     def _get_client(self):
-        if self._client is None:
-            import openai
+        with self._client_lock:  # one client (thread-safe) shared by the pipeline's translation threads
+            if self._client is None:
+                import openai
 
-            self._client = openai.OpenAI(
-                base_url=self.base_url,
-                api_key=self.api_key,
-                timeout=self.timeout,
-                max_retries=self.http_retries,
-            )
-        return self._client
+                self._client = openai.OpenAI(
+                    base_url=self.base_url,
+                    api_key=self.api_key,
+                    timeout=self.timeout,
+                    max_retries=self.http_retries,
+                )
+            return self._client
 
     def chat(self, messages: list[dict[str, str]]) -> str:
         import openai

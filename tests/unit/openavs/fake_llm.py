@@ -1,7 +1,9 @@
 """A local OpenAI-compatible chat server for tests: http.server on 127.0.0.1 in a thread.
 
 ``answers`` are served in order (the last one repeats); each request body is kept in ``requests``.
-``delay`` seconds are slept before answering (to test timeouts).
+``respond(body) -> answer text``, when given, answers instead (for requests that arrive in any order).
+``delay`` seconds are slept before answering (to test timeouts); ``max_in_flight`` is the most requests
+the server was answering at the same time.
 """
 
 from __future__ import annotations
@@ -10,12 +12,22 @@ import json
 import socket
 import threading
 import time
+from collections.abc import Callable
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 
 class FakeLLM:
-    def __init__(self, answers: list[str], delay: float = 0.0, status: int = 200):
+    def __init__(
+        self,
+        answers: list[str] = (),
+        delay: float = 0.0,
+        status: int = 200,
+        respond: Callable[[dict], str] | None = None,
+    ):
         self.answers = list(answers)
+        self.respond = respond
+        self.in_flight = self.max_in_flight = 0
+        lock = threading.Lock()
         self.delay = delay
         self.status = status
         self.requests: list[dict] = []
@@ -26,15 +38,28 @@ class FakeLLM:
             def do_POST(self) -> None:  # noqa: N802
                 length = int(self.headers.get("Content-Length", 0))
                 body = json.loads(self.rfile.read(length) or b"{}")
-                owner.paths.append(self.path)
-                owner.requests.append(body)
+                with lock:
+                    owner.paths.append(self.path)
+                    owner.requests.append(body)
+                    owner.in_flight += 1
+                    owner.max_in_flight = max(owner.max_in_flight, owner.in_flight)
+                try:
+                    self._answer(body)
+                finally:
+                    with lock:
+                        owner.in_flight -= 1
+
+            def _answer(self, body: dict) -> None:
                 if owner.delay:
                     time.sleep(owner.delay)
                 if self.path != "/v1/chat/completions":
                     return self._send(404, {"error": {"message": f"no route {self.path}"}})
                 if owner.status != 200:
                     return self._send(owner.status, {"error": {"message": "refused by the test server"}})
-                i = min(len(owner.requests) - 1, len(owner.answers) - 1)
+                if owner.respond is not None:
+                    content = owner.respond(body)
+                else:
+                    content = owner.answers[min(len(owner.requests) - 1, len(owner.answers) - 1)]
                 return self._send(
                     200,
                     {
@@ -45,7 +70,7 @@ class FakeLLM:
                         "choices": [
                             {
                                 "index": 0,
-                                "message": {"role": "assistant", "content": owner.answers[i]},
+                                "message": {"role": "assistant", "content": content},
                                 "finish_reason": "stop",
                             }
                         ],

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
@@ -160,6 +161,17 @@ def test_openai_needs_a_model_for_a_local_endpoint(monkeypatch):
         monkeypatch.delenv(key, raising=False)
     with pytest.raises(TranslationError, match="OPENAI_API_KEY"):
         OpenAIChatTranslator()
+
+
+def test_openai_parallel_prompts_share_one_client():
+    with pytest.raises(TranslationError, match="`parallel`.*1 or more"):
+        OpenAIChatTranslator(base_url="http://127.0.0.1:9/v1", model="m", parallel=0)
+    with FakeLLM([answer([[], ["guitar"], []])], delay=0.2) as server:
+        tr = OpenAIChatTranslator(base_url=server.url, model="m", http_retries=0, parallel=4)
+        with ThreadPoolExecutor(4) as pool:
+            results = list(pool.map(lambda _: tr.translate(DESCRIPTIONS), range(4)))
+    assert [r.phrases for r in results] == [[[], ["guitar"], []]] * 4
+    assert server.max_in_flight == 4 and tr.parallel == 4
 
 
 def test_keyword_translator_uses_the_same_prompt_and_validation():
