@@ -329,6 +329,43 @@ def build_whisper(folder: Path) -> Path:
     return _save_torch(state, folder / "tiny_whisper.pt")
 
 
+CHAT_TEMPLATE = (
+    "{% for m in messages %}<|im_start|>{{ m['role'] }}\n{{ m['content'] }}<|im_end|>\n{% endfor %}"
+    "{% if add_generation_prompt %}<|im_start|>assistant\n{% endif %}"
+)
+
+
+def build_chat(folder: Path) -> Path:
+    """Tiny Qwen2 chat model (byte-level BPE tokenizer trained on prompt-like text, a chat template) for
+    the hf-chat translator; its answers are random text."""
+    from tokenizers import Tokenizer, decoders, models, pre_tokenizers, trainers
+    from transformers import PreTrainedTokenizerFast, Qwen2Config, Qwen2ForCausalLM
+
+    _seeded()
+    tok = Tokenizer(models.BPE())
+    tok.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=False)
+    tok.decoder = decoders.ByteLevel()
+    specials = ["<|endoftext|>", "<|im_start|>", "<|im_end|>"]
+    trainer = trainers.BpeTrainer(
+        vocab_size=400, special_tokens=specials, initial_alphabet=pre_tokenizers.ByteLevel.alphabet()
+    )
+    valid = '{"frames": [{"frame": 1, "objects": ["Guitar"]}, {"frame": 2, "objects": []}]}'
+    tok.train_from_iterator(
+        [valid, "Frame 1: ast guitar strumming; speech man dog", '{"frames": []}'] * 20, trainer
+    )
+    fast = PreTrainedTokenizerFast(
+        tokenizer_object=tok, eos_token="<|im_end|>", pad_token="<|endoftext|>", chat_template=CHAT_TEMPLATE
+    )
+    fast.save_pretrained(folder)
+    cfg = Qwen2Config(
+        vocab_size=len(fast), hidden_size=32, intermediate_size=64, num_hidden_layers=1,
+        num_attention_heads=2, num_key_value_heads=1, max_position_embeddings=4096,
+        eos_token_id=fast.eos_token_id, pad_token_id=fast.pad_token_id,
+    )  # fmt: skip
+    Qwen2ForCausalLM(cfg).save_pretrained(folder)
+    return folder
+
+
 BUILDERS = {
     "grounding-dino": build_grounding_dino,
     "sam": build_sam,
@@ -337,6 +374,7 @@ BUILDERS = {
     "clap": build_clap,
     "whisper": build_whisper,
     "audio-lm": build_audio_lm,
+    "chat": build_chat,
 }
 
 

@@ -21,8 +21,9 @@ def main(quick: bool = False) -> list[dict]:
 
     from avs_studio.openavs import tiny, weights
     from avs_studio.openavs.describers import ast, audio_lm, clap, whisper  # noqa: F401
-    from avs_studio.openavs.registry import DESCRIBERS, POINT_SEGMENTERS, SEGMENTERS
+    from avs_studio.openavs.registry import DESCRIBERS, POINT_SEGMENTERS, SEGMENTERS, TRANSLATORS
     from avs_studio.openavs.segmenters import gdino, sam, sam2  # noqa: F401
+    from avs_studio.openavs.translators import hf_chat  # noqa: F401
 
     torch.set_num_threads(1)  # steadier figures on a shared 2-core machine
     emit = Figures("openavs_models", machine("CPU, tiny random models"))
@@ -94,6 +95,22 @@ def main(quick: bool = False) -> list[dict]:
                     repeat,
                 ),
             )
+
+        # 4 clips' prompts: one left-padded generate (parallel = 4) versus one clip at a time
+        chat = TRANSLATORS.create(
+            "hf-chat", path=str(paths["chat"]), device="cpu", max_new_tokens=32, parallel=4
+        )
+        from avs_studio.openavs.translators.base import SYSTEM_PROMPT, build_prompt
+
+        prompts = [
+            [{"role": "system", "content": SYSTEM_PROMPT}, {"role": "user", "content": build_prompt(d)}]
+            for d in ([{"ast": f"Guitar; Strum {i}"}] * (i + 2) for i in range(4))
+        ]
+        one = median_ms(lambda: [chat.generate([p]) for p in prompts], repeat)
+        batched = median_ms(lambda: chat.generate(prompts), repeat)
+        emit("hf-chat, 4 clip prompts one at a time (32 tokens)", one)
+        emit("hf-chat, 4 clip prompts in one batch (32 tokens)", batched)
+        emit("hf-chat batching speed-up", one / batched, "x")
     return emit.rows
 
 

@@ -3,47 +3,24 @@
 from __future__ import annotations
 
 import json
+import threading
+import time
+from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 import torch
 
 from avs_studio.openavs import TRANSLATORS, TranslationError
 
-CHAT_TEMPLATE = (
-    "{% for m in messages %}<|im_start|>{{ m['role'] }}\n{{ m['content'] }}<|im_end|>\n{% endfor %}"
-    "{% if add_generation_prompt %}<|im_start|>assistant\n{% endif %}"
-)
 VALID = '{"frames": [{"frame": 1, "objects": ["Guitar"]}, {"frame": 2, "objects": []}]}'
 
 
 @pytest.fixture(scope="module")
 def tiny_chat_model(tmp_path_factory):
     """Byte-level BPE tokenizer with a chat template + random Qwen2ForCausalLM, saved offline."""
-    from tokenizers import Tokenizer, decoders, models, pre_tokenizers, trainers
-    from transformers import PreTrainedTokenizerFast, Qwen2Config, Qwen2ForCausalLM
+    from avs_studio.openavs import tiny
 
-    folder = tmp_path_factory.mktemp("tiny-chat")
-    tok = Tokenizer(models.BPE())
-    tok.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=False)
-    tok.decoder = decoders.ByteLevel()
-    specials = ["<|endoftext|>", "<|im_start|>", "<|im_end|>"]
-    trainer = trainers.BpeTrainer(
-        vocab_size=400, special_tokens=specials, initial_alphabet=pre_tokenizers.ByteLevel.alphabet()
-    )
-    corpus = [VALID, "Frame 1: ast guitar strumming; speech man dog", '{"frames": []}'] * 20
-    tok.train_from_iterator(corpus, trainer)
-    fast = PreTrainedTokenizerFast(
-        tokenizer_object=tok, eos_token="<|im_end|>", pad_token="<|endoftext|>", chat_template=CHAT_TEMPLATE
-    )
-    fast.save_pretrained(folder)
-    torch.manual_seed(0)
-    cfg = Qwen2Config(
-        vocab_size=len(fast), hidden_size=32, intermediate_size=64, num_hidden_layers=1,
-        num_attention_heads=2, num_key_value_heads=1, max_position_embeddings=4096,
-        eos_token_id=fast.eos_token_id, pad_token_id=fast.pad_token_id,
-    )  # fmt: skip
-    Qwen2ForCausalLM(cfg).save_pretrained(folder)
-    return folder
+    return tiny.build("chat", tmp_path_factory.mktemp("tiny-chat"))
 
 
 DESCRIPTIONS = [{"ast": "Guitar; Strum"}, {"ast": "Silence"}]
@@ -92,3 +69,50 @@ def test_missing_model_folder_is_a_clear_error(tmp_path):
         TRANSLATORS.create("hf-chat", path=str(tmp_path / "nothing"), device="cpu")
     with pytest.raises(TranslationError, match="needs `path`"):
         TRANSLATORS.create("hf-chat", device="cpu")
+
+
+def test_parallel_prompts_meet_in_one_left_padded_generate(tiny_chat_model):
+    tr = TRANSLATORS.create("hf-chat", path=str(tiny_chat_model), device="cpu", max_new_tokens=8, parallel=3)
+    assert tr.parallel == 3
+    conversations = [
+        [{"role": "user", "content": text}]
+        for text in ('{"frames": []}', "Frame 1: ast guitar strumming; speech man dog", VALID)
+    ]
+    alone = [tr.generate([c])[0] for c in conversations]
+    batches: list[int] = []
+    real_generate = tr.model.generate
+    first_running = threading.Event()
+
+    def gated_generate(**kw):
+        batches.append(kw["input_ids"].shape[0])
+        if len(batches) == 1:  # hold the model until the two other prompts wait for it
+            first_running.set()
+            deadline = time.monotonic() + 10
+            while len(tr._batcher._queue) < 2 and time.monotonic() < deadline:
+                time.sleep(0.005)
+        return real_generate(**kw)
+
+    tr.model.generate = gated_generate
+    with ThreadPoolExecutor(3) as pool:
+        first = pool.submit(tr.chat, conversations[0])
+        assert first_running.wait(10)
+        rest = [pool.submit(tr.chat, c) for c in conversations[1:]]
+        answers = [first.result()] + [r.result() for r in rest]
+    assert batches == [1, 2]  # the first prompt alone, the two that queued meanwhile together
+    assert answers == alone  # left padding: each row answers exactly as it would alone
+    assert len(set(alone)) > 1  # the prompts do give different answers, so a mix-up would show
+
+
+def test_a_failing_batch_reaches_every_caller_in_it():
+    from avs_studio.openavs.translators.hf_chat import Batcher
+
+    def run(items):
+        if "bad" in items:
+            raise RuntimeError("out of memory")
+        return [i.upper() for i in items]
+
+    batcher = Batcher(run, size=4)
+    assert batcher("ok") == "OK"
+    with pytest.raises(RuntimeError, match="out of memory"):
+        batcher("bad")
+    assert batcher("again") == "AGAIN"  # the batcher is usable after a failure
