@@ -18,35 +18,22 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-from sqlalchemy import delete, func, select, update
 
-from avs_studio import masks
 from avs_studio.jobs.project import Project, keyframes
 from avs_studio.media import MediaError, NoAudioError, VideoReader, load_audio
 from avs_studio.openavs import Clip, FrameProposal, Pipeline, PipelineConfig, load_config
 from avs_studio.openavs.pipeline import Cancelled, PipelineError
-from avs_studio.store import VideoRow
-from avs_studio.store.models import Annotation, ClipResult, Revision, SoundObject, utcnow
+from avs_studio.store import FrameMasks, ProposalCounts, VideoRow
 
 Progress = Callable[[int, int, str], None]
 OnClip = Callable[[int, list[FrameProposal]], None]
 AUDIO_RATE = 16000
 SOURCE = "proposal"
-STATUS = "proposed"
 SETTINGS_KEY = "pipeline"  # project setting the GUI writes; its "llm" {"base_url", "model", "api_key"}
 
 
 class ProposeError(Exception):
     """Proposing cannot start (unknown video or engine, missing student model); names what to fix."""
-
-
-@dataclass
-class _ClipCounts:
-    annotations: int = 0
-    empty: int = 0
-    skipped: int = 0
-    new_objects: int = 0
-    written: list[int] = field(default_factory=list)
 
 
 @dataclass
@@ -68,7 +55,7 @@ class ProposeReport:
     def as_dict(self) -> dict[str, Any]:
         return asdict(self)
 
-    def add_clip(self, counts: _ClipCounts) -> None:
+    def add_clip(self, counts: ProposalCounts) -> None:
         """Count one stored clip (what ``write_clip`` returned)."""
         self.clips += 1
         self.keyframes += len(counts.written)
@@ -311,91 +298,28 @@ def write_clip(
     result: dict[str, Any],
     author: str = "openavs",
     source: str = SOURCE,
-) -> _ClipCounts:
-    """Store one clip's proposals, objects and provenance in one transaction (all or nothing)."""
-    indices = [fp.frame_index for fp in frames]
-    h, w = shape
-
-    def fn(s: Any) -> _ClipCounts:
-        counts = _ClipCounts()
-        existing = s.scalars(
-            select(Annotation).where(Annotation.video_id == video_id, Annotation.frame.in_(indices))
-        ).all()
-        reviewed = {a.frame for a in existing if a.status != STATUS}
-        stale = [a.id for a in existing if a.frame not in reviewed]
-        if stale:
-            s.execute(update(Revision).where(Revision.annotation_id.in_(stale)).values(state="discarded"))
-            s.execute(delete(Annotation).where(Annotation.id.in_(stale)))
-        objects = {o.label.strip().lower(): o.id for o in s.scalars(
-            select(SoundObject).where(SoundObject.video_id == video_id).order_by(SoundObject.index)
-        )}  # fmt: skip
-        next_index = s.scalar(select(func.max(SoundObject.index)).where(SoundObject.video_id == video_id))
-        next_index = 0 if next_index is None else next_index + 1
-        now = utcnow()
-        rows: list[Annotation] = []
-        for fp in frames:
-            if fp.frame_index in reviewed:
-                counts.skipped += 1
+) -> ProposalCounts:
+    """Store one clip's proposals, objects and provenance in one transaction (all or nothing): the masks
+    of one phrase merged into one object, empty masks dropped (a frame left with none: "nothing sounds")."""
+    plain = []
+    for fp in frames:
+        by_phrase: dict[str, tuple[np.ndarray, float]] = {}
+        for obj in fp.objects:
+            m = np.asarray(obj.mask, dtype=bool)
+            if m.shape != shape:
+                raise ValueError(f"segmenter mask of shape {m.shape} for a {shape[1]}x{shape[0]} frame")
+            if not m.any():
                 continue
-            by_phrase: dict[str, tuple[np.ndarray, float]] = {}
-            for obj in fp.objects:
-                m = np.asarray(obj.mask, dtype=bool)
-                if m.shape != (h, w):
-                    raise ValueError(f"segmenter mask of shape {m.shape} for a {w}x{h} frame")
-                if not m.any():
-                    continue
-                label = obj.phrase.strip().lower()
-                old = by_phrase.get(label)
-                by_phrase[label] = (
-                    m if old is None else old[0] | m,
-                    max(float(obj.box_score), old[1] if old else 0.0),
-                )
-            if not by_phrase:
-                by_phrase_items: list[tuple[int | None, np.ndarray, float | None]] = [
-                    (None, np.zeros((h, w), bool), None)
-                ]
-                counts.empty += 1
-            else:
-                by_phrase_items = []
-                for label, (m, score) in by_phrase.items():
-                    if label not in objects:
-                        obj_row = SoundObject(
-                            video_id=video_id,
-                            label=label,
-                            colour=masks.colour_for_index(next_index),
-                            index=next_index,
-                        )
-                        s.add(obj_row)
-                        s.flush()
-                        objects[label] = obj_row.id
-                        next_index += 1
-                        counts.new_objects += 1
-                    by_phrase_items.append((objects[label], m, score))
-                    counts.annotations += 1
-            for object_id, m, score in by_phrase_items:
-                rle = masks.encode(m)
-                rows.append(
-                    Annotation(
-                        video_id=video_id, frame=fp.frame_index, object_id=object_id, counts=rle["counts"],
-                        height=h, width=w, area=int(np.count_nonzero(m)), source=source, status=STATUS,
-                        author=author, score=score, run_id=run_id, version=1, created_at=now, updated_at=now,
-                    )
-                )  # fmt: skip
-            counts.written.append(fp.frame_index)
-        s.add_all(rows)
-        if run_id is not None:
-            s.add(
-                ClipResult(
-                    run_id=run_id,
-                    video_id=video_id,
-                    frames=[int(i) for i in indices],
-                    result=_jsonable(result),
-                )
+            label = obj.phrase.strip().lower()
+            old = by_phrase.get(label)
+            by_phrase[label] = (
+                m if old is None else old[0] | m,
+                max(float(obj.box_score), old[1] if old else 0.0),
             )
-        s.flush()
-        return counts
-
-    return project.store.write(fn)
+        plain.append(FrameMasks(fp.frame_index, [(k, m, sc) for k, (m, sc) in by_phrase.items()]))
+    return project.store.replace_proposals(
+        video_id, plain, shape, run_id=run_id, result=_jsonable(result), author=author, source=source
+    )
 
 
 def _stop(cancel: Any) -> bool:

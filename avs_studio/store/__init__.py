@@ -1,6 +1,7 @@
 """avs_studio.store: the project database (SQLite by default, PostgreSQL by URL), see docs/CONTRACTS.md."""
 
 from avs_studio.store.errors import ConflictError, NotFoundError, StoreError
+from avs_studio.store.proposals import FrameMasks, ProposalCounts
 from avs_studio.store.rows import (
     AnnotationRow,
     ClipResultRow,
@@ -19,9 +20,11 @@ __all__ = [
     "AnnotationRow",
     "ClipResultRow",
     "ConflictError",
+    "FrameMasks",
     "NotFoundError",
     "ObjectRow",
     "PipelineRunRow",
+    "ProposalCounts",
     "RevisionRow",
     "Store",
     "StoreError",

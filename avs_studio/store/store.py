@@ -31,6 +31,7 @@ from avs_studio.store.models import (
     Video,
     utcnow,
 )
+from avs_studio.store.proposals import FrameMasks, ProposalCounts, replace_proposals
 from avs_studio.store.rows import (
     AnnotationRow,
     ClipResultRow,
@@ -816,6 +817,26 @@ class Store:
             s.add(c)
             s.flush()
             return c.id
+
+    def replace_proposals(
+        self,
+        video_id: int,
+        frames: Sequence[FrameMasks],
+        shape: tuple[int, int],
+        *,
+        run_id: int | None = None,
+        result: dict[str, Any] | None = None,
+        author: str = "openavs",
+        source: str = "proposal",
+    ) -> ProposalCounts:
+        """One clip's proposals (and, with ``run_id``, its provenance ``result``) in one transaction;
+        keyframes a person reviewed or edited are skipped (see store.proposals)."""
+        _check(source, SOURCES, "source")
+        return self.write(
+            lambda s: replace_proposals(
+                s, video_id, frames, shape, run_id=run_id, result=result, author=author, source=source
+            )
+        )
 
     def clip_results(self, video_id: int) -> list[ClipResultRow]:
         q = select(ClipResult).where(ClipResult.video_id == video_id).order_by(ClipResult.id)
