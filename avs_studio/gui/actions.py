@@ -48,7 +48,9 @@ SPECS: tuple[ActionSpec, ...] = (
         "Play the current second with sound, then come back",
         "Navigate",
     ),
-    ActionSpec("slower", "Play s&lower", ("Ctrl+Down",), "Playback speed one step down (to 0.25x)", "Navigate"),
+    ActionSpec(
+        "slower", "Play s&lower", ("Ctrl+Down",), "Playback speed one step down (to 0.25x)", "Navigate"
+    ),
     ActionSpec("faster", "Play &faster", ("Ctrl+Up",), "Playback speed one step up (to 2x)", "Navigate"),
     ActionSpec(
         "loop_clip",

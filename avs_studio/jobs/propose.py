@@ -413,7 +413,7 @@ def _propose_video(
                 yield Clip(images, list(indices), spans_of(indices), audio, key=f"video:{video.id}")
 
         # the pipeline runs ahead (the next clips' LLM prompts in flight) while earlier clips are stored
-        proposals = pipeline.run_many(clip_stream(), cancel=cancel) if audio is not None else iter(())
+        proposals = pipeline.run_many(clip_stream(), cancel=cancel) if audio is not None else None
 
         def make_clip(indices: list[int]) -> tuple[list[FrameProposal], dict[str, Any]] | None:
             if audio is None:
@@ -446,5 +446,5 @@ def _propose_video(
                 cancel=cancel, on_clip=on_clip, timing="clips",
             )  # fmt: skip
         finally:
-            if hasattr(proposals, "close"):
+            if proposals is not None:
                 proposals.close()  # abandon what ran ahead (cancelled, or a clip failed)

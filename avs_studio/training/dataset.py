@@ -131,17 +131,26 @@ def summarize(store, pseudo_min_score: float = 0.3) -> dict[str, dict[str, int]]
     for v in videos:
         counts = {"videos": 0, "accepted_frames": 0, "edited_frames": 0, "pseudo_frames": 0}
         out.setdefault(split_of[v.id], counts)["videos"] += 1
-    accepted = {(r.video_id, r.frame) for r in store.iter_annotations(status="accepted")}
-    edited = {(r.video_id, r.frame) for r in store.iter_annotations(status="edited")} - accepted
-    edited -= _pending_frames(store, edited)
-    reviewed = {r.video_id for r in store.iter_annotations(status=REVIEWED)}
-    scores: dict[tuple[int, int], float | None] = {}
-    for r in store.iter_annotations(status="proposed", source=PSEUDO_SOURCES):
-        if r.video_id in reviewed:
-            continue
+    accepted: set[tuple[int, int]] = set()
+    edited: set[tuple[int, int]] = set()
+    proposed: set[tuple[int, int]] = set()
+    reviewed: set[int] = set()
+    scores: dict[tuple[int, int], float | None] = {}  # lowest OpenAVS proposal score per frame
+    for r in store.iter_annotations():  # one pass over the annotations, masks left encoded
         key = (r.video_id, r.frame)
-        old = scores.get(key, r.score)
-        scores[key] = r.score if old is None else (old if r.score is None else min(old, r.score))
+        if r.status in REVIEWED:
+            reviewed.add(r.video_id)
+        if r.status == "accepted":
+            accepted.add(key)
+        elif r.status == "edited":
+            edited.add(key)
+        elif r.status == "proposed":
+            proposed.add(key)
+            if r.source in PSEUDO_SOURCES:
+                old = scores.get(key, r.score)
+                scores[key] = r.score if old is None else (old if r.score is None else min(old, r.score))
+    edited -= accepted | proposed
+    scores = {k: sc for k, sc in scores.items() if k[0] not in reviewed}
     pseudo = {k for k, sc in scores.items() if sc is None or sc >= pseudo_min_score}
     for kind, keys in (("accepted_frames", accepted), ("edited_frames", edited), ("pseudo_frames", pseudo)):
         for video_id, _frame in keys:

@@ -25,7 +25,9 @@ class ModelConfigError(ValueError):
 
 @dataclass
 class StudentConfig:
-    backbone: str = "tiny"  # "tiny" (our small CNN) or any timm model name, e.g. resnet18, mobilenetv3_small_100
+    backbone: str = (
+        "tiny"  # "tiny" (our small CNN) or any timm model name, e.g. resnet18, mobilenetv3_small_100
+    )
     image_size: int = 96  # square input side in pixels
     n_mels: int = 64
     audio_frames: int = 100  # log-mel frames of one second (hop 10 ms)

@@ -34,7 +34,11 @@ def media(tmp_path: Path) -> dict[str, Path]:
 
 def test_version_and_help_from_the_console_script():
     out = subprocess.run(
-        [sys.executable, "-m", "avs_studio", "--version"], capture_output=True, text=True, cwd=ROOT, check=True
+        [sys.executable, "-m", "avs_studio", "--version"],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        check=True,
     )
     assert out.stdout.strip() == f"avs-studio {__version__}"
     out = subprocess.run(

@@ -38,7 +38,8 @@ def load_audio_lm(path: str | Path, device: str | torch.device = "cpu"):
 
 
 def build_prompts(processor, instructions: list[str], n_segments: int) -> list[str]:
-    """One chat prompt per (segment, instruction), segment-major: one audio placeholder and the instruction."""
+    """One chat prompt per (segment, instruction), segment-major: an audio entry (the processor expands it
+    into the segment's audio tokens) followed by the instruction."""
     out = []
     for _ in range(n_segments):
         for text in instructions:

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import logging
 import os
 import re
 import threading
@@ -37,6 +38,8 @@ _ENCODERS: dict[tuple[str, str], Any] = {}
 _VECTORS: dict[str, np.ndarray] = {}
 _CHUNK_SPLIT = re.compile(r"[;\n|]|,\s+|\.\s+|\s+(?:and|while|with|as)\s+", re.IGNORECASE)
 _SCORE = re.compile(r"\(\s*\d*\.?\d+\s*\)|[:=]\s*\d*\.\d+\s*$|\b\d+(?:\.\d+)?\s*%")
+
+log = logging.getLogger(__name__)
 
 
 def embedding_model_path() -> str:
@@ -127,16 +130,16 @@ class OfflineTranslator:
                 vecs = np.load(cache)
                 if vecs.shape[0] == len(texts):
                     return vecs
-            except (OSError, ValueError):
-                pass
+            except (OSError, ValueError) as exc:  # a damaged cache file: embed again and overwrite it
+                log.info("vocabulary embedding cache %s unreadable (%s); recomputing", cache, exc)
         vecs = self._embed(texts)
         try:
             cache.parent.mkdir(parents=True, exist_ok=True)
             tmp = cache.with_name(f"{cache.stem}.{os.getpid()}.tmp.npy")
             np.save(tmp, vecs)
             os.replace(tmp, cache)
-        except OSError:
-            pass  # a read-only cache only costs time
+        except OSError as exc:  # a read-only cache only costs time: the next run embeds again
+            log.warning("cannot write the vocabulary embedding cache %s: %s", cache, exc)
         return vecs
 
     @property

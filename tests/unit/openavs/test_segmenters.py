@@ -60,7 +60,7 @@ def test_text_segmenter_outputs(segmenter, frames):
     assert len(out) == 3
     assert out[2] == []  # no phrase, no detection
     for objs, img, phrases in zip(out[:2], frames, PHRASES):
-        assert 1 <= len(objs) <= 4
+        assert len(objs) == 4  # thresholds 0: every query passes, so the max_boxes cap sets the count
         h, w = img.shape[:2]
         for o in objs:
             assert isinstance(o, ObjectProposal)
