@@ -7,7 +7,6 @@ qp 0) when PyAV's FFmpeg has it, else FFV1; both in Matroska (.mkv) with the wav
 from __future__ import annotations
 
 import os
-import uuid
 from collections.abc import Sequence
 from fractions import Fraction
 from functools import cache
@@ -16,6 +15,7 @@ from pathlib import Path
 import av
 import numpy as np
 
+from avs_studio.atomic import atomic_path
 from avs_studio.io.errors import DatasetError
 
 CONTAINER_SUFFIX = ".mkv"
@@ -51,45 +51,41 @@ def assemble_clip(
     for i, f in enumerate(frames):
         if f.shape != (h, w, 3) or f.dtype != np.uint8:
             raise DatasetError(f"frame {i} for {out} is {f.shape} {f.dtype}; expected ({h}, {w}, 3) uint8")
-    out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = out.with_name(f".{out.stem}.{uuid.uuid4().hex[:8]}{CONTAINER_SUFFIX}")
     codec, pix, opts = lossless_codec()
     rate = Fraction(fps).limit_denominator(1000)
     try:
-        with av.open(str(tmp), "w", format="matroska") as container:
-            vs = container.add_stream(codec, rate=rate, options=dict(opts))
-            vs.width, vs.height, vs.pix_fmt = w, h, pix
-            audio_in = av.open(str(wav)) if wav is not None else None
-            try:
-                a_in = audio_in.streams.audio[0] if audio_in is not None and audio_in.streams.audio else None
-                a_out = None
-                if a_in is not None:
-                    fmt = a_in.codec_context.format.name
-                    a_out = container.add_stream(
-                        _PCM.get(fmt, "pcm_f32le"), rate=a_in.codec_context.sample_rate
-                    )
-                    a_out.layout = a_in.codec_context.layout
-                    a_out.format = fmt.rstrip("p") if fmt in _PCM else "flt"
-                for i, img in enumerate(frames):
-                    vf = av.VideoFrame.from_ndarray(np.ascontiguousarray(img), format="rgb24")
-                    if pix != "rgb24":
-                        vf = vf.reformat(format=pix)
-                    vf.pts = i
-                    container.mux(vs.encode(vf))
-                container.mux(vs.encode(None))
-                if a_in is not None and a_out is not None:
-                    for frame in audio_in.decode(a_in):
-                        frame.pts = None
-                        container.mux(a_out.encode(frame))
-                    container.mux(a_out.encode(None))
-            finally:
-                if audio_in is not None:
-                    audio_in.close()
-        os.replace(tmp, out)
+        with atomic_path(out) as tmp:
+            _write(tmp, frames, wav, codec, pix, opts, rate, w, h)
     except (av.error.FFmpegError, OSError, ValueError) as exc:
-        tmp.unlink(missing_ok=True)
         raise DatasetError(f"could not assemble {out} from frames and {wav}: {exc}") from exc
-    except BaseException:
-        tmp.unlink(missing_ok=True)
-        raise
     return out
+
+
+def _write(tmp, frames, wav, codec, pix, opts, rate, w, h) -> None:
+    with av.open(str(tmp), "w", format="matroska") as container:
+        vs = container.add_stream(codec, rate=rate, options=dict(opts))
+        vs.width, vs.height, vs.pix_fmt = w, h, pix
+        audio_in = av.open(str(wav)) if wav is not None else None
+        try:
+            a_in = audio_in.streams.audio[0] if audio_in is not None and audio_in.streams.audio else None
+            a_out = None
+            if a_in is not None:
+                fmt = a_in.codec_context.format.name
+                a_out = container.add_stream(_PCM.get(fmt, "pcm_f32le"), rate=a_in.codec_context.sample_rate)
+                a_out.layout = a_in.codec_context.layout
+                a_out.format = fmt.rstrip("p") if fmt in _PCM else "flt"
+            for i, img in enumerate(frames):
+                vf = av.VideoFrame.from_ndarray(np.ascontiguousarray(img), format="rgb24")
+                if pix != "rgb24":
+                    vf = vf.reformat(format=pix)
+                vf.pts = i
+                container.mux(vs.encode(vf))
+            container.mux(vs.encode(None))
+            if a_in is not None and a_out is not None:
+                for frame in audio_in.decode(a_in):
+                    frame.pts = None
+                    container.mux(a_out.encode(frame))
+                container.mux(a_out.encode(None))
+        finally:
+            if audio_in is not None:
+                audio_in.close()

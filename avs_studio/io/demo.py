@@ -9,14 +9,13 @@ from __future__ import annotations
 
 import csv
 import os
-import shutil
-import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import cv2
 import numpy as np
 
+from avs_studio.atomic import atomic_dir
 from avs_studio.io.writers import write_wav
 
 SHAPES = ("circle", "square", "triangle", "cross")
@@ -198,11 +197,9 @@ def make_demo_s4(
         raise DemoDataError(f"{out} exists and is not an empty folder; choose a new output folder")
     if not 2 <= shapes_per_frame <= len(SHAPES):
         raise DemoDataError(f"shapes_per_frame must be 2..{len(SHAPES)}, got {shapes_per_frame}")
-    out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.", dir=out.parent))
     counts = {"train": train, "val": val, "test": test}
     total, done = sum(counts.values()), 0
-    try:
+    with atomic_dir(out, replace=True) as tmp:
         rows = []
         for split_index, split in enumerate(SPLITS):
             for i in range(counts[split]):
@@ -218,10 +215,4 @@ def make_demo_s4(
             writer = csv.writer(f)
             writer.writerow(["name", "start_time", "category", "split"])
             writer.writerows(rows)
-        if out.exists():
-            out.rmdir()
-        os.replace(tmp, out)
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
     return DemoReport(out, counts)

@@ -12,7 +12,6 @@ import hashlib
 import json
 import os
 import shutil
-import uuid
 import wave
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -22,6 +21,7 @@ from typing import IO, Any
 
 import numpy as np
 
+from avs_studio.atomic import atomic_dir, atomic_open
 from avs_studio.io import avsbench as layout
 from avs_studio.io.errors import DatasetError, OutputExistsError
 from avs_studio.io.images import write_indexed_png, write_mask_png, write_rgb
@@ -34,8 +34,8 @@ FORMATS = ("avsbench-s4", "avsbench-ms3", "avss", "coco", "png")
 
 
 @contextlib.contextmanager
-def atomic_dir(out: str | os.PathLike, force: bool = False) -> Iterator[Path]:
-    """Yield a fresh ``OUT.tmp-xxxx`` folder; on success it becomes ``out``, on any error it is removed.
+def export_folder(out: str | os.PathLike, force: bool = False) -> Iterator[Path]:
+    """Yield a fresh temp folder beside ``out``; on success it becomes ``out``, on any error it is removed.
 
     A non-empty ``out`` is refused (OutputExistsError) unless ``force``; then it is replaced only after
     the new export is complete.
@@ -45,21 +45,8 @@ def atomic_dir(out: str | os.PathLike, force: bool = False) -> Iterator[Path]:
         raise OutputExistsError(f"{out} exists and is not a folder; choose another output path")
     if out.is_dir() and any(out.iterdir()) and not force:
         raise OutputExistsError(f"{out} is not empty; choose an empty folder or pass --force to replace it")
-    out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = out.with_name(f"{out.name}.tmp-{uuid.uuid4().hex[:8]}")
-    tmp.mkdir()
-    try:
+    with atomic_dir(out, replace=True) as tmp:
         yield tmp
-        if out.exists():
-            old = out.with_name(f"{out.name}.old-{uuid.uuid4().hex[:8]}")
-            os.replace(out, old)
-            os.replace(tmp, out)
-            shutil.rmtree(old, ignore_errors=True)
-        else:
-            os.replace(tmp, out)
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
 
 
 def file_sha256(path: Path) -> str:
@@ -74,8 +61,7 @@ def write_manifest(root: Path, data: dict[str, Any]) -> dict[str, Any]:
     ``data`` and "file_count", not the list.
     """
     count = 0
-    tmp = root / ".manifest.json.part"
-    with open(tmp, "w") as out:
+    with atomic_open(root / "manifest.json", "w") as out:
         head = json.dumps({**data, "files": {}}, indent=1, sort_keys=True)
         start, end = head.rsplit('"files": {}', 1)
         out.write(start + '"files": {')
@@ -84,7 +70,7 @@ def write_manifest(root: Path, data: dict[str, Any]) -> dict[str, Any]:
             for name in sorted(filenames):
                 path = Path(dirpath) / name
                 rel = path.relative_to(root).as_posix()
-                if rel in ("manifest.json", tmp.name):
+                if rel == "manifest.json" or name.startswith(".manifest.json."):
                     continue
                 out.write(
                     ("\n  " if count == 0 else ",\n  ")
@@ -94,7 +80,6 @@ def write_manifest(root: Path, data: dict[str, Any]) -> dict[str, Any]:
                 )
                 count += 1
         out.write("\n }" + end)
-    os.replace(tmp, root / "manifest.json")
     return {**data, "file_count": count}
 
 

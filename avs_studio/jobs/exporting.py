@@ -30,7 +30,7 @@ from avs_studio.io.writers import (
     CocoWriter,
     ExportClip,
     PngWriter,
-    atomic_dir,
+    export_folder,
     resplit,
     write_manifest,
     write_wav,
@@ -192,7 +192,7 @@ def export_dataset(
     status_counts: Counter[str] = Counter()
     by_split: Counter[str] = Counter()
     subset = _SUBSET.get(fmt)
-    with atomic_dir(out, force=force) as tmp:
+    with export_folder(out, force=force) as tmp:
         if subset:
             writer: Any = AvsbenchWriter(
                 tmp, subset, store.get_setting(LABEL2IDX_SETTING) if subset == "avss" else None

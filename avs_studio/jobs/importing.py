@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import os
 import shutil
-import uuid
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -21,6 +20,7 @@ from typing import Any
 
 import numpy as np
 
+from avs_studio.atomic import atomic_path
 from avs_studio.io import avsbench as layout
 from avs_studio.io.assemble import CONTAINER_SUFFIX, assemble_clip
 from avs_studio.io.avsbench import Problem
@@ -57,13 +57,8 @@ def media_path(project: Any, subset: str, name: str) -> Path:
 
 
 def _copy_atomic(src: Path, dst: Path) -> None:
-    dst.parent.mkdir(parents=True, exist_ok=True)
-    tmp = dst.with_name(f".{dst.name}.{uuid.uuid4().hex[:8]}")
-    try:
+    with atomic_path(dst) as tmp:
         shutil.copyfile(src, tmp)
-        os.replace(tmp, dst)
-    finally:
-        tmp.unlink(missing_ok=True)
 
 
 def _reason(exc: Exception, path: Path) -> str:

@@ -11,6 +11,7 @@ from pathlib import Path
 
 import tomli_w
 
+from avs_studio.atomic import write_text
 from avs_studio.media import MediaError, probe
 from avs_studio.store import Store
 
@@ -60,9 +61,7 @@ def _write_marker(project_dir: Path, database_url: str | None) -> None:
     data: dict = {"format": FORMAT}
     if database_url:
         data["database_url"] = database_url
-    tmp = project_dir / (MARKER + ".tmp")
-    tmp.write_text(tomli_w.dumps(data))
-    os.replace(tmp, project_dir / MARKER)
+    write_text(project_dir / MARKER, tomli_w.dumps(data))
 
 
 def _read_marker(project_dir: Path) -> dict:

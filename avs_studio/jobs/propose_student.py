@@ -19,6 +19,7 @@ import numpy as np
 import torch
 
 from avs_studio import masks
+from avs_studio.atomic import atomic_path
 from avs_studio.jobs.project import Project, keyframes
 from avs_studio.jobs.propose import (
     Progress,
@@ -196,10 +197,9 @@ def predict_folder(
             )
             png = np.clip(np.round(full * 255), 0, 255).astype(np.uint8)
             target = folder / f"{clip_name}_{k}.png"
-            tmp = target.with_name(f".{target.name}.tmp.png")
-            if not cv2.imwrite(str(tmp), png):
-                raise OSError(f"could not write {tmp}")
-            os.replace(tmp, target)
+            with atomic_path(target) as tmp:
+                if not cv2.imwrite(str(tmp), png):
+                    raise OSError(f"could not write {target}")
             report.frames += 1
         report.videos += 1
         if progress:

@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import os
-import tempfile
 import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from avs_studio.atomic import atomic_dir
 from avs_studio.openavs.registry import DESCRIBERS, POINT_SEGMENTERS, SEGMENTERS, TRANSLATORS, Registry
 from avs_studio.resources import resources_dir
 
@@ -241,17 +241,14 @@ def tiny_model_path(family: str, root: str | Path | None = None) -> Path:
     marker = folder / ".path"
     if marker.is_file():
         return folder / marker.read_text(encoding="utf-8").strip()
-    base.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{family}-", dir=base))
-    built = tiny.build(family, tmp)
-    rel = built.relative_to(tmp).as_posix() if built != tmp else "."
-    (tmp / ".path").write_text(rel, encoding="utf-8")
     try:
-        os.replace(tmp, folder)
+        with atomic_dir(folder) as tmp:
+            built = tiny.build(family, tmp)
+            rel = built.relative_to(tmp).as_posix() if built != tmp else "."
+            (tmp / ".path").write_text(rel, encoding="utf-8")
     except OSError:  # another process finished first
-        import shutil
-
-        shutil.rmtree(tmp, ignore_errors=True)
+        if not marker.is_file():
+            raise
     return folder / (folder / ".path").read_text(encoding="utf-8").strip()
 
 

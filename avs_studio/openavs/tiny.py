@@ -11,6 +11,8 @@ from pathlib import Path
 
 import torch
 
+from avs_studio.atomic import atomic_open
+
 SEED = 1234
 # Words the tiny tokenizers know (tests use these phrases); anything else becomes [UNK].
 WORDS = (
@@ -29,10 +31,8 @@ def _seeded() -> torch.Generator:
 
 def _save_torch(obj: dict, path: Path) -> Path:
     """torch.save to path atomically (temp file + rename), creating the folder."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_suffix(".tmp")
-    torch.save(obj, tmp)
-    tmp.replace(path)
+    with atomic_open(path, "wb") as f:
+        torch.save(obj, f)
     return path
 
 

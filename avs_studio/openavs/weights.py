@@ -22,6 +22,8 @@ from typing import Any
 
 import platformdirs
 
+from avs_studio.atomic import write_text
+
 CACHE_ENV = "AVS_STUDIO_CACHE"
 OFFLINE_ENV = "AVS_STUDIO_OFFLINE"
 REGISTRY_ENV = "AVS_STUDIO_MODELS"  # optional path to another models.toml
@@ -203,9 +205,7 @@ def read_manifest(folder: Path) -> dict[str, Any]:
 
 
 def _write_manifest(folder: Path, data: dict[str, Any]) -> None:
-    tmp = folder / (MANIFEST + ".tmp")
-    tmp.write_text(json.dumps(data, indent=1, sort_keys=True), encoding="utf-8")
-    os.replace(tmp, folder / MANIFEST)
+    write_text(folder / MANIFEST, json.dumps(data, indent=1, sort_keys=True))
 
 
 def missing_files(model: str | ModelSpec) -> list[str]:

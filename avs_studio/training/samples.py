@@ -7,13 +7,13 @@ mid-epoch, and N processes of a DDP run see exactly the global batches that one 
 from __future__ import annotations
 
 import os
-import tempfile
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import TYPE_CHECKING
 
 import cv2
 import numpy as np
+
+from avs_studio.atomic import atomic_open
 
 if TYPE_CHECKING:  # torch loads only where tensors are made (the GUI counts samples without it)
     import torch
@@ -60,16 +60,8 @@ class SampleSet:
 
 def save_npz(path: str | os.PathLike, **arrays: np.ndarray) -> None:
     """np.savez to a temporary file next to ``path``, then rename (never a half-written cache)."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=path.name, suffix=".tmp.npz", dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as f:
-            np.savez(f, **arrays)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    with atomic_open(path, "wb") as f:
+        np.savez(f, **arrays)
 
 
 def augment(image: np.ndarray, mask: np.ndarray, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:

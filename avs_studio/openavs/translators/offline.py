@@ -15,7 +15,6 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
-import os
 import re
 import threading
 from collections.abc import Sequence
@@ -24,6 +23,7 @@ from typing import Any
 
 import numpy as np
 
+from avs_studio.atomic import atomic_open
 from avs_studio.openavs.registry import register_translator
 from avs_studio.openavs.translators.base import translate_with_retries
 from avs_studio.openavs.translators.vocabulary import Vocabulary, load_vocabulary
@@ -134,10 +134,8 @@ class OfflineTranslator:
                 log.info("vocabulary embedding cache %s unreadable (%s); recomputing", cache, exc)
         vecs = self._embed(texts)
         try:
-            cache.parent.mkdir(parents=True, exist_ok=True)
-            tmp = cache.with_name(f"{cache.stem}.{os.getpid()}.tmp.npy")
-            np.save(tmp, vecs)
-            os.replace(tmp, cache)
+            with atomic_open(cache, "wb") as f:
+                np.save(f, vecs)
         except OSError as exc:  # a read-only cache only costs time: the next run embeds again
             log.warning("cannot write the vocabulary embedding cache %s: %s", cache, exc)
         return vecs
