@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 from alembic import command
 from alembic.config import Config
@@ -13,8 +14,9 @@ from alembic.script import ScriptDirectory
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
+from sqlalchemy.orm import Session
 
-from avs_studio.store.errors import StoreError
+from avs_studio.store.errors import NotFoundError, StoreError
 
 MIGRATIONS = Path(__file__).resolve().parent / "migrations"
 
@@ -127,3 +129,11 @@ def upgrade(engine: Engine) -> None:
         if conn.dialect.name == "postgresql":  # two apps opening a fresh database: one migrates, one waits
             conn.exec_driver_sql("SELECT pg_advisory_xact_lock(74140001)")
         command.upgrade(alembic_config(conn), "head")  # re-reads the version under the lock
+
+
+def get(s: Session, model: type, ident: int, what: str, where: str) -> Any:
+    """The row ``ident`` of ``model``; NotFoundError naming it and the database (``where``) otherwise."""
+    obj = s.get(model, ident)
+    if obj is None:
+        raise NotFoundError(f"{what} {ident} does not exist in {where}")
+    return obj

@@ -1,0 +1,135 @@
+"""Videos, their categories and their sounding objects.
+
+Functions take the open session of the Store's transaction; ``store.Store`` is the facade over them.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import delete, func, select
+from sqlalchemy.orm import Session
+
+from avs_studio.masks import colour_for_index
+from avs_studio.store import _rle, history
+from avs_studio.store.annotations import rle_of
+from avs_studio.store.db import get
+from avs_studio.store.errors import StoreError
+from avs_studio.store.models import Annotation, Category, SoundObject, Video, utcnow
+from avs_studio.store.rows import ObjectRow, VideoRow
+
+VIDEO_FIELDS = ("path", "fps", "frame_count", "width", "height", "duration", "has_audio", "sha256")
+VIDEO_UPDATABLE = set(VIDEO_FIELDS) | {"name", "split", "category", "keyframe_rate", "meta"}
+REQUIRED = ("path", "fps", "frame_count", "width", "height", "duration")
+
+
+def ensure_category(s: Session, category: str | None) -> None:
+    if category and s.scalar(select(Category.id).where(Category.name == category)) is None:
+        s.add(Category(name=category))
+
+
+def add_video(
+    s: Session,
+    data: dict[str, Any],
+    *,
+    name: str | None,
+    split: str | None,
+    category: str | None,
+    keyframe_rate: float,
+    meta: dict[str, Any] | None,
+) -> int:
+    missing = [k for k in REQUIRED if k not in data]
+    if missing:
+        raise ValueError(f"video info lacks {', '.join(missing)}")
+    path = str(data["path"])
+    extra = {k: v for k, v in data.items() if k not in VIDEO_FIELDS}
+    existing = s.scalar(select(Video.id).where(Video.path == path))
+    if existing is not None:
+        return existing
+    video = Video(
+        path=path,
+        name=name or Path(path).stem,
+        fps=float(data["fps"]),
+        frame_count=int(data["frame_count"]),
+        width=int(data["width"]),
+        height=int(data["height"]),
+        duration=float(data["duration"]),
+        has_audio=bool(data.get("has_audio", False)),
+        sha256=data.get("sha256"),
+        split=split,
+        category=category,
+        keyframe_rate=float(keyframe_rate),
+        meta={**extra, **(meta or {})},
+    )
+    s.add(video)
+    ensure_category(s, category)
+    s.flush()
+    return video.id
+
+
+def update_video(s: Session, video_id: int, fields: dict[str, Any], where: str) -> VideoRow:
+    unknown = set(fields) - VIDEO_UPDATABLE
+    if unknown:
+        raise TypeError(
+            f"update_video got unknown fields {sorted(unknown)}; allowed: {sorted(VIDEO_UPDATABLE)}"
+        )
+    v = get(s, Video, video_id, "video", where)
+    for k, val in fields.items():
+        setattr(v, k, val)
+    ensure_category(s, fields.get("category"))
+    s.flush()
+    return VideoRow.from_orm(v)
+
+
+def add_object(s: Session, video_id: int, label: str, colour: str | None, where: str) -> int:
+    get(s, Video, video_id, "video", where)
+    last = s.scalar(select(func.max(SoundObject.index)).where(SoundObject.video_id == video_id))
+    index = 0 if last is None else last + 1
+    obj = SoundObject(video_id=video_id, label=label, colour=colour or colour_for_index(index), index=index)
+    s.add(obj)
+    s.flush()
+    return obj.id
+
+
+def update_object(s: Session, object_id: int, fields: dict[str, Any], where: str) -> ObjectRow:
+    obj = get(s, SoundObject, object_id, "object", where)
+    for k, val in fields.items():
+        if val is not None:
+            setattr(obj, k, val)
+    s.flush()
+    return ObjectRow.from_orm(obj)
+
+
+def merge_objects(s: Session, keep_id: int, drop_id: int, where: str) -> None:
+    if keep_id == drop_id:
+        raise ValueError("cannot merge an object with itself")
+    keep = get(s, SoundObject, keep_id, "object", where)
+    drop = get(s, SoundObject, drop_id, "object", where)
+    if keep.video_id != drop.video_id:
+        raise StoreError(f"objects {keep_id} and {drop_id} belong to different videos; cannot merge")
+    kept = {a.frame: a for a in s.scalars(select(Annotation).where(Annotation.object_id == keep_id))}
+    touched: list[int] = []
+    for a in s.scalars(select(Annotation).where(Annotation.object_id == drop_id)).all():
+        touched.append(a.id)
+        k = kept.get(a.frame)
+        if k is None:
+            a.object_id = keep_id
+            a.version += 1
+            a.updated_at = utcnow()
+            continue
+        rle, area = _rle.to_rle(_rle.to_mask(rle_of(k)) | _rle.to_mask(rle_of(a)))
+        k.counts, k.area, k.version, k.updated_at = rle["counts"], area, k.version + 1, utcnow()
+        touched.append(k.id)
+        s.delete(a)
+    s.flush()
+    history.discard(s, touched)
+    s.delete(drop)
+
+
+def delete_object(s: Session, object_id: int, where: str) -> None:
+    obj = get(s, SoundObject, object_id, "object", where)
+    ids = list(s.scalars(select(Annotation.id).where(Annotation.object_id == object_id)))
+    s.execute(delete(Annotation).where(Annotation.object_id == object_id))
+    history.discard(s, ids)
+    s.delete(obj)
