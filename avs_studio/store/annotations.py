@@ -41,6 +41,7 @@ def put(
     attempted: dict[str, Any],
     *,
     expected_version: int | None,
+    create_only: bool,
     group: Any,
 ) -> AnnotationRow:
     """Create or replace the mask of (video, frame, object); ``attempted`` holds the edit's fields."""
@@ -52,6 +53,13 @@ def put(
     a = s.scalars(select(Annotation).where(*key).with_for_update()).one_or_none()
     if expected_version is not None and (a is None or a.version != expected_version):
         raise ConflictError(a.id if a else None, expected_version, a.version if a else None, attempted)
+    if create_only and a is not None and a.author != attempted["author"]:
+        raise ConflictError(
+            a.id, None, a.version, attempted, what="creation",
+            detail=f"{a.author or 'Another author'} stored a mask for video {video_id}, frame {frame}, object "
+            f"{object_id} first (annotation {a.id}, version {a.version}); yours was not written. Reload to see "
+            f"it, then edit it (your mask is in ConflictError.attempted).",
+        )  # fmt: skip
     now = utcnow()
     before = None if a is None else history.snapshot(a)
     if a is None:

@@ -125,10 +125,22 @@ def upgrade(engine: Engine) -> None:
         current = MigrationContext.configure(conn).get_current_revision()
     if current == head_revision():
         return
-    with engine.execution_options(avs_write=True).begin() as conn:
-        if conn.dialect.name == "postgresql":  # two apps opening a fresh database: one migrates, one waits
-            conn.exec_driver_sql("SELECT pg_advisory_xact_lock(74140001)")
-        command.upgrade(alembic_config(conn), "head")  # re-reads the version under the lock
+    with engine.execution_options(avs_write=True).connect() as conn:
+        sqlite = conn.dialect.name == "sqlite"
+        if sqlite:  # a table rebuild (batch mode) must not cascade: foreign keys off, checked at the end
+            conn.connection.driver_connection.execute("PRAGMA foreign_keys=OFF")  # outside a transaction
+        try:
+            with conn.begin():
+                if not sqlite:  # two apps opening a fresh database: one migrates, one waits
+                    conn.exec_driver_sql("SELECT pg_advisory_xact_lock(74140001)")
+                command.upgrade(alembic_config(conn), "head")  # re-reads the version under the lock
+                if sqlite and conn.exec_driver_sql("PRAGMA foreign_key_check").first() is not None:
+                    raise StoreError(
+                        "the database upgrade would leave rows pointing at missing rows; nothing was changed"
+                    )
+        finally:
+            if sqlite:
+                conn.connection.driver_connection.execute("PRAGMA foreign_keys=ON")
 
 
 def get(s: Session, model: type, ident: int, what: str, where: str) -> Any:

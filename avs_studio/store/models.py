@@ -78,7 +78,7 @@ class SoundObject(Base):
     """One sounding thing in a video; ``index`` (order of creation) picks its stable palette colour."""
 
     __tablename__ = "objects"
-    __table_args__ = (UniqueConstraint("video_id", "index"),)
+    __table_args__ = (UniqueConstraint("video_id", "index"), {"sqlite_autoincrement": True})
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     video_id: Mapped[int] = mapped_column(ForeignKey("videos.id", ondelete="CASCADE"), index=True)
     label: Mapped[str] = mapped_column(String(200))
@@ -96,6 +96,8 @@ class Annotation(Base):
     A UNIQUE constraint treats NULLs as distinct on both SQLite and PostgreSQL, so the single empty row
     per (video, frame) is enforced by a partial unique index (supported by both). The unique
     constraint's index also serves the hot (video_id, frame) lookups, so there is no separate one.
+    Ids are never reused (AUTOINCREMENT on SQLite, a sequence on PostgreSQL): the undo log names
+    rows by id, and a reused id would let one author's undo hit another author's new row.
     The version column is maintained by the store (``version_id_generator=False``) so that a row
     restored by undo gets a fresh version instead of restarting at 1.
     """
@@ -111,6 +113,7 @@ class Annotation(Base):
             sqlite_where=text("object_id IS NULL"),
             postgresql_where=text("object_id IS NULL"),
         ),
+        {"sqlite_autoincrement": True},  # an id the undo log names is never handed out again
     )
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     video_id: Mapped[int] = mapped_column(ForeignKey("videos.id", ondelete="CASCADE"))

@@ -270,12 +270,19 @@ class Store:
         score: float | None = None,
         run_id: int | None = None,
         expected_version: int | None = None,
+        create_only: bool = False,
     ) -> AnnotationRow:
         """Create or replace the mask of (video, frame, object) in its own transaction, with a revision.
 
         ``expected_version``: the version the caller last saw; ConflictError if the row is at another
-        version (or gone). None = overwrite whatever is there.
+        version (or gone). ``create_only``: the caller saw no mask there; ConflictError if another
+        author's is there now (one of this author's own, e.g. a stroke still in flight, is replaced).
+        Neither = overwrite whatever is there (imports, tools; never for a person's edit).
         """
+        if create_only and expected_version is not None:
+            raise ValueError(
+                "put_annotation takes expected_version (an edit) or create_only (a new mask), not both"
+            )
         annotations.check(source, annotations.SOURCES, "source")
         annotations.check(status, annotations.STATUSES, "status")
         rle, area = _rle.to_rle(mask_or_rle)
@@ -288,7 +295,7 @@ class Store:
             with self._writing() as s:
                 return annotations.put(
                     s, video_id, frame, object_id, rle, area, attempted,
-                    expected_version=expected_version, group=self._group(),
+                    expected_version=expected_version, create_only=create_only, group=self._group(),
                 )  # fmt: skip
         except ConflictError as exc:
             exc.attempted = exc.attempted or attempted
