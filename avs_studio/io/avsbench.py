@@ -16,6 +16,7 @@ avs_scripts/avss/color_dataloader.py); reader and writer share them, so a layout
 from __future__ import annotations
 
 import csv
+import io
 import json
 import os
 from collections.abc import Iterator, Sequence
@@ -24,6 +25,7 @@ from pathlib import Path
 from typing import IO
 
 from avs_studio.io.errors import DatasetError
+from avs_studio.names import UnsafePathError, name_problem, safe_join
 
 SUBSETS = ("s4", "ms3", "avss")
 CSV_NAME = {"s4": "s4_meta_data.csv", "ms3": "ms3_meta_data.csv", "avss": "metadata.csv"}
@@ -35,6 +37,7 @@ CSV_COLUMNS: dict[str, list[str]] = {
 AVSS_LABELS = ("v1s", "v1m", "v2")
 AVSS_FRAMES = {"v1s": 5, "v1m": 5, "v2": 10}
 BINARY_FRAMES = 5
+PATH_COLUMNS = ("name", "uid", "category", "label", "split")  # values that become folder / file names
 LABEL2IDX = "label2idx.json"
 SPLITS = ("train", "val", "test")
 MS3_LABEL = "sounding object"
@@ -128,22 +131,46 @@ def _row_problem(subset: str, row: dict[str, str]) -> str | None:
     for col in CSV_COLUMNS[subset]:
         if not (row.get(col) or "").strip():
             return f"missing value for column {col!r}"
-    for col in ("name", "uid", "category", "label", "split"):
+    for col in PATH_COLUMNS:
         value = row.get(col)
-        if value is not None and ("/" in value or "\\" in value or value in (".", "..")):
-            return f"column {col!r} has an unusable value {value!r}"
+        problem = None if value is None else name_problem(value)
+        if problem:
+            return f"column {col!r} has an unusable value {value!r}: it {problem}"
     if subset == "avss" and row["label"] not in AVSS_LABELS:
         return f"label {row['label']!r} is not one of {', '.join(AVSS_LABELS)}"
     return None
 
 
+def inside(root: str | os.PathLike, rel: str) -> Path:
+    """``root / rel``; DatasetError when it (or a symlink on the way) leads outside ``root``."""
+    try:
+        return safe_join(root, rel)
+    except UnsafePathError as exc:
+        raise DatasetError(str(exc)) from exc
+
+
+def read_text(path: Path) -> str:
+    """A text file of a layout as UTF-8 (a BOM is fine); DatasetError naming the file otherwise."""
+    try:
+        data = path.read_bytes()
+    except OSError as exc:
+        raise DatasetError(f"{path}: cannot be read ({exc.strerror or exc})") from exc
+    try:
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        line = data[: exc.start].count(b"\n") + 1
+        raise DatasetError(
+            f"{path}: not UTF-8 text (byte 0x{data[exc.start]:02x} on line {line}); save it as UTF-8 and retry"
+        ) from exc
+
+
 def read_label2idx(root: str | os.PathLike) -> dict[str, int] | None:
     """AVSS class name -> palette index from ``label2idx.json`` (None when the file is absent)."""
-    path = Path(root) / LABEL2IDX
+    path = inside(root, LABEL2IDX)
     if not path.is_file():
         return None
     try:
-        data = json.loads(path.read_text())
+        data = json.loads(read_text(path))
         return {str(k): int(v) for k, v in data.items()}
     except (ValueError, TypeError, AttributeError) as exc:
         raise DatasetError(f"{path}: not a JSON object of class name -> index ({exc})") from exc
@@ -163,50 +190,83 @@ def scan_layout(
     check_subset(subset)
     root = Path(root)
     problems = problems if problems is not None else []
-    csv_path = root / CSV_NAME[subset]
+    csv_path = inside(root, CSV_NAME[subset])
     if not csv_path.is_file():
         raise DatasetError(f"{csv_path} not found: is {root} an AVSBench {subset.upper()} folder?")
-    with open(csv_path, newline="", encoding="utf-8") as fh:
-        reader = csv.DictReader(fh)
+    rows = _csv_rows(csv_path, subset)
+    seen: dict[str, str] = {}
+    for line, row in rows:
+        where = f"{csv_path}:{line}"
+        if row is None:
+            problems.append(Problem(where, "malformed row (wrong number of fields)"))
+            continue
+        reason = _row_problem(subset, row)
+        if reason:
+            problems.append(Problem(where, f"malformed row: {reason}"))
+            continue
+        row = {k: v.strip() for k, v in row.items()}
+        name = clip_name(subset, row)
+        if name in seen:  # one clip name is one video: a second row would be merged into the first
+            problems.append(
+                Problem(where, f"duplicate clip name {name!r} (first on line {seen[name]}); row skipped")
+            )
+            continue
+        seen[name] = str(line)
+        if splits and row["split"] not in splits:
+            continue
+        entry = _entry(root, subset, row, problems)
+        if entry is not None:
+            yield entry
+
+
+def _csv_rows(csv_path: Path, subset: str) -> list[tuple[int, dict[str, str] | None]]:
+    """(line number, row) of every data row; None for a row with the wrong number of fields."""
+    text = read_text(csv_path)
+    try:
+        reader = csv.DictReader(io.StringIO(text, newline=""))
         header = reader.fieldnames or []
         missing = [c for c in CSV_COLUMNS[subset] if c not in header]
         if missing:
             raise DatasetError(f"{csv_path}: the header lacks column(s) {', '.join(missing)}")
+        out: list[tuple[int, dict[str, str] | None]] = []
         for row in reader:
-            where = f"{csv_path}:{reader.line_num}"
-            if None in row or any(v is None for v in row.values()):
-                problems.append(Problem(where, "malformed row (wrong number of fields)"))
-                continue
-            reason = _row_problem(subset, row)
-            if reason:
-                problems.append(Problem(where, f"malformed row: {reason}"))
-                continue
-            row = {k: v.strip() for k, v in row.items()}
-            if splits and row["split"] not in splits:
-                continue
-            entry = _entry(root, subset, row, problems)
-            if entry is not None:
-                yield entry
+            bad = None in row or any(v is None for v in row.values())
+            out.append((reader.line_num, None if bad else row))
+        return out
+    except csv.Error as exc:
+        raise DatasetError(f"{csv_path}: not a readable CSV file ({exc})") from exc
+
+
+def _file(root: Path, rel: str) -> tuple[Path, str | None]:
+    """``root / rel`` and why it cannot be read (None: it is a file inside ``root``)."""
+    path = root / rel
+    try:
+        safe_join(root, rel)
+    except UnsafePathError:
+        return path, f"leads outside {root} (a symlink or a name with '..')"
+    return path, None if path.is_file() else "missing"
 
 
 def _entry(root: Path, subset: str, row: dict[str, str], problems: list[Problem]) -> ClipEntry | None:
     frames = []
     n = frame_count(subset, row)
     for i in range(n):
-        p = root / frame_relpath(subset, row, i)
-        if not p.is_file():
-            problems.append(Problem(str(p), "frame file missing; clip skipped"))
+        p, why = _file(root, frame_relpath(subset, row, i))
+        if why:
+            problems.append(Problem(str(p), f"frame file {why}; clip skipped"))
             return None
         frames.append(p)
-    audio = root / audio_relpath(subset, row)
-    if not audio.is_file():
-        problems.append(Problem(str(audio), "audio file missing; clip skipped"))
+    audio, why = _file(root, audio_relpath(subset, row))
+    if why:
+        problems.append(Problem(str(audio), f"audio file {why}; clip skipped"))
         return None
     masks: dict[int, Path] = {}
     for i in range(n):
-        p = root / mask_relpath(subset, row, i)
-        if p.is_file():
+        p, why = _file(root, mask_relpath(subset, row, i))
+        if why is None:
             masks[i] = p
+        elif why != "missing":
+            problems.append(Problem(str(p), f"ground-truth mask {why}; skipped"))
         elif i in expected_masks(subset, row):
             problems.append(Problem(str(p), "ground-truth mask missing"))
     return ClipEntry(subset, row, frames, masks, audio)
@@ -240,6 +300,6 @@ class CsvWriter:
 
 
 def read_csv_rows(root: str | os.PathLike, subset: str) -> list[dict[str, str]]:
-    """All rows of a layout's CSV as dicts (for tests and tools)."""
-    with open(Path(root) / CSV_NAME[check_subset(subset)], newline="", encoding="utf-8") as fh:
-        return list(csv.DictReader(fh))
+    """All rows of a layout's CSV as dicts (for tests and tools); DatasetError if it is not UTF-8."""
+    text = read_text(inside(root, CSV_NAME[check_subset(subset)]))
+    return list(csv.DictReader(io.StringIO(text, newline="")))

@@ -26,6 +26,7 @@ from avs_studio.io import avsbench as layout
 from avs_studio.io.errors import DatasetError, OutputExistsError
 from avs_studio.io.images import write_indexed_png, write_mask_png, write_rgb
 from avs_studio.masks import avss_palette, davis_palette, rle_bbox
+from avs_studio.names import UnsafePathError, name_problem, safe_join
 
 FORMATS = ("avsbench-s4", "avsbench-ms3", "avss", "coco", "png")
 
@@ -139,6 +140,26 @@ class ExportClip:
     video_id: int = 0
 
 
+def checked_name(clip: ExportClip, column: str, value: str | None) -> str:
+    """A name of ``clip`` that becomes part of a path, stripped; DatasetError naming the video if unsafe
+    (a project written before names were checked, or edited by hand)."""
+    problem = name_problem(value)
+    if problem:
+        raise DatasetError(
+            f"video {clip.video_id} ({clip.name!r}): its {column} {value!r} {problem}, so it cannot become a "
+            f"file name; rename it in the project and export again (nothing was written)"
+        )
+    return str(value).strip()
+
+
+def out_path(root: Path, *parts: str) -> Path:
+    """A path inside the export folder ``root``; DatasetError if the names would lead outside it."""
+    try:
+        return safe_join(root, *parts)
+    except UnsafePathError as exc:
+        raise DatasetError(f"refused to write outside the export folder: {exc}") from exc
+
+
 class AvsbenchWriter:
     """S4 / MS3 / AVSS layouts as the official loaders read them."""
 
@@ -174,19 +195,22 @@ class AvsbenchWriter:
             row.setdefault("a_obj", clip.category or "")
             if row.get("label") not in layout.AVSS_LABELS:
                 row["label"] = "v2" if len(clip.frame_indices) >= 10 else "v1m"
+        cols = {"s4": ("name", "category", "split"), "ms3": ("name", "split"), "avss": ("uid", "label")}[sub]
+        for col in cols:
+            row[col] = checked_name(clip, col, row.get(col))
         n = layout.frame_count(sub, row)
         # decoding stays in this thread (sequential); PNG encoding (which releases the GIL) in two workers
         with ThreadPoolExecutor(max_workers=2, thread_name_prefix="avs-export") as pool:
             jobs = []
             for k, fi in enumerate(clip.frame_indices[:n]):
-                dst = self.root / layout.frame_relpath(sub, row, k)
+                dst = out_path(self.root, layout.frame_relpath(sub, row, k))
                 if not clip.original_frame(k, dst):
                     jobs.append(pool.submit(write_rgb, dst, clip.frame(fi)))
-            clip.wav(self.root / layout.audio_relpath(sub, row))
+            clip.wav(out_path(self.root, layout.audio_relpath(sub, row)))
             for k, fi in enumerate(clip.frame_indices[:n]):
                 if fi not in clip.masks:
                     continue
-                dst = self.root / layout.mask_relpath(sub, row, k)
+                dst = out_path(self.root, layout.mask_relpath(sub, row, k))
                 objs = clip.masks[fi]
                 if sub == "avss":
                     labels = np.zeros(clip.size, np.uint8)
@@ -232,18 +256,19 @@ class CocoWriter:
         self, clip: ExportClip, rles: dict[int, list[tuple[int | None, str, dict[str, Any], int]]]
     ) -> None:
         """``rles``: frame -> list of (object index, label, RLE, area); object index None = empty frame."""
-        self.videos.append({"id": clip.video_id, "name": clip.name, "split": clip.split})
+        name = checked_name(clip, "name", clip.name)
+        self.videos.append({"id": clip.video_id, "name": name, "split": clip.split})
         h, w = clip.size
         for fi in sorted(rles):
             self.images += 1
             image_id = self.images
-            file_name = f"{clip.name}/{fi:05d}.png"
+            file_name = f"{name}/{fi:05d}.png"
             self._spool(self._img, {
                 "id": image_id, "file_name": file_name, "width": w, "height": h,
                 "video_id": clip.video_id, "video_name": clip.name, "frame_index": fi, "split": clip.split,
             }, image_id == 1)  # fmt: skip
             if self.write_frames:
-                write_rgb(self.root / "images" / file_name, clip.frame(fi))
+                write_rgb(out_path(self.root, "images", file_name), clip.frame(fi))
             for obj_index, label, rle, area in rles[fi]:
                 if obj_index is None:
                     continue
@@ -287,6 +312,7 @@ class PngWriter:
         self.frames_written = 0
 
     def add(self, clip: ExportClip) -> None:
+        name = checked_name(clip, "name", clip.name)
         names: dict[str, str] = {}
         for fi in sorted(clip.masks):
             idx = np.zeros(clip.size, np.uint8)
@@ -299,11 +325,11 @@ class PngWriter:
                     )
                 idx[m] = obj_index + 1
                 names[str(obj_index + 1)] = label
-            write_indexed_png(self.root / "Annotations" / clip.name / f"{fi:05d}.png", idx, self.palette)
+            write_indexed_png(out_path(self.root, "Annotations", name, f"{fi:05d}.png"), idx, self.palette)
             if self.write_frames:
-                write_rgb(self.root / "Frames" / clip.name / f"{fi:05d}.png", clip.frame(fi))
+                write_rgb(out_path(self.root, "Frames", name, f"{fi:05d}.png"), clip.frame(fi))
             self.frames_written += 1
-        self.objects[clip.name] = names
+        self.objects[name] = names
 
     def close(self) -> None:
         (self.root / "objects.json").write_text(json.dumps(self.objects, indent=1, sort_keys=True))

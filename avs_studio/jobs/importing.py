@@ -28,6 +28,7 @@ from avs_studio.io.errors import DatasetError
 from avs_studio.io.images import read_binary_mask, read_labels, read_rgb
 from avs_studio.masks import avss_palette
 from avs_studio.media import MediaError, probe
+from avs_studio.names import UnsafeNameError, UnsafePathError, safe_join
 
 LABEL2IDX_SETTING = "avss.label2idx"
 SOURCE, STATUS = "imported", "accepted"
@@ -53,7 +54,8 @@ class ImportReport:
 
 
 def media_path(project: Any, subset: str, name: str) -> Path:
-    return Path(project.media_dir) / "avsbench" / subset / f"{name}{CONTAINER_SUFFIX}"
+    """Where a clip's assembled video lives; UnsafePathError if ``name`` would lead out of media/."""
+    return safe_join(project.media_dir, "avsbench", subset, f"{name}{CONTAINER_SUFFIX}")
 
 
 def _copy_atomic(src: Path, dst: Path) -> None:
@@ -68,7 +70,7 @@ def _reason(exc: Exception, path: Path) -> str:
 def _count_rows(root: Path, subset: str, splits: Sequence[str] | None) -> int:
     try:
         rows = layout.read_csv_rows(root, subset)
-    except (OSError, UnicodeDecodeError):
+    except DatasetError:  # scan_layout says what is wrong
         return 0
     return sum(1 for r in rows if not splits or (r.get("split") or "").strip() in splits)
 
@@ -105,8 +107,8 @@ def import_avsbench(
             break
         try:
             _import_clip(project, clip, by_path, idx2label, report)
-        except DatasetError as exc:
-            report.problems.append(Problem(str(clip.frames[0].parent), str(exc)))
+        except (DatasetError, UnsafeNameError, UnsafePathError) as exc:
+            report.problems.append(Problem(str(clip.frames[0].parent), f"{exc}; clip skipped"))
         done += 1
         if progress:
             progress(done, max(total, done), clip.name)
@@ -159,6 +161,15 @@ def _import_clip(
         video = store.video(video_id)
         by_path[video.path] = video
         report.videos_added.append(name)
+    elif subset == "s4" and video.category != clip.category:  # another clip of the same name
+        report.problems.append(
+            Problem(
+                str(clip.frames[0].parent),
+                f"clip {name!r} is already in the project with category {video.category!r} (video {video.id}); "
+                f"this one (category {clip.category!r}) was skipped, not merged into it",
+            )
+        )
+        return
     else:
         report.videos_existing.append(name)
     _import_masks(store, video, clip, (h, w), idx2label, report)

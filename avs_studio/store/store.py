@@ -180,6 +180,8 @@ class Store:
             return default if row is None else row.value
 
     def set_setting(self, key: str, value: Any) -> None:
+        if not isinstance(key, str) or not key.strip() or len(key) > 200 or not key.isprintable():
+            raise ValueError(f"setting key {key!r} must be printable text of 1 to 200 characters")
         with self._writing() as s:
             row = s.get(Setting, key)
             if row is None:

@@ -11,6 +11,7 @@ from typing import Any
 from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session
 
+from avs_studio import names
 from avs_studio.masks import colour_for_index
 from avs_studio.store import _rle, history
 from avs_studio.store.annotations import rle_of
@@ -43,13 +44,16 @@ def add_video(
     if missing:
         raise ValueError(f"video info lacks {', '.join(missing)}")
     path = str(data["path"])
+    name = names.check_name(name, "video name") if name is not None else names.clean_name(Path(path).stem)
+    split = names.check_optional(split, "split")
+    category = names.check_optional(category, "category")
     extra = {k: v for k, v in data.items() if k not in VIDEO_FIELDS}
     existing = s.scalar(select(Video.id).where(Video.path == path))
     if existing is not None:
         return existing
     video = Video(
         path=path,
-        name=name or Path(path).stem,
+        name=name,
         fps=float(data["fps"]),
         frame_count=int(data["frame_count"]),
         width=int(data["width"]),
@@ -74,6 +78,9 @@ def update_video(s: Session, video_id: int, fields: dict[str, Any], where: str) 
         raise TypeError(
             f"update_video got unknown fields {sorted(unknown)}; allowed: {sorted(VIDEO_UPDATABLE)}"
         )
+    for key, what in (("name", "video name"), ("split", "split"), ("category", "category")):
+        if key in fields:
+            fields[key] = (names.check_name if key == "name" else names.check_optional)(fields[key], what)
     v = get(s, Video, video_id, "video", where)
     for k, val in fields.items():
         setattr(v, k, val)
@@ -83,6 +90,7 @@ def update_video(s: Session, video_id: int, fields: dict[str, Any], where: str) 
 
 
 def add_object(s: Session, video_id: int, label: str, colour: str | None, where: str) -> int:
+    label = names.check_label(label)
     get(s, Video, video_id, "video", where)
     last = s.scalar(select(func.max(SoundObject.index)).where(SoundObject.video_id == video_id))
     index = 0 if last is None else last + 1
@@ -93,6 +101,8 @@ def add_object(s: Session, video_id: int, label: str, colour: str | None, where:
 
 
 def update_object(s: Session, object_id: int, fields: dict[str, Any], where: str) -> ObjectRow:
+    if fields.get("label") is not None:
+        fields["label"] = names.check_label(fields["label"])
     obj = get(s, SoundObject, object_id, "object", where)
     for k, val in fields.items():
         if val is not None:
