@@ -34,20 +34,118 @@ FORMATS = ("avsbench-s4", "avsbench-ms3", "avss", "coco", "png")
 # ---- atomic output folder ---------------------------------------------------------------------------
 
 
+LITTER = frozenset({".DS_Store", "Thumbs.db", "desktop.ini"})  # written by file browsers, not by people
+
+
 @contextlib.contextmanager
-def export_folder(out: str | os.PathLike, force: bool = False) -> Iterator[Path]:
+def export_folder(
+    out: str | os.PathLike,
+    force: bool = False,
+    *,
+    projects: Sequence[str | os.PathLike] = (),
+    media: Sequence[str | os.PathLike] = (),
+    marker: str | None = None,
+) -> Iterator[Path]:
     """Yield a fresh temp folder beside ``out``; on success it becomes ``out``, on any error it is removed.
 
-    A non-empty ``out`` is refused (OutputExistsError) unless ``force``; then it is replaced only after
-    the new export is complete.
+    What may be replaced (OutputExistsError, naming why, otherwise; nothing is touched then):
+    - an absent or empty folder, except inside ``media``;
+    - with ``force``, a folder holding an earlier export of ours and nothing else: its manifest.json
+      written by AVS Studio lists every file in it.
+    Never (followed through symlinks): one of ``projects`` (folders; also any folder holding a
+    ``marker`` file), a folder holding one, a non-empty folder inside one; one of ``media`` (the files and
+    folders a project reads: media folder, videos, database) or a folder holding or inside one.
     """
     out = Path(out).expanduser().absolute()
+    real = out.resolve()
     if out.exists() and not out.is_dir():
         raise OutputExistsError(f"{out} exists and is not a folder; choose another output path")
-    if out.is_dir() and any(out.iterdir()) and not force:
-        raise OutputExistsError(f"{out} is not empty; choose an empty folder or pass --force to replace it")
+    filled = out.is_dir() and any(out.iterdir())
+    _refuse_protected(
+        out, real, filled, [Path(p).resolve() for p in projects], [Path(m).resolve() for m in media], marker
+    )
+    if filled:
+        if not force:
+            raise OutputExistsError(
+                f"{out} is not empty; choose an empty folder or pass --force to replace it"
+            )
+        _refuse_unless_ours(out, real, marker)
     with atomic_dir(out, replace=True) as tmp:
         yield tmp
+
+
+def _refused(out: Path, why: str) -> OutputExistsError:
+    return OutputExistsError(f"refused to export to {out}: it {why}; --force only replaces an earlier export")
+
+
+def _refuse_protected(
+    out: Path, real: Path, filled: bool, projects: list[Path], media: list[Path], marker: str | None
+) -> None:
+    for p in projects:
+        if real == p:
+            raise _refused(out, f"is the project {p}")
+        if p.is_relative_to(real):
+            raise _refused(out, f"holds the project {p}")
+        if filled and real.is_relative_to(p):
+            raise _refused(out, f"lies inside the project {p}")
+    for m in media:
+        if real == m or m.is_relative_to(real):
+            raise _refused(
+                out, f"is or holds {m}, media (a video, the media folder or the database) of the project"
+            )
+        if real.is_relative_to(m):
+            raise _refused(out, f"lies inside the project's media {m}")
+    if marker:
+        for folder in (real, *real.parents):
+            if (folder / marker).is_file() and (folder == real or filled):
+                where = "is" if folder == real else "lies inside"
+                raise _refused(out, f"{where} the project {folder}")
+
+
+def _find_marker(root: Path, marker: str, limit: int = 10000) -> Path | None:
+    """The first folder under ``root`` holding ``marker`` (looks at ``limit`` entries at most)."""
+    seen = 0
+    for dirpath, dirnames, filenames in os.walk(root):
+        if marker in filenames:
+            return Path(dirpath)
+        seen += len(dirnames) + len(filenames)
+        if seen > limit:
+            return None
+    return None
+
+
+def _refuse_unless_ours(out: Path, real: Path, marker: str | None) -> None:
+    """``real`` must hold an export of ours and nothing else (apart from file-browser litter)."""
+    try:
+        manifest = json.loads((real / "manifest.json").read_text(encoding="utf-8"))
+        listed = manifest["files"] if manifest.get("app") == "avs-studio" else None
+    except (OSError, ValueError, KeyError, TypeError, AttributeError):
+        listed = None
+    if not isinstance(listed, dict):
+        project = _find_marker(real, marker) if marker else None
+        raise _refused(
+            out,
+            f"holds a project ({project})"
+            if project
+            else "is not an earlier export of AVS Studio (no manifest.json of ours)",
+        )
+    strangers: list[str] = []
+    for dirpath, dirnames, filenames in os.walk(real):
+        here = Path(dirpath)
+        for name in dirnames:
+            if (here / name).is_symlink():
+                strangers.append((here / name).relative_to(real).as_posix())
+        for name in filenames:
+            rel = (here / name).relative_to(real).as_posix()
+            if name == marker:
+                raise _refused(out, f"holds a project ({here})")
+            if rel != "manifest.json" and rel not in listed and name not in LITTER:
+                strangers.append(rel)
+    if strangers:
+        more = f" and {len(strangers) - 3} more" if len(strangers) > 3 else ""
+        raise _refused(
+            out, f"holds files that are not part of the earlier export ({', '.join(strangers[:3])}{more})"
+        )
 
 
 def file_sha256(path: Path) -> str:

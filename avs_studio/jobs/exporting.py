@@ -36,7 +36,7 @@ from avs_studio.io.writers import (
     write_wav,
 )
 from avs_studio.jobs.importing import LABEL2IDX_SETTING
-from avs_studio.jobs.project import keyframes
+from avs_studio.jobs.project import MARKER, keyframes
 from avs_studio.masks import decode
 from avs_studio.media import NoAudioError, load_audio
 
@@ -163,6 +163,18 @@ def _original_frames(video: Any) -> Callable[[int, Path], bool]:
     return copy
 
 
+def _media(project: Any, videos: Sequence[Any]) -> list[Path]:
+    """What the project reads besides its folder: media folder, database file, videos and their sidecars."""
+    paths = [Path(project.media_dir)]
+    url = project.store.url
+    if url.startswith("sqlite:///"):
+        paths.append(Path(url.removeprefix("sqlite:///")))
+    for v in project.store.videos():
+        p = Path(v.path)
+        paths += [p, p.with_suffix(".wav"), p.with_suffix(".frames")]
+    return paths
+
+
 def export_dataset(
     project: Any,
     out: str | os.PathLike,
@@ -192,7 +204,9 @@ def export_dataset(
     status_counts: Counter[str] = Counter()
     by_split: Counter[str] = Counter()
     subset = _SUBSET.get(fmt)
-    with export_folder(out, force=force) as tmp:
+    with export_folder(
+        out, force=force, projects=[project.dir], media=_media(project, videos), marker=MARKER
+    ) as tmp:
         if subset:
             writer: Any = AvsbenchWriter(
                 tmp, subset, store.get_setting(LABEL2IDX_SETTING) if subset == "avss" else None

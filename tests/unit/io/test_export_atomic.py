@@ -59,8 +59,13 @@ def test_refuses_non_empty_output_unless_forced(imported, tmp_path):
     with pytest.raises(OutputExistsError, match="--force"):
         export_dataset(project, out, "coco")
     assert (out / "keep.txt").read_text() == "mine" and _leftovers(tmp_path) == []
+    with pytest.raises(OutputExistsError, match="keep.txt|not an earlier export"):
+        export_dataset(project, out, "coco", force=True)  # --force replaces only an earlier export
+    assert (out / "keep.txt").read_text() == "mine"
+    (out / "keep.txt").unlink()
+    export_dataset(project, out, "png")
     report = export_dataset(project, out, "coco", force=True)
-    assert not (out / "keep.txt").exists() and (out / "annotations.json").is_file()
+    assert not (out / "objects.json").exists() and (out / "annotations.json").is_file()
     assert report.out == out and _leftovers(tmp_path) == []
     empty = tmp_path / "empty"
     empty.mkdir()
