@@ -177,7 +177,7 @@ def _import_clip(
 
 def _object_id(store: Any, video_id: int, label: str, objects: dict[str, int]) -> int:
     if label not in objects:
-        objects[label] = store.add_object(video_id, label)
+        objects[label] = store.ensure_object(video_id, label)
     return objects[label]
 
 
@@ -220,5 +220,7 @@ def _import_masks(store: Any, video: Any, clip: layout.ClipEntry, size, idx2labe
             else:
                 label = clip.category if clip.subset == "s4" else layout.MS3_LABEL
             add(i, _object_id(store, video.id, label, objects), labels == c)
-    if items:
-        report.annotations_added += store.add_annotations(items, source=SOURCE, status=STATUS)
+    if items:  # another import running at once may have stored some of them since: left as they are
+        added = store.add_annotations(items, source=SOURCE, status=STATUS, skip_existing=True)
+        report.annotations_added += added
+        report.annotations_existing += len(items) - added

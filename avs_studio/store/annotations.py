@@ -6,10 +6,13 @@ Functions take the open session of the Store's transaction; ``store.Store`` is t
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Iterable, Sequence
 from typing import Any
 
 from sqlalchemy import Select, func, insert, select
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
 from avs_studio.store import _rle, history
@@ -95,18 +98,22 @@ def bulk_rows(
         )  # fmt: skip
 
 
-def insert_rows(s: Session, rows: Iterable[dict[str, Any]], chunk: int) -> int:
+def insert_rows(s: Session, rows: Iterable[dict[str, Any]], chunk: int, skip_existing: bool = False) -> int:
+    """Insert ``rows`` in batches of ``chunk``; ``skip_existing``: rows whose (video, frame, object)
+    exists are left out (ON CONFLICT DO NOTHING); returns the count inserted."""
+    stmt: Any = insert(Annotation)
+    if skip_existing:
+        dialect = pg_insert if s.get_bind().dialect.name == "postgresql" else sqlite_insert
+        stmt = dialect(Annotation).on_conflict_do_nothing().returning(Annotation.id)
     n = 0
     batch: list[dict[str, Any]] = []
-    for row in rows:
-        batch.append(row)
-        if len(batch) >= chunk:
-            s.execute(insert(Annotation), batch)
-            n += len(batch)
+    for row in itertools.chain(rows, [None]):  # None: flush the last batch
+        if row is not None:
+            batch.append(row)
+        if batch and (row is None or len(batch) >= chunk):
+            result = s.execute(stmt, batch)
+            n += len(result.all()) if skip_existing else len(batch)
             batch = []
-    if batch:
-        s.execute(insert(Annotation), batch)
-        n += len(batch)
     return n
 
 

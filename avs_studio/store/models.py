@@ -78,7 +78,11 @@ class SoundObject(Base):
     """One sounding thing in a video; ``index`` (order of creation) picks its stable palette colour."""
 
     __tablename__ = "objects"
-    __table_args__ = (UniqueConstraint("video_id", "index"), {"sqlite_autoincrement": True})
+    __table_args__ = (
+        UniqueConstraint("video_id", "index"),
+        UniqueConstraint("video_id", "label"),  # one "dog" per video, even with two imports at once
+        {"sqlite_autoincrement": True},
+    )
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     video_id: Mapped[int] = mapped_column(ForeignKey("videos.id", ondelete="CASCADE"), index=True)
     label: Mapped[str] = mapped_column(String(200))

@@ -20,6 +20,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 from sqlalchemy.orm.exc import StaleDataError
 
+from avs_studio import names
 from avs_studio.masks import OBJECT_PALETTE
 from avs_studio.store import _rle, annotations, db, history, provenance, videos
 from avs_studio.store.annotations import SOURCES, STATUSES
@@ -205,7 +206,7 @@ class Store:
         VideoInfo fields without a column (audio_rate, variable_frame_rate, ...) go into ``meta``.
         """
         data = _as_dict(info)
-        return self.write(
+        return self._retrying(
             lambda s: videos.add_video(
                 s, data, name=name, split=split, category=category, keyframe_rate=keyframe_rate, meta=meta
             )
@@ -230,6 +231,30 @@ class Store:
     def add_object(self, video_id: int, label: str, colour: str | None = None) -> int:
         """A new sounding object; its palette colour follows its index in the video and never changes."""
         return self.write(lambda s: videos.add_object(s, video_id, label, colour, self._where))
+
+    def ensure_object(self, video_id: int, label: str) -> int:
+        """The id of ``video_id``'s object labelled ``label``, created if there is none. Safe when several
+        writers (two imports) ask at once: they all get the one object."""
+
+        def find_or_add(s: Session) -> int:
+            found = videos.find_object(s, video_id, label)
+            if found is not None:
+                return found
+            db.get(s, Video, video_id, "video", self._where)
+            return videos.new_object(s, video_id, names.check_label(label))
+
+        return self._retrying(find_or_add)
+
+    def _retrying(self, fn: Callable[[Session], T]) -> T:
+        """``write(fn)``, once more if a concurrent writer inserted the same unique key first (PostgreSQL;
+        SQLite writers are serialised)."""
+        for attempt in range(3):
+            try:
+                return self.write(fn)
+            except StoreError as exc:
+                if not isinstance(exc.__cause__, IntegrityError) or attempt == 2:
+                    raise
+        raise AssertionError("unreachable")
 
     def objects(self, video_id: int) -> list[ObjectRow]:
         q = select(SoundObject).where(SoundObject.video_id == video_id).order_by(SoundObject.index)
@@ -325,11 +350,14 @@ class Store:
         author: str | None = None,
         run_id: int | None = None,
         chunk: int = 2000,
+        skip_existing: bool = False,
     ) -> int:
         """Bulk insert (imports, proposals) in one transaction, without undo revisions.
 
         Each item: {"video_id", "frame", "object_id" (None = empty), "mask" or "rle", optional "score"}.
-        Raises StoreError if one of them already exists (nothing is written then). Returns the count.
+        Raises StoreError if one of them already exists (nothing is written then), unless
+        ``skip_existing``: then those are left as they are (another import got there first). Returns
+        the count inserted.
         """
         annotations.check(source, annotations.SOURCES, "source")
         annotations.check(status, annotations.STATUSES, "status")
@@ -337,7 +365,7 @@ class Store:
             items, source=source, status=status, author=self._author(author), run_id=run_id
         )
         try:
-            return self.write(lambda s: annotations.insert_rows(s, rows, chunk))
+            return self.write(lambda s: annotations.insert_rows(s, rows, chunk, skip_existing))
         except StoreError as exc:
             if not isinstance(exc.__cause__, IntegrityError):
                 raise

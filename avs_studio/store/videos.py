@@ -90,8 +90,19 @@ def update_video(s: Session, video_id: int, fields: dict[str, Any], where: str) 
 
 
 def add_object(s: Session, video_id: int, label: str, colour: str | None, where: str) -> int:
+    """A new object; StoreError if the video has one with that label already."""
     label = names.check_label(label)
     get(s, Video, video_id, "video", where)
+    same = find_object(s, video_id, label)
+    if same is not None:
+        raise StoreError(
+            f"video {video_id} already has an object labelled {label!r} (object {same}); choose another label"
+        )
+    return new_object(s, video_id, label, colour)
+
+
+def new_object(s: Session, video_id: int, label: str, colour: str | None = None) -> int:
+    """Insert an object (IntegrityError when a concurrent writer took its label or index first)."""
     last = s.scalar(select(func.max(SoundObject.index)).where(SoundObject.video_id == video_id))
     index = 0 if last is None else last + 1
     obj = SoundObject(video_id=video_id, label=label, colour=colour or colour_for_index(index), index=index)
@@ -100,10 +111,23 @@ def add_object(s: Session, video_id: int, label: str, colour: str | None, where:
     return obj.id
 
 
+def find_object(s: Session, video_id: int, label: str) -> int | None:
+    q = select(SoundObject.id).where(
+        SoundObject.video_id == video_id, SoundObject.label == names.check_label(label)
+    )
+    return s.scalar(q)
+
+
 def update_object(s: Session, object_id: int, fields: dict[str, Any], where: str) -> ObjectRow:
-    if fields.get("label") is not None:
-        fields["label"] = names.check_label(fields["label"])
     obj = get(s, SoundObject, object_id, "object", where)
+    if fields.get("label") is not None:
+        fields["label"] = label = names.check_label(fields["label"])
+        other = find_object(s, obj.video_id, label)
+        if other not in (None, object_id):
+            raise StoreError(
+                f"video {obj.video_id} already has an object labelled {label!r} (object {other}); "
+                f"merge the two objects instead of renaming"
+            )
     for k, val in fields.items():
         if val is not None:
             setattr(obj, k, val)
