@@ -6,6 +6,7 @@ import json
 import sys
 
 from avs_studio.jobs import add_videos, init_project, open_project, project_status
+from avs_studio.jobs.relink import relink
 
 
 def register(sub) -> None:
@@ -19,6 +20,17 @@ def register(sub) -> None:
     p.add_argument("--split", help="dataset split to record (train/val/test)")
     p.add_argument("--category", help="category to record")
     p.set_defaults(func=cmd_add)
+
+    p = sub.add_parser(
+        "relink", help="tell the project where a moved video is now (the file's sha256 must match)"
+    )
+    p.add_argument("project_dir")
+    p.add_argument("video_id", type=int, metavar="VIDEO_ID")
+    p.add_argument("path", metavar="PATH", help="the video file at its new place")
+    p.add_argument(
+        "--force", action="store_true", help="accept other content with the same frames and size (a re-encode)"
+    )
+    p.set_defaults(func=cmd_relink)
 
     p = sub.add_parser("status", help="list the videos of a project with annotation counts")
     p.add_argument("project_dir")
@@ -37,10 +49,20 @@ def cmd_add(args) -> int:
         report = add_videos(project, args.videos, split=args.split, category=args.category)
     for path, video_id in report.added:
         print(f"added {path} as video {video_id}")
+    for path, _id, why in report.existing:
+        print(f"kept {path}: {why}")
     for path, reason in report.skipped:
         print(f"skipped {path}: {reason}", file=sys.stderr)
-    if report.skipped and not report.added:
+    if report.skipped:
+        print(f"avs-studio: {len(report.skipped)} file(s) were not added (see above)", file=sys.stderr)
         return 1
+    return 0
+
+
+def cmd_relink(args) -> int:
+    with open_project(args.project_dir, args.database_url) as project:
+        row = relink(project, args.video_id, args.path, force=args.force)
+    print(f"video {row.id} ({row.name}) now reads {row.path}")
     return 0
 
 
@@ -53,6 +75,7 @@ def cmd_status(args) -> int:
     if not rows:
         print("no videos; add some with `avs-studio add PROJECT_DIR VIDEO...`")
         return 0
+    missing = [r for r in rows if r["missing"]]
     head = f"{'id':>4}  {'frames':>7}  {'fps':>6}  {'dur s':>7}  {'audio':5}  {'split':6}  {'category':12}  status"
     print(head)
     for r in rows:
@@ -60,6 +83,12 @@ def cmd_status(args) -> int:
         print(
             f"{r['id']:>4}  {r['frames']:>7}  {r['fps']:>6.2f}  {r['duration']:>7.2f}  "
             f"{'yes' if r['has_audio'] else 'no':5}  {r['split'] or '-':6}  {r['category'] or '-':12}  "
-            f"{status}  {r['path']}"
+            f"{status}  {r['path']}" + ("  (MISSING)" if r["missing"] else "")
+        )
+    if missing:
+        print(
+            f"{len(missing)} video file(s) not found; point the project at them with "
+            f"`avs-studio relink {args.project_dir} VIDEO_ID PATH`",
+            file=sys.stderr,
         )
     return 0

@@ -13,6 +13,7 @@ import tomli_w
 
 from avs_studio.atomic import write_text
 from avs_studio.media import MediaError, probe
+from avs_studio.names import check_optional
 from avs_studio.store import Store
 
 MARKER = "avs-project.toml"
@@ -37,6 +38,11 @@ class Project:
     def models_dir(self) -> Path:
         return self.dir / "models"
 
+    @property
+    def read_only(self) -> str:
+        """Why the project is read-only here ("" = writable): reading, status and export still work."""
+        return self.store.read_only
+
     def close(self) -> None:
         self.store.close()
 
@@ -50,7 +56,8 @@ class Project:
 @dataclass
 class AddReport:
     added: list[tuple[str, int]] = field(default_factory=list)
-    skipped: list[tuple[str, str]] = field(default_factory=list)
+    skipped: list[tuple[str, str]] = field(default_factory=list)  # (path, why): not a video, unreadable
+    existing: list[tuple[str, int, str]] = field(default_factory=list)  # (path, video id, why the same)
 
 
 def is_project(path: str | os.PathLike) -> bool:
@@ -65,10 +72,21 @@ def _write_marker(project_dir: Path, database_url: str | None) -> None:
 
 
 def _read_marker(project_dir: Path) -> dict:
+    path = project_dir / MARKER
     try:
-        return tomllib.loads((project_dir / MARKER).read_text())
+        data = tomllib.loads(path.read_text(encoding="utf-8"))
+    except UnicodeDecodeError as exc:
+        raise ProjectError(f"{path} is not UTF-8 text ({exc.reason} at byte {exc.start})") from exc
     except tomllib.TOMLDecodeError as exc:
-        raise ProjectError(f"{project_dir / MARKER} is not valid TOML: {exc}") from exc
+        raise ProjectError(f"{path} is not valid TOML: {exc}") from exc
+    except OSError as exc:
+        raise ProjectError(f"{path} cannot be read ({exc.strerror or exc})") from exc
+    fmt, url = data.get("format", FORMAT), data.get("database_url")
+    if not isinstance(fmt, int) or isinstance(fmt, bool):
+        raise ProjectError(f"{path}: 'format' must be a whole number like {FORMAT}, not {fmt!r}")
+    if url is not None and (not isinstance(url, str) or not url.strip()):
+        raise ProjectError(f"{path}: 'database_url' must be a URL in quotes, not {url!r}")
+    return data
 
 
 def _store_url(project_dir: Path, database_url: str | None, marker: dict) -> str | None:
@@ -81,6 +99,8 @@ def init_project(project_dir: str | os.PathLike, database_url: str | None = None
     path = Path(project_dir).expanduser().resolve()
     if is_project(path):
         raise ProjectError(f"{path} is already a project; open it instead")
+    if path.exists() and not path.is_dir():
+        raise ProjectError(f"{path} is a file, not a folder; choose another place for the project")
     path.mkdir(parents=True, exist_ok=True)
     (path / "media").mkdir(exist_ok=True)
     store = Store.for_project(path, url=database_url)
@@ -88,7 +108,19 @@ def init_project(project_dir: str | os.PathLike, database_url: str | None = None
     return Project(path, store)
 
 
-def open_project(project_dir: str | os.PathLike, database_url: str | None = None) -> Project:
+def _not_writable(path: Path, db_file: Path | None) -> str:
+    """Why the project cannot be written here ("" when it can)."""
+    for p in (path, db_file):
+        if p is not None and p.exists() and not os.access(p, os.W_OK):
+            return f"no write permission on {p}"
+    return ""
+
+
+def open_project(
+    project_dir: str | os.PathLike, database_url: str | None = None, *, read_only: bool | None = None
+) -> Project:
+    """Open a project. ``read_only``: None = read-only when its folder or database file cannot be
+    written (status and export still work); True = never write; False = writable or an error."""
     path = Path(project_dir).expanduser().resolve()
     if not path.is_dir():
         raise ProjectError(f"{path} does not exist; create it with `avs-studio init {path}`")
@@ -99,7 +131,15 @@ def open_project(project_dir: str | os.PathLike, database_url: str | None = None
     marker = _read_marker(path)
     if marker.get("format", FORMAT) > FORMAT:
         raise ProjectError(f"{path} was made by a newer AVS Studio (format {marker['format']}); upgrade")
-    store = Store.for_project(path, url=_store_url(path, database_url, marker))
+    url = _store_url(path, database_url, marker)
+    db_file = None if url else path / DB_NAME
+    if db_file is not None and not db_file.is_file():
+        raise ProjectError(
+            f"{path} is a project but its database {db_file} is missing (moved, deleted or not synced yet). "
+            f"Restore it from a backup; AVS Studio will not start an empty database in its place."
+        )
+    why = _not_writable(path, db_file) if read_only is None else ("opened read-only" if read_only else "")
+    store = Store.for_project(path, url=url, read_only=why or False)
     return Project(path, store)
 
 
@@ -110,21 +150,43 @@ def add_videos(
     category: str | None = None,
     progress: Callable[[int, int, str], None] | None = None,
 ) -> AddReport:
-    """Probe and register video files; undecodable files are reported by name and skipped."""
+    """Probe and register video files; undecodable files are reported by name and skipped.
+
+    A file the project has already (the same file under another spelling, or the same content by
+    sha256) is reported in ``existing``, not added twice. Paths may be relative to the current folder.
+    """
+    split = check_optional(split, "split")
+    category = check_optional(category, "category")
     report = AddReport()
-    paths = [Path(p).expanduser() for p in paths]
+    paths = [Path(os.path.abspath(Path(p).expanduser())) for p in paths]
+    known = {v.id: v for v in project.store.videos()}
+    by_hash = {v.sha256: v for v in known.values() if v.sha256}
     for i, path in enumerate(paths):
         try:
             info = probe(path)
         except MediaError as exc:
             report.skipped.append((str(path), str(exc)))
         else:
-            meta = {"variable_frame_rate": info.variable_frame_rate}
-            video_id = project.store.add_video(info, split=split, category=category, meta=meta)
-            report.added.append((str(path), video_id))
+            same = by_hash.get(info.sha256)
+            if same is not None and os.path.abspath(same.path) != str(path):
+                report.existing.append((str(path), same.id, f"same content as video {same.id} ({same.path})"))
+            else:
+                meta = {"variable_frame_rate": info.variable_frame_rate}
+                video_id = project.store.add_video(info, split=split, category=category, meta=meta)
+                if video_id in known:
+                    report.existing.append((str(path), video_id, f"already video {video_id}"))
+                else:
+                    known[video_id] = project.store.video(video_id)
+                    by_hash[info.sha256] = known[video_id]
+                    report.added.append((str(path), video_id))
         if progress:
             progress(i + 1, len(paths), str(path))
     return report
+
+
+def missing_videos(project: Project) -> list:
+    """Videos whose file is not where the project says (moved or on a drive not mounted): relink them."""
+    return [v for v in project.store.videos() if not Path(v.path).is_file()]
 
 
 def keyframes(video, rate: float | None = None) -> list[int]:
@@ -165,7 +227,10 @@ def project_status(project: Project) -> list[dict]:
                 "has_audio": v.has_audio,
                 "split": v.split,
                 "category": v.category,
-                "keyframes": len(keyframes(v)),
+                "keyframes": len(keyframes(v))
+                if Path(v.path).is_file() or not v.meta.get("variable_frame_rate")
+                else None,
+                "missing": not Path(v.path).is_file(),
                 "annotations": counts,
             }
         )

@@ -1,6 +1,6 @@
 """avs_studio.store: the project database (SQLite by default, PostgreSQL by URL), see docs/CONTRACTS.md."""
 
-from avs_studio.store.errors import ConflictError, NotFoundError, StoreError
+from avs_studio.store.errors import ConflictError, NotFoundError, ReadOnlyError, StoreError
 from avs_studio.store.proposals import FrameMasks, ProposalCounts
 from avs_studio.store.rows import (
     AnnotationRow,
@@ -25,6 +25,7 @@ __all__ = [
     "ObjectRow",
     "PipelineRunRow",
     "ProposalCounts",
+    "ReadOnlyError",
     "RevisionRow",
     "Store",
     "StoreError",

@@ -12,8 +12,8 @@ from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from sqlalchemy import Engine, create_engine, event
-from sqlalchemy.engine import make_url
-from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
+from sqlalchemy.engine import URL, make_url
+from sqlalchemy.exc import ArgumentError, DBAPIError, IntegrityError, NoSuchModuleError, OperationalError
 from sqlalchemy.orm import Session
 
 from avs_studio.store.errors import NotFoundError, StoreError
@@ -27,25 +27,60 @@ MIGRATIONS = Path(__file__).resolve().parent / "migrations"
 SQLITE_PRAGMAS = ("PRAGMA journal_mode=WAL", "PRAGMA synchronous=FULL", "PRAGMA foreign_keys=ON")
 
 
-def make_engine(url: str, busy_timeout: float = 5.0) -> Engine:
-    """Engine for ``url``; SQLite gets WAL, FULL sync, foreign keys and a busy timeout."""
-    u = make_url(url)
+URL_HELP = "use sqlite:///PATH/project.db or postgresql+psycopg://USER:PASSWORD@HOST:PORT/DATABASE"
+
+
+def parse(url: str) -> URL:
+    """``url`` parsed; StoreError (password hidden) for text that is not a database URL we can use."""
+    try:
+        u = make_url(url)
+    except (ArgumentError, ValueError, TypeError) as exc:
+        raise StoreError(f"{url!r} is not a database URL ({exc}); {URL_HELP}") from None
+    try:
+        u.get_dialect()
+    except (NoSuchModuleError, ImportError) as exc:
+        raise StoreError(
+            f"{u.render_as_string(hide_password=True)} names a database kind or driver AVS Studio cannot use "
+            f"({exc}); {URL_HELP}"
+        ) from None
+    return u
+
+
+def make_engine(url: str, busy_timeout: float = 5.0, *, read_only: bool = False) -> Engine:
+    """Engine for ``url``; SQLite gets WAL, FULL sync, foreign keys and a busy timeout.
+
+    ``read_only``: SQLite is opened with ``mode=ro`` (``immutable`` when no WAL file is there, so a
+    folder without write permission works); PostgreSQL sessions are read-only transactions.
+    """
+    u = parse(url)
     if u.get_backend_name() != "sqlite":
-        return create_engine(url, pool_pre_ping=True)
-    if u.database:
+        args = {"options": "-c default_transaction_read_only=on"} if read_only else {}
+        return create_engine(u, pool_pre_ping=True, connect_args=args)
+    if u.database and u.database != ":memory:":
         db_file = Path(u.database)
         if db_file.parent and not db_file.parent.exists():
             raise StoreError(
                 f"The folder of the database file {db_file} does not exist; create it or pick another path."
             )
-    engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": busy_timeout})
+        if db_file.is_file() and db_file.stat().st_size == 0:
+            raise StoreError(
+                f"The database file {db_file} is empty (0 bytes): it was cut short (a crash, a full disk or a "
+                f"sync tool). Restore it from a backup; AVS Studio will not start a new database over it."
+            )
+        if read_only:
+            if not db_file.is_file():
+                raise StoreError(f"The database file {db_file} does not exist; nothing to open read-only.")
+            wal = db_file.with_name(db_file.name + "-wal")
+            mode = "mode=ro" if wal.exists() else "immutable=1"  # no WAL: the file holds every commit
+            u = u.set(database=f"file:{db_file.resolve().as_posix()}?{mode}", query={"uri": "true"})
+    engine = create_engine(u, connect_args={"check_same_thread": False, "timeout": busy_timeout})
 
     @event.listens_for(engine, "connect")
     def _on_connect(dbapi_conn, _record) -> None:
         dbapi_conn.isolation_level = None  # SQLAlchemy emits BEGIN itself (below)
         cur = dbapi_conn.cursor()
         cur.execute(f"PRAGMA busy_timeout={int(busy_timeout * 1000)}")
-        for pragma in SQLITE_PRAGMAS:
+        for pragma in () if read_only else SQLITE_PRAGMAS:
             cur.execute(pragma)
         cur.close()
 
@@ -63,7 +98,10 @@ def make_engine(url: str, busy_timeout: float = 5.0) -> Engine:
 
 
 def describe(url: str) -> str:
-    u = make_url(url)
+    try:
+        u = make_url(url)
+    except (ArgumentError, ValueError, TypeError):
+        return f"the database {url!r}"
     if u.get_backend_name() == "sqlite":
         return f"the database file {u.database}"
     return f"the database {u.render_as_string(hide_password=True)}"
@@ -119,12 +157,17 @@ def head_revision() -> str | None:
     return ScriptDirectory.from_config(alembic_config()).get_current_head()
 
 
-def upgrade(engine: Engine) -> None:
+def upgrade(engine: Engine, *, read_only: bool = False) -> None:
     """Bring the schema to the newest Alembic revision (reads only when it is already there)."""
     with engine.connect() as conn:
         current = MigrationContext.configure(conn).get_current_revision()
     if current == head_revision():
         return
+    if read_only:
+        raise StoreError(
+            f"{describe(str(engine.url))} needs an upgrade (schema {current or 'none'}, this version uses "
+            f"{head_revision()}) and is open read-only; open it once with write access"
+        )
     with engine.execution_options(avs_write=True).connect() as conn:
         sqlite = conn.dialect.name == "sqlite"
         if sqlite:  # a table rebuild (batch mode) must not cascade: foreign keys off, checked at the end

@@ -9,6 +9,10 @@ class StoreError(Exception):
     """The database could not do what was asked; the message names the file and what to do."""
 
 
+class ReadOnlyError(StoreError):
+    """The store was opened read-only (no write permission, or asked for); nothing was written."""
+
+
 class ConflictError(StoreError):
     """Another writer changed (or deleted) the annotation first.
 

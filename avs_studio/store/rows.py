@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -84,12 +85,15 @@ class VideoRow:
     keyframe_rate: float
     meta: dict[str, Any]
     created_at: datetime
+    stored_path: str = ""  # as in the database: relative to the project folder when the media is inside it
 
     @classmethod
-    def from_orm(cls, v: Any) -> VideoRow:
+    def from_orm(cls, v: Any, base: str | None = None) -> VideoRow:
+        """``base``: the project folder; ``path`` is then absolute wherever the project is opened from."""
+        path = v.path if base is None or os.path.isabs(v.path) else os.path.join(base, v.path)
         return cls(
             id=v.id,
-            path=v.path,
+            path=path,
             name=v.name,
             fps=v.fps,
             frame_count=v.frame_count,
@@ -103,6 +107,7 @@ class VideoRow:
             keyframe_rate=v.keyframe_rate,
             meta=dict(v.meta or {}),
             created_at=_aware(v.created_at),
+            stored_path=v.path,
         )
 
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import getpass
+import os
 import threading
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from pathlib import Path
@@ -24,7 +25,7 @@ from avs_studio import names
 from avs_studio.masks import OBJECT_PALETTE
 from avs_studio.store import _rle, annotations, db, history, provenance, videos
 from avs_studio.store.annotations import SOURCES, STATUSES
-from avs_studio.store.errors import ConflictError, NotFoundError, StoreError
+from avs_studio.store.errors import ConflictError, NotFoundError, ReadOnlyError, StoreError
 from avs_studio.store.models import Annotation, Category, Setting, SoundObject, Video
 from avs_studio.store.proposals import FrameMasks, ProposalCounts, replace_proposals
 from avs_studio.store.rows import (
@@ -76,31 +77,63 @@ class Store:
     Returns plain frozen row dataclasses, never ORM objects.
     """
 
-    def __init__(self, url: str, *, author: str | None = None, busy_timeout: float = 5.0) -> None:
+    def __init__(
+        self,
+        url: str,
+        *,
+        author: str | None = None,
+        busy_timeout: float = 5.0,
+        base_dir: str | Path | None = None,
+        read_only: bool | str = False,
+    ) -> None:
+        """``base_dir``: the project folder; video paths inside it are stored relative to it.
+        ``read_only``: True (or the reason, e.g. "no write permission on ...") opens the database
+        without ever writing to it; every write raises ReadOnlyError naming the reason."""
         self.url = url
         self.author = author or _default_author()
+        self.base_dir = None if base_dir is None else os.path.abspath(base_dir)
+        self.read_only = (
+            read_only if isinstance(read_only, str) else ("opened read-only" if read_only else "")
+        )
         self._where = db.describe(url)
         with db.translated(url):
-            self._engine = db.make_engine(url, busy_timeout)
+            self._engine = db.make_engine(url, busy_timeout, read_only=bool(read_only))
             try:
-                db.upgrade(self._engine)
+                db.upgrade(self._engine, read_only=bool(read_only))
             except BaseException:
                 self._engine.dispose()
                 raise
         self._read = sessionmaker(self._engine, expire_on_commit=False)
         self._writer = sessionmaker(self._engine.execution_options(avs_write=True), expire_on_commit=False)
         self._local = threading.local()  # the open group of each thread
+        if self.base_dir is not None and not self.read_only:
+            self._relativise()
+
+    def _relativise(self) -> None:
+        """Paths of videos inside the project, stored absolute by older versions, become relative."""
+        base = self.base_dir
+        assert base is not None
+        prefixes = (base + os.sep, os.path.realpath(base) + os.sep)
+        paths = self._read_with(lambda s: list(s.scalars(select(Video.path))))
+        if any(p.startswith(prefixes) for p in paths):
+            self.write(lambda s: videos.relativise(s, base))
 
     @classmethod
     def for_project(
-        cls, project_dir: str | Path, url: str | None = None, *, author: str | None = None
+        cls,
+        project_dir: str | Path,
+        url: str | None = None,
+        *,
+        author: str | None = None,
+        read_only: bool | str = False,
     ) -> Store:
         """The store of a project: ``url`` if given, else SQLite ``project_dir/project.db``."""
         if url is None:
             path = Path(project_dir) / "project.db"
-            path.parent.mkdir(parents=True, exist_ok=True)
+            if not read_only:
+                path.parent.mkdir(parents=True, exist_ok=True)
             url = f"sqlite:///{path}"
-        return cls(url, author=author)
+        return cls(url, author=author, base_dir=project_dir, read_only=read_only)
 
     def close(self) -> None:
         self._engine.dispose()
@@ -122,6 +155,8 @@ class Store:
 
     @contextlib.contextmanager
     def _writing(self) -> Iterator[Session]:
+        if self.read_only:
+            raise ReadOnlyError(f"{self._where} is read-only here ({self.read_only}); nothing was changed")
         group = self._group()
         try:
             if group is not None:  # inside Store.group: a savepoint of the group's transaction
@@ -152,6 +187,8 @@ class Store:
         if self._group() is not None:
             yield
             return
+        if self.read_only:
+            raise ReadOnlyError(f"{self._where} is read-only here ({self.read_only}); nothing was changed")
         try:
             with db.translated(self.url), self._writer() as s, s.begin():
                 self._local.group = _Group(s, author)
@@ -208,21 +245,30 @@ class Store:
         data = _as_dict(info)
         return self._retrying(
             lambda s: videos.add_video(
-                s, data, name=name, split=split, category=category, keyframe_rate=keyframe_rate, meta=meta
-            )
+                s,
+                data,
+                name=name,
+                split=split,
+                category=category,
+                keyframe_rate=keyframe_rate,
+                meta=meta,
+                base=self.base_dir,
+            )  # fmt: skip
         )
 
     def videos(self, split: str | None = None) -> list[VideoRow]:
         q = select(Video).order_by(Video.id)
         if split is not None:
             q = q.where(Video.split == split)
-        return self._read_with(lambda s: [VideoRow.from_orm(v) for v in s.scalars(q)])
+        return self._read_with(lambda s: [VideoRow.from_orm(v, self.base_dir) for v in s.scalars(q)])
 
     def video(self, video_id: int) -> VideoRow:
-        return self._read_with(lambda s: VideoRow.from_orm(db.get(s, Video, video_id, "video", self._where)))
+        return self._read_with(
+            lambda s: VideoRow.from_orm(db.get(s, Video, video_id, "video", self._where), self.base_dir)
+        )
 
     def update_video(self, video_id: int, **fields: Any) -> VideoRow:
-        return self.write(lambda s: videos.update_video(s, video_id, fields, self._where))
+        return self.write(lambda s: videos.update_video(s, video_id, fields, self._where, self.base_dir))
 
     def categories(self) -> list[str]:
         return self._read_with(lambda s: list(s.scalars(select(Category.name).order_by(Category.name))))

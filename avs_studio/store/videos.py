@@ -5,6 +5,7 @@ Functions take the open session of the Store's transaction; ``store.Store`` is t
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from typing import Any
 
@@ -25,6 +26,32 @@ VIDEO_UPDATABLE = set(VIDEO_FIELDS) | {"name", "split", "category", "keyframe_ra
 REQUIRED = ("path", "fps", "frame_count", "width", "height", "duration")
 
 
+def stored_path(path: str | os.PathLike[str], base: str | None) -> str:
+    """How a video path is kept: relative ('/'-separated) to the project folder ``base`` when the file
+    is inside it (so the project can move), else absolute; one spelling per file ('a/../b', '~')."""
+    p = Path(os.path.abspath(os.path.expanduser(os.fspath(path))))
+    if base is not None:
+        b = Path(os.path.abspath(base))
+        for inner, outer in ((p, b), (p.resolve(), b.resolve())):
+            if inner.is_relative_to(outer):
+                return inner.relative_to(outer).as_posix()
+    return str(p)
+
+
+def relativise(s: Session, base: str) -> int:
+    """Store paths of videos inside ``base`` relative to it (projects made before paths moved along);
+    returns how many changed. A path whose relative form another row already has is left as it is."""
+    changed = 0
+    taken = set(s.scalars(select(Video.path)))
+    for v in s.scalars(select(Video)).all():
+        new = stored_path(v.path, base) if os.path.isabs(v.path) else v.path
+        if new != v.path and new not in taken:
+            v.path = new
+            taken.add(new)
+            changed += 1
+    return changed
+
+
 def ensure_category(s: Session, category: str | None) -> None:
     if category and s.scalar(select(Category.id).where(Category.name == category)) is None:
         s.add(Category(name=category))
@@ -39,11 +66,12 @@ def add_video(
     category: str | None,
     keyframe_rate: float,
     meta: dict[str, Any] | None,
+    base: str | None = None,
 ) -> int:
     missing = [k for k in REQUIRED if k not in data]
     if missing:
         raise ValueError(f"video info lacks {', '.join(missing)}")
-    path = str(data["path"])
+    path = stored_path(data["path"], base)
     name = names.check_name(name, "video name") if name is not None else names.clean_name(Path(path).stem)
     split = names.check_optional(split, "split")
     category = names.check_optional(category, "category")
@@ -72,7 +100,9 @@ def add_video(
     return video.id
 
 
-def update_video(s: Session, video_id: int, fields: dict[str, Any], where: str) -> VideoRow:
+def update_video(
+    s: Session, video_id: int, fields: dict[str, Any], where: str, base: str | None = None
+) -> VideoRow:
     unknown = set(fields) - VIDEO_UPDATABLE
     if unknown:
         raise TypeError(
@@ -81,12 +111,17 @@ def update_video(s: Session, video_id: int, fields: dict[str, Any], where: str) 
     for key, what in (("name", "video name"), ("split", "split"), ("category", "category")):
         if key in fields:
             fields[key] = (names.check_name if key == "name" else names.check_optional)(fields[key], what)
+    if "path" in fields:
+        fields["path"] = stored_path(fields["path"], base)
+        other = s.scalar(select(Video.id).where(Video.path == fields["path"], Video.id != video_id))
+        if other is not None:
+            raise StoreError(f"{fields['path']} is already video {other} of this project")
     v = get(s, Video, video_id, "video", where)
     for k, val in fields.items():
         setattr(v, k, val)
     ensure_category(s, fields.get("category"))
     s.flush()
-    return VideoRow.from_orm(v)
+    return VideoRow.from_orm(v, base)
 
 
 def add_object(s: Session, video_id: int, label: str, colour: str | None, where: str) -> int:

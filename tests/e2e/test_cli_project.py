@@ -56,8 +56,8 @@ def test_init_add_status(tmp_path, media, capsys):
 
     code = run_cli("add", project, media["good"], media["text"], media["silent"], media["broken"])
     out, err = capsys.readouterr()
-    assert code == 0
-    assert "notes.mp4" in err and "broken.mp4" in err  # each bad file is named
+    assert code == 1  # some files were skipped: a script must notice
+    assert "notes.mp4" in err and "broken.mp4" in err and "2 file(s) were not added" in err  # each is named
     assert out.count("added ") == 2
 
     assert run_cli("status", project, "--json") == 0
