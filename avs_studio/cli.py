@@ -22,15 +22,24 @@ def build_parser() -> argparse.ArgumentParser:
         "export, self-training).",
     )
     parser.add_argument("--version", action="version", version=f"avs-studio {__version__}")
-    parser.add_argument(
-        "--database-url",
-        metavar="URL",
-        help="use this database (e.g. postgresql+psycopg://user:pw@host/db) instead of PROJECT/project.db",
-    )
+    _database_url(parser, None)
     parser.add_argument("-v", "--verbose", action="store_true", help="log more")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     register_all(sub)
+    for (
+        command
+    ) in sub.choices.values():  # `avs-studio --database-url U status P` = `status P --database-url U`
+        _database_url(command, argparse.SUPPRESS)
     return parser
+
+
+def _database_url(parser: argparse.ArgumentParser, default: object) -> None:
+    parser.add_argument(
+        "--database-url",
+        metavar="URL",
+        default=default,
+        help="use this database (e.g. postgresql+psycopg://user:pw@host/db) instead of PROJECT/project.db",
+    )
 
 
 def main(argv: list[str] | None = None) -> int:

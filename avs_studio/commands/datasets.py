@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import argparse
 import json
 import sys
 
@@ -42,7 +43,10 @@ def register(sub) -> None:
         "--source", action="append", choices=SOURCES, help="only annotations from this source (repeatable)"
     )
     p.add_argument(
-        "--resplit", metavar="TRAIN,VAL,TEST", help="re-split videos by a seeded hash, e.g. 0.8,0.1,0.1"
+        "--resplit",
+        metavar="TRAIN,VAL,TEST",
+        type=_ratios,
+        help="re-split videos by a seeded hash, e.g. 0.8,0.1,0.1",
     )
     p.add_argument("--seed", type=int, default=0, help="seed of --resplit (default 0)")
     p.add_argument("--with-frames", action="store_true", help="coco / png: also write the frame images")
@@ -56,6 +60,13 @@ def register(sub) -> None:
     p.add_argument("--protocol", default="avsbench", choices=PROTOCOLS)
     p.add_argument("--json", action="store_true", help='print {"miou": .., "fscore": .., "frames": ..}')
     p.set_defaults(func=cmd_eval)
+
+
+def _ratios(text: str) -> tuple[float, float, float]:
+    try:
+        return parse_ratios(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
 
 
 def _progress(prefix: str):
@@ -80,7 +91,7 @@ def cmd_import(args) -> int:
 
 
 def cmd_export(args) -> int:
-    ratios = parse_ratios(args.resplit) if args.resplit else None
+    ratios = args.resplit
     with open_project(args.project_dir, args.database_url) as project:
         report = export_dataset(
             project, args.out, args.fmt, status=args.status, split=args.split, source=args.source,

@@ -28,7 +28,9 @@ def register(sub) -> None:
     p.add_argument("video_id", type=int, metavar="VIDEO_ID")
     p.add_argument("path", metavar="PATH", help="the video file at its new place")
     p.add_argument(
-        "--force", action="store_true", help="accept other content with the same frames and size (a re-encode)"
+        "--force",
+        action="store_true",
+        help="accept other content with the same frames and size (a re-encode)",
     )
     p.set_defaults(func=cmd_relink)
 

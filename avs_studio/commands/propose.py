@@ -102,7 +102,13 @@ def cmd_translate(args) -> int:
     from avs_studio.openavs.config import resolve_tiny
 
     where = "standard input" if args.input == "-" else args.input
-    text = sys.stdin.read() if args.input == "-" else Path(args.input).read_text(encoding="utf-8")
+    data = sys.stdin.buffer.read() if args.input == "-" else Path(args.input).read_bytes()
+    try:
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise TranslateInputError(
+            f"{where} is not UTF-8 text (byte 0x{data[exc.start]:02x} at position {exc.start}); save it as UTF-8"
+        ) from None
     descriptions = read_translate_input(text, where)
     cfg = load_config(args.config)
     device = cfg.device if args.device == "auto" else args.device

@@ -11,12 +11,20 @@ from PIL import Image, UnidentifiedImageError
 from avs_studio.io.errors import DatasetError
 from avs_studio.masks import labels_from_rgb
 
-_ERRORS = (OSError, UnidentifiedImageError, ValueError, SyntaxError)
+_ERRORS = (OSError, UnidentifiedImageError, ValueError, SyntaxError, Image.DecompressionBombError)
+MAX_PIXELS = 64_000_000  # 8K x 8K: far above any dataset frame, far below what a forged header claims
 
 
 def _open(path: str | os.PathLike) -> Image.Image:
     try:
         img = Image.open(path)
+        w, h = img.size  # from the header, before any pixel is decoded
+        if w * h > MAX_PIXELS:
+            img.close()
+            raise DatasetError(
+                f"{path}: the image claims {w}x{h} pixels, more than the {MAX_PIXELS // 1_000_000} million an "
+                f"image may have here (a damaged or forged header); skipped"
+            )
         img.load()
         return img
     except FileNotFoundError:

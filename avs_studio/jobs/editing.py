@@ -32,7 +32,9 @@ def save_mask(
     in ``ConflictError.attempted``.
     """
     source = seen.source if seen is not None else "manual"
-    expected: dict[str, Any] = {"expected_version": seen.version} if seen is not None else {"create_only": True}
+    expected: dict[str, Any] = (
+        {"expected_version": seen.version} if seen is not None else {"create_only": True}
+    )
     with store.group(author):
         row = store.put_annotation(video_id, frame, object_id, mask, source=source, status=status, **expected)
         if empty is not None and np.any(mask):

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 import os
+import shutil
 import tomllib
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
@@ -14,7 +15,7 @@ import tomli_w
 from avs_studio.atomic import write_text
 from avs_studio.media import MediaError, probe
 from avs_studio.names import check_optional
-from avs_studio.store import Store
+from avs_studio.store import Store, check_database_url
 
 MARKER = "avs-project.toml"
 DB_NAME = "project.db"
@@ -101,9 +102,17 @@ def init_project(project_dir: str | os.PathLike, database_url: str | None = None
         raise ProjectError(f"{path} is already a project; open it instead")
     if path.exists() and not path.is_dir():
         raise ProjectError(f"{path} is a file, not a folder; choose another place for the project")
+    if database_url:
+        check_database_url(database_url)  # a bad URL leaves no half-made folder behind
+    created = not path.exists()
     path.mkdir(parents=True, exist_ok=True)
-    (path / "media").mkdir(exist_ok=True)
-    store = Store.for_project(path, url=database_url)
+    try:
+        (path / "media").mkdir(exist_ok=True)
+        store = Store.for_project(path, url=database_url)
+    except BaseException:
+        if created:  # only what this call made: the folder, media/, a new database file
+            shutil.rmtree(path, ignore_errors=True)
+        raise
     _write_marker(path, database_url)
     return Project(path, store)
 

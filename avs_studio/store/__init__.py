@@ -1,5 +1,6 @@
 """avs_studio.store: the project database (SQLite by default, PostgreSQL by URL), see docs/CONTRACTS.md."""
 
+from avs_studio.store.db import parse as check_database_url
 from avs_studio.store.errors import ConflictError, NotFoundError, ReadOnlyError, StoreError
 from avs_studio.store.proposals import FrameMasks, ProposalCounts
 from avs_studio.store.rows import (
@@ -31,4 +32,5 @@ __all__ = [
     "StoreError",
     "TrainingRunRow",
     "VideoRow",
+    "check_database_url",
 ]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import os
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -55,7 +56,13 @@ def make_engine(url: str, busy_timeout: float = 5.0, *, read_only: bool = False)
     u = parse(url)
     if u.get_backend_name() != "sqlite":
         args = {"options": "-c default_transaction_read_only=on"} if read_only else {}
-        return create_engine(u, pool_pre_ping=True, connect_args=args)
+        try:
+            return create_engine(u, pool_pre_ping=True, connect_args=args)
+        except ImportError as exc:  # e.g. postgresql:// means psycopg2, which is not installed
+            raise StoreError(
+                f"the database driver for {u.render_as_string(hide_password=True)} is not installed ({exc}); "
+                f"{URL_HELP}"
+            ) from None
     if u.database and u.database != ":memory:":
         db_file = Path(u.database)
         if db_file.parent and not db_file.parent.exists():
@@ -70,8 +77,10 @@ def make_engine(url: str, busy_timeout: float = 5.0, *, read_only: bool = False)
         if read_only:
             if not db_file.is_file():
                 raise StoreError(f"The database file {db_file} does not exist; nothing to open read-only.")
+            # mode=ro sees other writers' commits but needs the -shm file, which SQLite creates; in a folder
+            # without write permission and no -wal file, nobody is writing and the file holds every commit.
             wal = db_file.with_name(db_file.name + "-wal")
-            mode = "mode=ro" if wal.exists() else "immutable=1"  # no WAL: the file holds every commit
+            mode = "mode=ro" if wal.exists() or os.access(db_file.parent, os.W_OK) else "immutable=1"
             u = u.set(database=f"file:{db_file.resolve().as_posix()}?{mode}", query={"uri": "true"})
     engine = create_engine(u, connect_args={"check_same_thread": False, "timeout": busy_timeout})
 

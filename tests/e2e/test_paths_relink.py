@@ -71,7 +71,15 @@ def test_another_spelling_or_the_same_content_is_the_same_video(world, capsys):
     os.symlink(outside, tmp / "work" / "link.mp4")
     shutil.copyfile(outside, tmp / "work" / "copy.mp4")
     capsys.readouterr()
-    code = run("add", "../proj", "videos/../videos/street.mp4", str(outside), "./videos/street.mp4", "link.mp4", "copy.mp4")
+    code = run(
+        "add",
+        "../proj",
+        "videos/../videos/street.mp4",
+        str(outside),
+        "./videos/street.mp4",
+        "link.mp4",
+        "copy.mp4",
+    )
     out = capsys.readouterr().out
     assert code == 0 and "added" not in out
     assert out.count("kept ") == 5 and out.count("same content as video 1") == 2 and "already video 1" in out
@@ -82,7 +90,9 @@ def test_paths_stored_absolute_by_an_older_version_become_relative(world):
     tmp, _, inside = world
     engine = create_engine(f"sqlite:///{tmp / 'proj' / 'project.db'}")
     with engine.begin() as conn:
-        conn.execute(text("UPDATE videos SET path = :p WHERE id = 2"), {"p": str(tmp / "proj" / "media" / "drum.mp4")})
+        conn.execute(
+            text("UPDATE videos SET path = :p WHERE id = 2"), {"p": str(tmp / "proj" / "media" / "drum.mp4")}
+        )
     engine.dispose()
     with open_project(tmp / "proj") as project:
         assert project.store.video(2).stored_path == "media/drum.mp4"

@@ -21,12 +21,16 @@ from tests.helpers.avsbench_factory import make_avss, make_s4
 def _copy_clip(lay, src_row, dst_row, subset="s4"):
     """Put a real clip's files where ``dst_row``'s (possibly hostile) paths point, as an attacker would."""
     n = layout.frame_count(subset, src_row)
-    pairs = [(layout.frame_relpath(subset, src_row, i), layout.frame_relpath(subset, dst_row, i)) for i in range(n)]
+    pairs = [
+        (layout.frame_relpath(subset, src_row, i), layout.frame_relpath(subset, dst_row, i)) for i in range(n)
+    ]
     pairs += [(layout.mask_relpath(subset, src_row, i), layout.mask_relpath(subset, dst_row, i))
               for i in layout.expected_masks(subset, src_row)]  # fmt: skip
     pairs.append((layout.audio_relpath(subset, src_row), layout.audio_relpath(subset, dst_row)))
     for a, b in pairs:
-        dst = lay.root / b.replace("/ ..", "/..").replace(".. /", "../")  # what the old code opened (stripped)
+        dst = lay.root / b.replace("/ ..", "/..").replace(
+            ".. /", "../"
+        )  # what the old code opened (stripped)
         dst.parent.mkdir(parents=True, exist_ok=True)
         shutil.copyfile(lay.root / a, dst)
 
@@ -60,7 +64,9 @@ def test_hostile_csv_names_are_reported_and_the_rest_imported(tmp_path):
             assert f"column {column!r}" in problem.reason
         assert sorted(v.name for v in project.store.videos()) == sorted(lay.names())
         media = project.media_dir / "avsbench" / "s4"
-        assert sorted(p.name for p in media.iterdir() if p.suffix == ".mkv") == sorted(f"{n}.mkv" for n in lay.names())
+        assert sorted(p.name for p in media.iterdir() if p.suffix == ".mkv") == sorted(
+            f"{n}.mkv" for n in lay.names()
+        )
 
 
 def test_symlinks_out_of_root_are_not_followed(tmp_path):
@@ -124,5 +130,9 @@ def test_export_rechecks_names_already_in_a_project(tmp_path, fmt, column, value
         with pytest.raises(DatasetError, match="video 1") as info:
             export_dataset(project, out, fmt, write_frames=True)
         assert column in str(info.value)
-        assert not out.exists() and not (tmp_path / "escape").exists() and not (tmp_path / "deep" / "escape").exists()
+        assert (
+            not out.exists()
+            and not (tmp_path / "escape").exists()
+            and not (tmp_path / "deep" / "escape").exists()
+        )
         assert sorted(os.listdir(tmp_path / "deep")) == []

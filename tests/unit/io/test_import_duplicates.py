@@ -32,9 +32,11 @@ def _rewrite_csv(lay, rows):
 def _same_clip_as(lay, src, category):
     """A row with ``src``'s name under another category, with real files (another clip)."""
     row = {**src, "category": category}
-    for rel in [layout.frame_relpath("s4", src, i) for i in range(5)] + [layout.audio_relpath("s4", src)] + [
-        layout.mask_relpath("s4", src, i) for i in layout.expected_masks("s4", src)
-    ]:
+    for rel in (
+        [layout.frame_relpath("s4", src, i) for i in range(5)]
+        + [layout.audio_relpath("s4", src)]
+        + [layout.mask_relpath("s4", src, i) for i in layout.expected_masks("s4", src)]
+    ):
         dst = lay.root / rel.replace(f"/{src['category']}/", f"/{category}/")
         dst.parent.mkdir(parents=True, exist_ok=True)
         dst.write_bytes((lay.root / rel).read_bytes())
@@ -49,7 +51,11 @@ def test_a_second_row_with_the_same_name_is_a_problem_not_a_merge(tmp_path):
     with init_project(tmp_path / "p") as project:
         report = import_avsbench(project, lay.root, "s4")
         dup = [p for p in report.problems if "duplicate clip name" in p.reason]
-        assert len(dup) == 1 and dup[0].path.endswith(f":{len(lay.rows) + 2}") and "first on line 4" in dup[0].reason
+        assert (
+            len(dup) == 1
+            and dup[0].path.endswith(f":{len(lay.rows) + 2}")
+            and "first on line 4" in dup[0].reason
+        )
         video = next(v for v in project.store.videos() if v.name == first["name"])
         assert video.category == first["category"]
         assert len(project.store.annotations(video_id=video.id)) == len(layout.expected_masks("s4", first))
@@ -65,7 +71,9 @@ def test_the_same_name_in_a_later_import_is_a_problem_not_already_there(tmp_path
         _rewrite_csv(lay, [twin])
         report = import_avsbench(project, lay.root, "s4")
         assert report.videos_existing == [] and report.annotations_added == 0
-        assert len(report.problems) == 1 and "already in the project with category" in report.problems[0].reason
+        assert (
+            len(report.problems) == 1 and "already in the project with category" in report.problems[0].reason
+        )
         assert "piano" in report.problems[0].reason
         video = next(v for v in project.store.videos() if v.name == first["name"])
         assert [o.label for o in project.store.objects(video.id)] == [first["category"]]
@@ -100,8 +108,14 @@ def test_two_imports_at_once_create_each_object_and_mask_once(tmp_path, backend)
     go = tmp_path / "go"
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
     procs = [
-        subprocess.Popen([sys.executable, "-c", CHILD, str(tmp_path / "p"), str(lay.root), str(go)],
-                         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env, cwd=ROOT)  # fmt: skip
+        subprocess.Popen(
+            [sys.executable, "-c", CHILD, str(tmp_path / "p"), str(lay.root), str(go)],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+            env=env,
+            cwd=ROOT,
+        )  # fmt: skip
         for _ in range(2)
     ]
     go.touch()

@@ -77,7 +77,9 @@ def test_create_only_refuses_another_authors_new_mask(open_store, video_obj):
     again = alice.put_annotation(v, 1, o, B, source="manual", status="edited", create_only=True)
     assert again.id == mine.id and again.version == mine.version + 1
     with pytest.raises(ValueError, match="expected_version"):
-        alice.put_annotation(v, 2, o, A, source="manual", status="edited", create_only=True, expected_version=1)
+        alice.put_annotation(
+            v, 2, o, A, source="manual", status="edited", create_only=True, expected_version=1
+        )
 
 
 def _sqlite_file(url: str) -> str | None:
@@ -95,9 +97,12 @@ def test_migration_keeps_ids_of_an_existing_project_unique(store_url, video_obj,
     with engine.begin() as conn:
         command.downgrade(db.alembic_config(conn), "0002")
         if conn.dialect.name == "sqlite":  # as made before: no AUTOINCREMENT, so no sqlite_sequence row
-            assert "AUTOINCREMENT" not in conn.execute(
-                text("SELECT sql FROM sqlite_master WHERE name = 'annotations'")
-            ).scalar_one()
+            assert (
+                "AUTOINCREMENT"
+                not in conn.execute(
+                    text("SELECT sql FROM sqlite_master WHERE name = 'annotations'")
+                ).scalar_one()
+            )
     engine.dispose()
     with Store(store_url, author="alice") as again:  # upgrades on open
         assert [r.id for r in again.annotations(v)] == [rows[0].id, rows[1].id]

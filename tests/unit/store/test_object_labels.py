@@ -72,7 +72,11 @@ def test_migration_merges_or_renames_existing_duplicates(store_url, store: Store
         conn.execute(text("UPDATE objects SET label = 'dog' WHERE label LIKE 'dog#%'"))
     engine.dispose()
     with Store(store_url, author="alice") as s:
-        assert [(o.id, o.label) for o in s.objects(v)] == [(objs[0], "dog"), (objs[3], "dog (2)"), (objs[4], "cat")]
+        assert [(o.id, o.label) for o in s.objects(v)] == [
+            (objs[0], "dog"),
+            (objs[3], "dog (2)"),
+            (objs[4], "cat"),
+        ]
         dog = [(r.frame, r.area) for r in s.annotations(v) if r.object_id == objs[0]]
         assert dog == [(0, 16), (1, 200), (2, 200)]
         assert s.annotation(differs).object_id == objs[3] and np.array_equal(s.annotation(differs).mask(), B)
