@@ -18,11 +18,14 @@ SCREENSHOTS = ROOT / "test-output" / "screenshots"
 
 @pytest.fixture(autouse=True, scope="session")
 def _private_dirs(tmp_path_factory):
-    """Keep the user's model cache and data dir out of tests."""
+    """Keep the user's model cache, data dir, key file and keyring out of tests."""
     base = tmp_path_factory.mktemp("avs-home")
-    saved = {k: os.environ.get(k) for k in ("AVS_STUDIO_CACHE", "AVS_STUDIO_DATA")}
+    keys = ("AVS_STUDIO_CACHE", "AVS_STUDIO_DATA", "AVS_STUDIO_CONFIG", "AVS_STUDIO_KEYRING")
+    saved = {k: os.environ.get(k) for k in keys}
     os.environ["AVS_STUDIO_CACHE"] = str(base / "cache")
     os.environ["AVS_STUDIO_DATA"] = str(base / "data")
+    os.environ["AVS_STUDIO_CONFIG"] = str(base / "config")
+    os.environ["AVS_STUDIO_KEYRING"] = "file"
     yield
     for key, value in saved.items():
         if value is None:

@@ -26,7 +26,8 @@ Public API
     validate_settings(values) -> list[str]              the same checks without a dialog
     pipeline_config(values) -> PipelineConfig           the profile with these settings applied (ConfigError)
 
-The API key is shown masked and is never written to logs or messages (``redacted(values)`` gives a copy
+The API key is shown masked, kept in the user's own key store by ``Store.set_setting`` (avs_studio.keystore),
+never in the project database, and is never written to logs or messages (``redacted(values)`` gives a copy
 safe to print).
 """
 
@@ -55,6 +56,7 @@ from PySide6.QtWidgets import (
 )
 
 import avs_studio.openavs  # noqa: F401  (fills the stage registries)
+from avs_studio import keystore
 from avs_studio.openavs.config import PipelineConfig, parse_config, profiles, profiles_dir
 from avs_studio.openavs.registry import DESCRIBERS, POINT_SEGMENTERS, SEGMENTERS, TRANSLATORS, Registry
 
@@ -240,7 +242,8 @@ class SettingsDialog(QDialog):
         self.llm_model.setPlaceholderText("model name, e.g. gpt-4o-mini")
         self.api_key = QLineEdit()
         self.api_key.setEchoMode(QLineEdit.EchoMode.Password)
-        self.api_key.setPlaceholderText("API key (stored in the project settings)")
+        self.api_key.setPlaceholderText("API key (kept in your own key store, never in the project)")
+        self.api_key.setToolTip(f"Kept for this endpoint in {keystore.location()}; see README ▸ Use")
         self.keyframe_rate = QDoubleSpinBox()
         self.keyframe_rate.setRange(0.0, 60.0)
         self.keyframe_rate.setDecimals(2)

@@ -23,10 +23,10 @@ from sqlalchemy.orm.exc import StaleDataError
 
 from avs_studio import names
 from avs_studio.masks import OBJECT_PALETTE
-from avs_studio.store import _rle, annotations, db, history, provenance, videos
+from avs_studio.store import _rle, annotations, db, history, provenance, settings, videos
 from avs_studio.store.annotations import SOURCES, STATUSES
 from avs_studio.store.errors import ConflictError, NotFoundError, ReadOnlyError, StoreError
-from avs_studio.store.models import Annotation, Category, Setting, SoundObject, Video
+from avs_studio.store.models import Annotation, Category, SoundObject, Video
 from avs_studio.store.proposals import FrameMasks, ProposalCounts, replace_proposals
 from avs_studio.store.rows import (
     AnnotationRow,
@@ -106,8 +106,10 @@ class Store:
         self._read = sessionmaker(self._engine, expire_on_commit=False)
         self._writer = sessionmaker(self._engine.execution_options(avs_write=True), expire_on_commit=False)
         self._local = threading.local()  # the open group of each thread
-        if self.base_dir is not None and not self.read_only:
-            self._relativise()
+        if not self.read_only:
+            self._scrub_secrets()
+            if self.base_dir is not None:
+                self._relativise()
 
     def _relativise(self) -> None:
         """Paths of videos inside the project, stored absolute by older versions, become relative."""
@@ -211,21 +213,19 @@ class Store:
         with self._reading() as s:
             return fn(s)
 
-    # -- settings ----------------------------------------------------------------------------------
+    # -- settings (store.settings: API keys go to the user's key store, never the database) -----------
     def get_setting(self, key: str, default: Any = None) -> Any:
-        with self._reading() as s:
-            row = s.get(Setting, key)
-            return default if row is None else row.value
+        return self._read_with(lambda s: settings.get(s, key, default))
 
     def set_setting(self, key: str, value: Any) -> None:
-        if not isinstance(key, str) or not key.strip() or len(key) > 200 or not key.isprintable():
-            raise ValueError(f"setting key {key!r} must be printable text of 1 to 200 characters")
-        with self._writing() as s:
-            row = s.get(Setting, key)
-            if row is None:
-                s.add(Setting(key=key, value=value))
-            else:
-                row.value = value
+        settings.check_key(key)
+        clean = settings.move_secrets(value)
+        self.write(lambda s: settings.put(s, key, clean))
+
+    def _scrub_secrets(self) -> None:
+        """Move API keys an older version stored in the database into this user's key store."""
+        for key, value in self._read_with(settings.holding_secrets):
+            self.set_setting(key, value)
 
     # -- videos ------------------------------------------------------------------------------------
     def add_video(
