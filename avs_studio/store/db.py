@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import functools
 import os
 from collections.abc import Iterator
 from pathlib import Path
@@ -162,6 +163,7 @@ def alembic_config(connection=None) -> Config:
     return cfg
 
 
+@functools.cache  # parsing the migration scripts costs more than opening the database
 def head_revision() -> str | None:
     return ScriptDirectory.from_config(alembic_config()).get_current_head()
 
