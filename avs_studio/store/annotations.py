@@ -81,6 +81,22 @@ def put(
     return AnnotationRow.from_orm(a)
 
 
+def refused(reason: str, attempted: dict[str, Any], expected_version: int | None) -> Exception:
+    """The error for a put the database refused (a unique or foreign key); nothing was written."""
+    a = attempted
+    if "foreign key" in reason.lower():
+        return NotFoundError(
+            f"cannot store the mask: video {a['video_id']}, object {a['object_id']} or run {a['run_id']} "
+            f"does not exist"
+        )
+    return ConflictError(
+        None, expected_version, None, attempted,
+        detail=f"Another writer created the annotation of video {a['video_id']}, frame {a['frame']}, object "
+        f"{a['object_id']} at the same moment; nothing was written. Reload and re-apply "
+        f"(the edit is in ConflictError.attempted).",
+    )  # fmt: skip
+
+
 def bulk_rows(
     items: Iterable[dict[str, Any]], *, source: str, status: str, author: str, run_id: int | None
 ) -> Iterable[dict[str, Any]]:

@@ -156,6 +156,15 @@ def step(s: Session, what: str, author: str) -> RevisionRow | None:
     return RevisionRow.from_orm(revs[-1])
 
 
+def refused(what: str, reason: str) -> ConflictError:
+    """The error for an undo/redo the database refused: its row's slot is taken, or its object is gone."""
+    return ConflictError(
+        None, None, None, what=what,
+        detail=f"Cannot {what}: another annotation now occupies the same (video, frame, object) or its "
+        f"object was deleted; nothing was changed. ({reason})",
+    )  # fmt: skip
+
+
 def has_step(s: Session, state: str, author: str) -> bool:
     q = select(Revision.seq).where(Revision.state == state, Revision.author == author)
     return s.scalar(q.limit(1)) is not None

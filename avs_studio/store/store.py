@@ -1,8 +1,9 @@
 """The Store: every edit is one committed transaction with a revision (undo log) in the database.
 
-``Store`` is the facade; the work is done beside it: ``videos`` (videos, objects), ``annotations``
-(masks), ``history`` (the undo log, undo/redo), ``provenance`` (pipeline and training runs) and
-``proposals`` (one clip's proposals), each a set of functions over the open session.
+``Store`` is the facade; the work is done beside it: ``session`` (transactions, groups), ``settings``
+(API keys kept out of the database), ``videos`` (videos, paths, objects), ``annotations`` (masks),
+``history`` (the undo log, undo/redo), ``provenance`` (pipeline and training runs) and ``proposals``
+(one clip's proposals), each a set of functions over the open session.
 """
 
 from __future__ import annotations
@@ -11,21 +12,18 @@ import contextlib
 import dataclasses
 import getpass
 import os
-import threading
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from pathlib import Path
 from typing import Any, TypeVar
 
 from sqlalchemy import select
-from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import Session, sessionmaker
-from sqlalchemy.orm.exc import StaleDataError
+from sqlalchemy.orm import Session
 
 from avs_studio import names
 from avs_studio.masks import OBJECT_PALETTE
 from avs_studio.store import _rle, annotations, db, history, provenance, settings, videos
 from avs_studio.store.annotations import SOURCES, STATUSES
-from avs_studio.store.errors import ConflictError, NotFoundError, ReadOnlyError, StoreError
+from avs_studio.store.errors import ConflictError, StoreError
 from avs_studio.store.models import Annotation, Category, SoundObject, Video
 from avs_studio.store.proposals import FrameMasks, ProposalCounts, replace_proposals
 from avs_studio.store.rows import (
@@ -37,6 +35,7 @@ from avs_studio.store.rows import (
     TrainingRunRow,
     VideoRow,
 )
+from avs_studio.store.session import Transactions
 
 __all__ = ["PALETTE", "SOURCES", "STATUSES", "Store"]
 
@@ -52,23 +51,10 @@ def _default_author() -> str:
         return "unknown"
 
 
-@dataclasses.dataclass
-class _Group:
-    """An open ``Store.group``: its transaction, default author and id (set by its first revision)."""
-
-    session: Session
-    author: str | None
-    id: int | None = None
-
-
 def _as_dict(info: Any) -> dict[str, Any]:
     if dataclasses.is_dataclass(info) and not isinstance(info, type):
         return dataclasses.asdict(info)
     return dict(info)
-
-
-def _stale(exc: StaleDataError) -> ConflictError:
-    return ConflictError(None, None, None, detail=f"Another writer changed the same row first: {exc}")
 
 
 class Store:
@@ -103,9 +89,7 @@ class Store:
             except BaseException:
                 self._engine.dispose()
                 raise
-        self._read = sessionmaker(self._engine, expire_on_commit=False)
-        self._writer = sessionmaker(self._engine.execution_options(avs_write=True), expire_on_commit=False)
-        self._local = threading.local()  # the open group of each thread
+        self._tx = Transactions(self._engine, url, self.read_only)
         if not self.read_only:
             self._scrub_secrets()
             if self.base_dir is not None:
@@ -116,7 +100,7 @@ class Store:
         base = self.base_dir
         assert base is not None
         prefixes = (base + os.sep, os.path.realpath(base) + os.sep)
-        paths = self._read_with(lambda s: list(s.scalars(select(Video.path))))
+        paths = self._tx.read(lambda s: list(s.scalars(select(Video.path))))
         if any(p.startswith(prefixes) for p in paths):
             self.write(lambda s: videos.relativise(s, base))
 
@@ -149,36 +133,12 @@ class Store:
     def __repr__(self) -> str:
         return f"Store({self._where!r})"
 
-    # -- sessions ----------------------------------------------------------------------------------
-    @contextlib.contextmanager
-    def _reading(self) -> Iterator[Session]:
-        with db.translated(self.url), self._read() as s, s.begin():
-            yield s
-
-    @contextlib.contextmanager
-    def _writing(self) -> Iterator[Session]:
-        if self.read_only:
-            raise ReadOnlyError(f"{self._where} is read-only here ({self.read_only}); nothing was changed")
-        group = self._group()
-        try:
-            if group is not None:  # inside Store.group: a savepoint of the group's transaction
-                with db.translated(self.url), group.session.begin_nested():
-                    yield group.session
-            else:
-                with db.translated(self.url), self._writer() as s, s.begin():
-                    yield s
-        except StaleDataError as exc:  # a concurrent writer won between our read and our UPDATE
-            raise _stale(exc) from exc
-
-    def _group(self) -> _Group | None:
-        return getattr(self._local, "group", None)
-
+    # -- transactions (store.session) ---------------------------------------------------------------
     def _author(self, author: str | None) -> str:
-        group = self._group()
+        group = self._tx.current()
         return author or (group.author if group is not None else None) or self.author
 
-    @contextlib.contextmanager
-    def group(self, author: str | None = None) -> Iterator[None]:
+    def group(self, author: str | None = None) -> contextlib.AbstractContextManager[None]:
         """One user action that changes many rows: ONE transaction and ONE undo/redo step.
 
         Every write of this thread inside the block joins one transaction (each call in a savepoint,
@@ -186,36 +146,18 @@ class Store:
         commits at its end, or writes nothing if an exception leaves it. ``author``: the default
         author of the calls inside. Nesting is flat (an inner group joins the outer one).
         """
-        if self._group() is not None:
-            yield
-            return
-        if self.read_only:
-            raise ReadOnlyError(f"{self._where} is read-only here ({self.read_only}); nothing was changed")
-        try:
-            with db.translated(self.url), self._writer() as s, s.begin():
-                self._local.group = _Group(s, author)
-                try:
-                    yield
-                finally:
-                    self._local.group = None
-        except StaleDataError as exc:
-            raise _stale(exc) from exc
+        return self._tx.group(author)
 
     def write(self, fn: Callable[[Session], T]) -> T:
         """Run ``fn(session)`` in one write transaction and return its result (advanced use).
 
         ORM objects ``fn`` returns are detached after the commit: return plain values.
         """
-        with self._writing() as s:
-            return fn(s)
-
-    def _read_with(self, fn: Callable[[Session], T]) -> T:
-        with self._reading() as s:
-            return fn(s)
+        return self._tx.write(fn)
 
     # -- settings (store.settings: API keys go to the user's key store, never the database) -----------
     def get_setting(self, key: str, default: Any = None) -> Any:
-        return self._read_with(lambda s: settings.get(s, key, default))
+        return self._tx.read(lambda s: settings.get(s, key, default))
 
     def set_setting(self, key: str, value: Any) -> None:
         settings.check_key(key)
@@ -224,7 +166,7 @@ class Store:
 
     def _scrub_secrets(self) -> None:
         """Move API keys an older version stored in the database into this user's key store."""
-        for key, value in self._read_with(settings.holding_secrets):
+        for key, value in self._tx.read(settings.holding_secrets):
             self.set_setting(key, value)
 
     # -- videos ------------------------------------------------------------------------------------
@@ -243,7 +185,7 @@ class Store:
         VideoInfo fields without a column (audio_rate, variable_frame_rate, ...) go into ``meta``.
         """
         data = _as_dict(info)
-        return self._retrying(
+        return self._tx.retrying(
             lambda s: videos.add_video(
                 s,
                 data,
@@ -260,10 +202,10 @@ class Store:
         q = select(Video).order_by(Video.id)
         if split is not None:
             q = q.where(Video.split == split)
-        return self._read_with(lambda s: [VideoRow.from_orm(v, self.base_dir) for v in s.scalars(q)])
+        return self._tx.read(lambda s: [VideoRow.from_orm(v, self.base_dir) for v in s.scalars(q)])
 
     def video(self, video_id: int) -> VideoRow:
-        return self._read_with(
+        return self._tx.read(
             lambda s: VideoRow.from_orm(db.get(s, Video, video_id, "video", self._where), self.base_dir)
         )
 
@@ -271,7 +213,7 @@ class Store:
         return self.write(lambda s: videos.update_video(s, video_id, fields, self._where, self.base_dir))
 
     def categories(self) -> list[str]:
-        return self._read_with(lambda s: list(s.scalars(select(Category.name).order_by(Category.name))))
+        return self._tx.read(lambda s: list(s.scalars(select(Category.name).order_by(Category.name))))
 
     # -- objects -----------------------------------------------------------------------------------
     def add_object(self, video_id: int, label: str, colour: str | None = None) -> int:
@@ -289,22 +231,11 @@ class Store:
             db.get(s, Video, video_id, "video", self._where)
             return videos.new_object(s, video_id, names.check_label(label))
 
-        return self._retrying(find_or_add)
-
-    def _retrying(self, fn: Callable[[Session], T]) -> T:
-        """``write(fn)``, once more if a concurrent writer inserted the same unique key first (PostgreSQL;
-        SQLite writers are serialised)."""
-        for attempt in range(3):
-            try:
-                return self.write(fn)
-            except StoreError as exc:
-                if not isinstance(exc.__cause__, IntegrityError) or attempt == 2:
-                    raise
-        raise AssertionError("unreachable")
+        return self._tx.retrying(find_or_add)
 
     def objects(self, video_id: int) -> list[ObjectRow]:
         q = select(SoundObject).where(SoundObject.video_id == video_id).order_by(SoundObject.index)
-        return self._read_with(lambda s: [ObjectRow.from_orm(o) for o in s.scalars(q)])
+        return self._tx.read(lambda s: [ObjectRow.from_orm(o) for o in s.scalars(q)])
 
     def update_object(
         self,
@@ -364,28 +295,18 @@ class Store:
             video_id=video_id, frame=frame, object_id=object_id, rle=rle, source=source, status=status,
             author=author, score=score, run_id=run_id,
         )  # fmt: skip
+        group = self._tx.current()
         try:
-            with self._writing() as s:
-                return annotations.put(
+            return self._tx.write_or(
+                lambda s: annotations.put(
                     s, video_id, frame, object_id, rle, area, attempted,
-                    expected_version=expected_version, create_only=create_only, group=self._group(),
-                )  # fmt: skip
+                    expected_version=expected_version, create_only=create_only, group=group,
+                ),
+                lambda reason: annotations.refused(reason, attempted, expected_version),
+            )  # fmt: skip
         except ConflictError as exc:
             exc.attempted = exc.attempted or attempted
             raise
-        except StoreError as exc:
-            if not isinstance(exc.__cause__, IntegrityError):
-                raise
-            if "foreign key" in str(exc.__cause__.orig).lower():
-                raise NotFoundError(
-                    f"cannot store the mask: video {video_id}, object {object_id} or run {run_id} does not exist"
-                ) from exc
-            raise ConflictError(
-                None, expected_version, None, attempted,
-                detail=f"Another writer created the annotation of video {video_id}, frame {frame}, object "
-                f"{object_id} at the same moment; nothing was written. Reload and re-apply "
-                f"(the edit is in ConflictError.attempted).",
-            ) from exc  # fmt: skip
 
     def add_annotations(
         self,
@@ -410,18 +331,16 @@ class Store:
         rows = annotations.bulk_rows(
             items, source=source, status=status, author=self._author(author), run_id=run_id
         )
-        try:
-            return self.write(lambda s: annotations.insert_rows(s, rows, chunk, skip_existing))
-        except StoreError as exc:
-            if not isinstance(exc.__cause__, IntegrityError):
-                raise
-            raise StoreError(
-                f"bulk insert into {self._where} refused (nothing was written): an annotation for one "
-                f"of these (video, frame, object) already exists, or a video/object id is unknown: {exc.__cause__.orig}"
-            ) from exc
+        return self._tx.write_or(
+            lambda s: annotations.insert_rows(s, rows, chunk, skip_existing),
+            lambda reason: StoreError(
+                f"bulk insert into {self._where} refused (nothing was written): an annotation for one of "
+                f"these (video, frame, object) already exists, or a video/object id is unknown: {reason}"
+            ),
+        )
 
     def annotation(self, annotation_id: int) -> AnnotationRow:
-        return self._read_with(
+        return self._tx.read(
             lambda s: AnnotationRow.from_orm(db.get(s, Annotation, annotation_id, "annotation", self._where))
         )
 
@@ -435,7 +354,7 @@ class Store:
     ) -> AnnotationRow:
         annotations.check(status, annotations.STATUSES, "status")
         author = self._author(author)
-        group = self._group()
+        group = self._tx.current()
         return self.write(
             lambda s: annotations.set_status(
                 s, annotation_id, status, author, expected_version, group, self._where
@@ -446,7 +365,7 @@ class Store:
         self, annotation_id: int, *, author: str | None = None, expected_version: int | None = None
     ) -> None:
         author = self._author(author)
-        group = self._group()
+        group = self._tx.current()
         self.write(
             lambda s: annotations.delete(s, annotation_id, author, expected_version, group, self._where)
         )
@@ -463,7 +382,7 @@ class Store:
         q = annotations.filtered(video_id, frame, status, source, split).order_by(
             Annotation.video_id, Annotation.frame, Annotation.object_id.asc().nulls_first(), Annotation.id
         )
-        return self._read_with(lambda s: [AnnotationRow.from_orm(a) for a in s.scalars(q)])
+        return self._tx.read(lambda s: [AnnotationRow.from_orm(a) for a in s.scalars(q)])
 
     def iter_annotations(
         self,
@@ -479,7 +398,7 @@ class Store:
         while True:
             q = annotations.filtered(video_id, frame, status, source, split)
             q = q.where(Annotation.id > last).order_by(Annotation.id).limit(batch)
-            rows = self._read_with(lambda s, q=q: [AnnotationRow.from_orm(a) for a in s.scalars(q)])
+            rows = self._tx.read(lambda s, q=q: [AnnotationRow.from_orm(a) for a in s.scalars(q)])
             yield from rows
             if len(rows) < batch:
                 return
@@ -487,7 +406,7 @@ class Store:
 
     def counts(self, video_id: int) -> dict[str, dict[str, int]]:
         """{"status": {status: n}, "source": {source: n}} for one video (every known key, zeros too)."""
-        return self._read_with(lambda s: annotations.counts(s, video_id))
+        return self._tx.read(lambda s: annotations.counts(s, video_id))
 
     # -- undo / redo (store.history) ---------------------------------------------------------------
     def undo(self, author: str | None = None) -> RevisionRow | None:
@@ -505,30 +424,19 @@ class Store:
 
     def _step(self, what: str, author: str | None) -> RevisionRow | None:
         author = self._author(author)
-        try:
-            return self.write(lambda s: history.step(s, what, author))
-        except ConflictError:
-            raise
-        except StoreError as exc:
-            if not isinstance(exc.__cause__, IntegrityError):
-                raise
-            raise ConflictError(
-                None, None, None, what=what,
-                detail=f"Cannot {what}: another annotation now occupies the same (video, frame, object) or its "
-                f"object was deleted; nothing was changed. ({exc.__cause__.orig})",
-            ) from exc  # fmt: skip
+        return self._tx.write_or(lambda s: history.step(s, what, author), lambda r: history.refused(what, r))
 
     def can_undo(self, author: str | None = None) -> bool:
         author = self._author(author)
-        return self._read_with(lambda s: history.has_step(s, "done", author))
+        return self._tx.read(lambda s: history.has_step(s, "done", author))
 
     def can_redo(self, author: str | None = None) -> bool:
         author = self._author(author)
-        return self._read_with(lambda s: history.has_step(s, "undone", author))
+        return self._tx.read(lambda s: history.has_step(s, "undone", author))
 
     def revisions(self, annotation_id: int | None = None, limit: int = 100) -> list[RevisionRow]:
         """Newest first (every author); of one annotation if given."""
-        return self._read_with(lambda s: history.revisions(s, annotation_id, limit))
+        return self._tx.read(lambda s: history.revisions(s, annotation_id, limit))
 
     # -- provenance (store.provenance) -------------------------------------------------------------
     def start_pipeline_run(self, engine: str, config: dict[str, Any], models: dict[str, Any]) -> int:
@@ -538,7 +446,7 @@ class Store:
         self.write(lambda s: provenance.finish_pipeline_run(s, run_id, status, timings, self._where))
 
     def pipeline_runs(self) -> list[PipelineRunRow]:
-        return self._read_with(provenance.pipeline_runs)
+        return self._tx.read(provenance.pipeline_runs)
 
     def add_clip_result(self, run_id: int, video_id: int, frames: list[int], result: dict[str, Any]) -> int:
         """Provenance of one clip: describer texts, LLM prompt/answer, phrases, boxes, scores, timings."""
@@ -567,20 +475,16 @@ class Store:
         )
 
     def clip_results(self, video_id: int) -> list[ClipResultRow]:
-        return self._read_with(lambda s: provenance.clip_results(s, video_id))
+        return self._tx.read(lambda s: provenance.clip_results(s, video_id))
 
     def add_training_run(self, name: str, config: dict[str, Any]) -> int:
-        try:
-            return self.write(lambda s: provenance.add_training_run(s, name, config))
-        except StoreError as exc:
-            if isinstance(exc.__cause__, IntegrityError):
-                raise StoreError(
-                    f"a training run named {name!r} already exists; choose another name"
-                ) from exc
-            raise
+        return self._tx.write_or(
+            lambda s: provenance.add_training_run(s, name, config),
+            lambda _r: StoreError(f"a training run named {name!r} already exists; choose another name"),
+        )
 
     def update_training_run(self, run_id: int, **fields: Any) -> TrainingRunRow:
         return self.write(lambda s: provenance.update_training_run(s, run_id, fields, self._where))
 
     def training_runs(self) -> list[TrainingRunRow]:
-        return self._read_with(provenance.training_runs)
+        return self._tx.read(provenance.training_runs)
