@@ -163,7 +163,7 @@ def _original_frames(video: Any) -> Callable[[int, Path], bool]:
     return copy
 
 
-def _media(project: Any, videos: Sequence[Any]) -> list[Path]:
+def _media(project: Any) -> list[Path]:
     """What the project reads besides its folder: media folder, database file, videos and their sidecars."""
     paths = [Path(project.media_dir)]
     url = project.store.url
@@ -205,7 +205,7 @@ def export_dataset(
     by_split: Counter[str] = Counter()
     subset = _SUBSET.get(fmt)
     with export_folder(
-        out, force=force, projects=[project.dir], media=_media(project, videos), marker=MARKER
+        out, force=force, projects=[project.dir], media=_media(project), marker=MARKER
     ) as tmp:
         if subset:
             writer: Any = AvsbenchWriter(

@@ -118,9 +118,10 @@ def init_project(project_dir: str | os.PathLike, database_url: str | None = None
 
 
 def _not_writable(path: Path, db_file: Path | None) -> str:
-    """Why the project cannot be written here ("" when it can)."""
-    for p in (path, db_file):
-        if p is not None and p.exists() and not os.access(p, os.W_OK):
+    """Why the project's SQLite database cannot be written here ("" when it can; a server database is
+    the server's business). SQLite in WAL mode also writes beside the file, in the project folder."""
+    for p in () if db_file is None else (path, db_file):
+        if p.exists() and not os.access(p, os.W_OK):
             return f"no write permission on {p}"
     return ""
 

@@ -192,7 +192,10 @@ READ_ONLY_CHILD = textwrap.dedent(
     import sqlite3, sqlalchemy.dialects.sqlite, alembic.runtime.migration, PIL.PngImagePlugin, json, wave, csv
     avs_studio.cli.build_parser()  # every command module imported while the interpreter's files are readable
     if os.geteuid() == 0:  # root ignores permissions: become nobody, as a colleague with read access is
-        os.setgid(65534); os.setuid(65534)
+        try:
+            os.setgid(65534); os.setuid(65534)
+        except PermissionError:
+            print("cannot-drop-root", flush=True); sys.exit(0)
     project, out = sys.argv[1:3]
     codes = [avs_studio.cli.main(["status", project]), avs_studio.cli.main(["export", project, out, "--format", "png"]),
              avs_studio.cli.main(["add", project, os.path.join(project, "media", "c.mp4")])]
@@ -221,6 +224,8 @@ def test_a_read_only_project_can_still_be_read():
         proc = subprocess.run([sys.executable, "-c", READ_ONLY_CHILD, str(project), str(out / "export")],
                               capture_output=True, text=True, cwd=ROOT, env={**os.environ, "PYTHONPATH": str(ROOT)})  # fmt: skip
         assert "Traceback" not in proc.stderr, proc.stderr
+        if "cannot-drop-root" in proc.stdout:
+            pytest.skip("running as root without the right to become another user: permissions cannot bite")
         assert proc.stdout.split()[-3:] == ["0", "0", "1"], proc.stdout + proc.stderr
         assert "read-only" in proc.stderr and "no write permission" in proc.stderr
         assert (out / "export" / "manifest.json").is_file()

@@ -8,7 +8,7 @@ import pytest
 
 from tests.helpers import crash
 
-KILLS = {"sqlite": 50, "postgres": 25}
+KILLS = {"sqlite": 50, "postgres": 20}
 
 
 def _check(report: crash.CrashReport, kills: int) -> None:
