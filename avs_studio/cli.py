@@ -7,8 +7,10 @@ import logging
 import os
 import sys
 
-from avs_studio import __version__
+from avs_studio import __version__, extras
 from avs_studio.commands import register_all
+
+COMMAND_EXTRA = {"train": "train", "predict": "train"}  # which extra to suggest when torch is missing
 
 
 class CommandError(Exception):
@@ -58,6 +60,8 @@ def main(argv: list[str] | None = None) -> int:
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return 0
     except Exception as exc:  # typed domain errors carry a message meant for the user
+        if isinstance(exc, ImportError):  # an optional extra is not installed: name it and the pip command
+            exc = extras.from_import_error(exc, f"avs-studio {args.command}", COMMAND_EXTRA.get(args.command)) or exc
         if args.verbose or not _is_user_error(exc):
             raise
         print(f"avs-studio: error: {exc}", file=sys.stderr)

@@ -1,28 +1,52 @@
-"""`models list | download NAME | verify [NAME]`: the model registry and the weight cache."""
+"""`models list | download NAME... | verify [NAME] | import PATH | info NAME`: the registry and the cache."""
 
 from __future__ import annotations
 
-import sys
-import time
+import json
 
-from avs_studio.openavs import weights
+from avs_studio.openavs import model_import, weights
 
 
 def register(sub) -> None:
-    p = sub.add_parser("models", help="list, download and verify model weights")
+    p = sub.add_parser("models", help="list, download, verify and import model weights")
     msub = p.add_subparsers(dest="models_command", metavar="ACTION")
 
     q = msub.add_parser("list", help="registered models and whether they are in the cache")
     q.set_defaults(func=cmd_list)
 
-    q = msub.add_parser("download", help="download a model into the cache (resumes a partial download)")
-    q.add_argument("name")
+    q = msub.add_parser(
+        "download",
+        help="download models into the cache (resumes a partial download; checks every file's sha256)",
+    )
+    q.add_argument("names", nargs="+", metavar="NAME", help="registered model name (see `models list`)")
+    q.add_argument(
+        "--allow-unverified",
+        action="store_true",
+        help="also download files the registry has no sha256 for (their hashes go into the manifest)",
+    )
     q.set_defaults(func=cmd_download)
 
     q = msub.add_parser("verify", help="re-hash cached files against the registry")
     q.add_argument("name", nargs="?", help="one model (default: every cached model)")
     q.add_argument("--record", action="store_true", help="print registry lines with the computed checksums")
     q.set_defaults(func=cmd_verify)
+
+    q = msub.add_parser(
+        "import",
+        help="copy a downloaded model folder or file into the cache, after checking its hashes",
+        description="PATH: a model folder from another machine's cache, a Hugging Face cache folder "
+        "(models--ORG--NAME or its snapshots/COMMIT), an `hf download --local-dir` folder, a folder with "
+        "the model's files, or a single checkpoint file (e.g. sam_vit_b_01ec64.pth, tiny.pt).",
+    )
+    q.add_argument("path", metavar="PATH", help="folder or file to import")
+    q.add_argument("--name", help="the registered model it is (default: recognised from the files)")
+    q.add_argument("--allow-unverified", action="store_true", help="accept files with no registered sha256")
+    q.set_defaults(func=cmd_import)
+
+    q = msub.add_parser("info", help="where a cached model came from: repo, commit, files and hashes")
+    q.add_argument("name", help="registered model name")
+    q.add_argument("--json", action="store_true", help="print the provenance as JSON")
+    q.set_defaults(func=cmd_info)
 
     p.set_defaults(func=lambda args: (p.print_help(), 2)[1])
 
@@ -35,63 +59,45 @@ def _mb(value: float | None) -> str:
 
 def cmd_list(args) -> int:
     reg = weights.load_registry()
-    print(f"cache: {weights.cache_dir()}")
+    print(f"cache: {weights.cache_dir()}" + ("  (offline)" if weights.offline() else ""))
     head = f"{'name':22}  {'kind':15}  {'size':>8}  {'VRAM':>8}  {'licence':13}  cached"
     print(head)
     print("-" * len(head))
     for name, spec in reg.items():
         state = weights.cache_state(spec)
+        notes = [n for n, on in (("gated", spec.gated), ("no sha256 for some files", spec.unverified_files())) if on]
+        extra = f"  ({'; '.join(notes)})" if notes else ""
         print(
-            f"{name:22}  {spec.kind:15}  {_mb(spec.size_mb):>8}  {_mb(spec.vram_mb):>8}  {spec.license:13}  {state}"
+            f"{name:22}  {spec.kind:15}  {_mb(spec.size_mb):>8}  {_mb(spec.vram_mb):>8}  "
+            f"{spec.license:13}  {state}{extra}"
         )
     return 0
 
 
-class _Bar:
-    """Progress on stderr, at most a few updates a second."""
-
-    def __init__(self, name: str):
-        self.name, self.last = name, 0.0
-
-    def __call__(self, done: int, total: int) -> None:
-        now = time.monotonic()
-        if now - self.last < 0.25 and done < total:
-            return
-        self.last = now
-        pct = f"{100 * done / total:5.1f}%" if total else "     "
-        print(
-            f"\r{self.name}: {pct} {done / 1e6:9.1f} / {total / 1e6:.1f} MB",
-            end="",
-            file=sys.stderr,
-            flush=True,
-        )
-
-
 def cmd_download(args) -> int:
-    spec = weights.get_spec(args.name)
-    missing = weights.missing_files(spec)
-    if not missing:
-        print(f"{spec.name} is already in {weights.model_dir(spec)}")
-    else:
-        path = weights.ensure(spec, progress=_Bar(spec.name))
-        print(file=sys.stderr)
+    specs = [weights.get_spec(n) for n in args.names]  # UnknownModelError names the known models first
+    todo = [s.name for s in specs if weights.missing_files(s)]
+    model_import.require_models(todo, "`models download`", allow_unverified=args.allow_unverified)
+    for spec in specs:
+        if spec.name not in todo:
+            print(f"{spec.name} is already in {weights.model_dir(spec)}")
+            continue
+        path = weights.ensure(spec, allow_unverified=args.allow_unverified)
         print(f"downloaded {spec.name} to {path}")
-    unverified = [f.path for f in spec.files if not f.sha256]
-    if unverified:
-        manifest = weights.read_manifest(weights.model_dir(spec)).get("files", {})
-        print(f"not verified (the registry has no sha256 for them): {', '.join(unverified)}")
-        for f in unverified:
-            if manifest.get(f, {}).get("sha256"):
-                print(f"  {f}  sha256 {manifest[f]['sha256']}  size {manifest[f]['size']}")
-        print(f"check them with: avs-studio models verify {spec.name} --record")
+        prov = weights.provenance(spec)
+        if prov["commit"]:
+            print(f"  from {spec.repo} at commit {prov['commit']}")
+        unverified = {p: f for p, f in prov["files"].items() if f.get("sha256") and not f.get("verified")}
+        for p, f in unverified.items():
+            print(f"  not verified (no registered sha256): {p}  sha256 {f['sha256']}  size {f['size']}")
     return 0
 
 
 def cmd_verify(args) -> int:
     reg = weights.load_registry()
-    names = [args.name] if args.name else [n for n in reg if weights.cache_state(reg[n]) != "no"]
     if args.name:
         weights.get_spec(args.name)  # UnknownModelError names the known models
+    names = [args.name] if args.name else [n for n in reg if weights.cache_state(reg[n]) != "no"]
     if not names:
         print(f"no model is cached in {weights.cache_dir()}")
         return 0
@@ -106,11 +112,32 @@ def cmd_verify(args) -> int:
             print(f"  {c.status:10} {c.path}{extra}{note}")
             bad += c.status in ("mismatch", "missing")
         if args.record:
-            manifest = weights.read_manifest(weights.model_dir(spec))
-            print(
-                f"  # registry lines for [models.{name}] (revision {manifest.get('commit') or manifest.get('revision', spec.revision)}):"
-            )
+            prov = weights.provenance(spec)
+            print(f"  # registry lines for [models.{name}] (revision {prov['commit'] or prov['revision']}):")
             for c in checks:
                 if c.sha256:
                     print(f'  {{ path = "{c.path}", sha256 = "{c.sha256}", size = {c.size} }},')
     return 1 if bad else 0
+
+
+def cmd_import(args) -> int:
+    report = model_import.import_model(args.path, args.name, allow_unverified=args.allow_unverified)
+    print(report.summary())
+    return 0
+
+
+def cmd_info(args) -> int:
+    prov = weights.provenance(args.name)
+    if args.json:
+        print(json.dumps(prov, indent=2))
+        return 0
+    where = prov["repo"] or prov["source"]
+    print(f"{prov['model']}: {where} revision {prov['revision']}" + (f", commit {prov['commit']}" if prov["commit"] else ""))
+    if prov["imported_from"]:
+        print(f"  imported from {prov['imported_from']}")
+    print(f"  cache: {prov['path']}")
+    for path, f in prov["files"].items():
+        state = "not cached" if not f else "absent (optional)" if f.get("absent") else (
+            "verified" if f.get("verified") else "not verified")  # fmt: skip
+        print(f"  {path}  {state}" + (f"  sha256 {f['sha256']}" if f.get("sha256") else ""))
+    return 0

@@ -1,61 +1,98 @@
-"""Model registry (resources/models.toml) and the one weight cache folder.
+"""Model registry (avs_studio/resources/models.toml) and the one weight cache folder.
 
-`ensure(name)` returns the local path of a model, downloading missing files first (progress, HTTP range
-resume of `.part` files, sha256 check, atomic rename). Offline (`AVS_STUDIO_OFFLINE=1`) or without a
-network it raises `ModelMissingError`, naming the files, the cache folder and the command that fetches them.
+``ensure(name)`` returns the local path of a model, downloading missing files first through huggingface_hub
+(openavs/downloads.py: resume of `.part` files, the Hub's own hash checks, tokens for gated repos) and checking
+each file against its registered sha256. A file with no registered sha256 is refused unless the caller allows
+unverified files. Cached files are re-checked cheaply (size + mtime stamp in the manifest); ``verify`` re-hashes
+them. The manifest records where each file came from (repo, commit, URL): ``provenance(name)``.
+
+Offline (``AVS_STUDIO_OFFLINE=1`` or ``HF_HUB_OFFLINE=1``) or without a network, a missing model raises
+ModelMissingError naming the files, sizes, the cache folder, where to get them and ``avs-studio models import``.
 """
 
 from __future__ import annotations
 
 import hashlib
-import http.client
 import json
 import os
 import threading
-import tomllib
-import urllib.error
-import urllib.request
+import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import platformdirs
 
 from avs_studio.atomic import write_text
+from avs_studio.openavs.model_registry import (  # noqa: F401  (re-exported: weights is the public face)
+    REGISTRY_ENV,
+    FileSpec,
+    ModelError,
+    ModelSpec,
+    UnknownModelError,
+    config_models,
+    get_spec,
+    human_size,
+    load_registry,
+    registry_path,
+)
 
 CACHE_ENV = "AVS_STUDIO_CACHE"
 OFFLINE_ENV = "AVS_STUDIO_OFFLINE"
-REGISTRY_ENV = "AVS_STUDIO_MODELS"  # optional path to another models.toml
+HUB_OFFLINE_ENV = "HF_HUB_OFFLINE"
 MANIFEST = ".avs-manifest.json"
 CHUNK = 1 << 20
-TIMEOUT_S = 30.0
 
 Progress = Callable[[int, int], None]
-
-
-class ModelError(Exception):
-    """Base of the weight-cache errors."""
-
-
-class UnknownModelError(ModelError, KeyError):
-    def __str__(self) -> str:
-        return str(self.args[0])
 
 
 class ModelMissingError(ModelError):
     """Weights are not in the cache and cannot be fetched now (offline, no network, server error)."""
 
-    def __init__(self, model: str, files: list[str], cache_dir: Path, reason: str = ""):
+    def __init__(self, model: str, files: list[str], cache_dir: Path, reason: str = "", spec: Any = None):
         self.model = model
         self.files = list(files)
         self.cache_dir = Path(cache_dir)
         self.reason = reason
         self.command = f"avs-studio models download {model}"
         why = f" ({reason})" if reason else ""
+        where = f" Get the files from {spec.page}, then bring them in with: {IMPORT_HINT}." if spec else ""
         super().__init__(
             f"model {model!r} is not downloaded{why}. Missing in {self.cache_dir}: "
-            f"{', '.join(self.files)}. Fetch it with: {self.command}"
+            f"{', '.join(self.files)}. Fetch it with: {self.command}.{where}"
+        )
+
+
+class GatedModelError(ModelMissingError):
+    """The Hub refused the download (HTTP 401/403): a gated or private repo and no accepted token."""
+
+    def __init__(self, spec: ModelSpec, files: list[str], cache_dir: Path, status: int | None):
+        from avs_studio.openavs import downloads
+
+        super().__init__(spec.name, files, cache_dir, f"HTTP {status}: access refused", spec)
+        has_token = _hf_token() is not None
+        token = (
+            "the token in HF_TOKEN (or your `hf auth login`) has no access to it yet"
+            if has_token
+            else "no Hugging Face token is set"
+        )
+        self.args = (
+            f"model {spec.name!r}: the Hub refused access to {spec.repo} (HTTP {status}); the repo is gated "
+            f"or private and {token}. Accept its licence while logged in at {downloads.HUB_PAGE}/{spec.repo}, "
+            f"set HF_TOKEN to a token of that account (or run `hf auth login`), then retry: {self.command}",
+        )
+
+
+class UnverifiedModelError(ModelError):
+    """Files without a registered sha256 are refused unless unverified downloads are allowed."""
+
+    def __init__(self, model: str, files: list[str], command: str = ""):
+        self.model, self.files = model, list(files)
+        self.command = command or f"avs-studio models download {model} --allow-unverified"
+        super().__init__(
+            f"model {model!r}: the registry has no sha256 for {', '.join(self.files)}, so they are refused. "
+            f"To take them anyway (their hashes are recorded in the cache manifest): {self.command}"
         )
 
 
@@ -65,7 +102,7 @@ class ChecksumError(ModelError):
     def __init__(self, model: str, file: str, expected: str, actual: str):
         self.model, self.file, self.expected, self.actual = model, file, expected, actual
         super().__init__(
-            f"model {model!r}: {file} has sha256 {actual}, expected {expected}; the download was removed. "
+            f"model {model!r}: {file} has {actual}, expected {expected}; the download was removed. "
             f"Retry with: avs-studio models download {model}"
         )
 
@@ -74,119 +111,15 @@ class DownloadCancelled(ModelError):
     """The caller cancelled; partial `.part` files are kept and resumed next time."""
 
 
-@dataclass(frozen=True)
-class FileSpec:
-    path: str
-    url: str | None = None
-    sha256: str | None = None
-    size: int | None = None
-    optional: bool = False
-    name_hash: str | None = None
+IMPORT_HINT = "avs-studio models import PATH"
 
 
-@dataclass(frozen=True)
-class ModelSpec:
-    name: str
-    kind: str
-    family: str
-    source: str  # "hf" | "url"
-    files: tuple[FileSpec, ...] = ()
-    repo: str | None = None
-    revision: str = "main"
-    entry: str | None = None
-    size_mb: float | None = None
-    vram_mb: float | None = None
-    license: str = ""
-    description: str = ""
-    extra: dict[str, Any] = field(default_factory=dict)
-
-    def file_url(self, f: FileSpec) -> str:
-        if f.url:
-            return f.url
-        if self.source == "hf" and self.repo:
-            from huggingface_hub import hf_hub_url
-
-            return hf_hub_url(self.repo, f.path, revision=self.revision)
-        raise ModelError(f"model {self.name!r}: file {f.path} has no url and the source is {self.source!r}")
-
-
-# ---------------------------------------------------------------- registry
-
-
-def registry_path() -> Path:
-    """models.toml: $AVS_STUDIO_MODELS, else the bundled resources folder (avs_studio.resources, which honours
-    $AVS_STUDIO_RESOURCES), else avs_studio/resources/ inside an installed package."""
-    env = os.environ.get(REGISTRY_ENV)
-    if env:
-        return Path(env)
-    from avs_studio.resources import resources_dir
-
-    candidates = [
-        resources_dir() / "models.toml",
-        Path(__file__).resolve().parents[1] / "resources" / "models.toml",
-    ]
-    for c in candidates:
-        if c.is_file():
-            return c
-    raise ModelError(f"model registry models.toml not found (looked in {', '.join(map(str, candidates))})")
-
-
-def _spec(name: str, d: dict[str, Any]) -> ModelSpec:
-    known = {"kind", "family", "source", "files", "repo", "revision", "entry", "size_mb", "vram_mb"}
-    known |= {"license", "description"}
-    files = tuple(
-        FileSpec(
-            path=f["path"],
-            url=f.get("url"),
-            sha256=(f.get("sha256") or None),
-            size=(f.get("size") or None),
-            optional=bool(f.get("optional", False)),
-            name_hash=f.get("name_hash"),
-        )
-        for f in d.get("files", [])
-    )
-    return ModelSpec(
-        name=name,
-        kind=d["kind"],
-        family=d["family"],
-        source=d["source"],
-        files=files,
-        repo=d.get("repo"),
-        revision=d.get("revision", "main"),
-        entry=d.get("entry"),
-        size_mb=d.get("size_mb"),
-        vram_mb=d.get("vram_mb"),
-        license=d.get("license", ""),
-        description=d.get("description", ""),
-        extra={k: v for k, v in d.items() if k not in known},
-    )
-
-
-def load_registry(path: str | Path | None = None) -> dict[str, ModelSpec]:
-    p = Path(path) if path else registry_path()
-    try:
-        data = tomllib.loads(p.read_text(encoding="utf-8"))
-    except (OSError, tomllib.TOMLDecodeError) as exc:
-        raise ModelError(f"cannot read the model registry {p}: {exc}") from exc
-    return {name: _spec(name, d) for name, d in data.get("models", {}).items()}
-
-
-def get_spec(model: str | ModelSpec) -> ModelSpec:
-    if isinstance(model, ModelSpec):
-        return model
-    reg = load_registry()
-    if model not in reg:
-        raise UnknownModelError(f"unknown model {model!r}; known: {', '.join(sorted(reg))}")
-    return reg[model]
-
-
-# ---------------------------------------------------------------- cache
+# ---------------------------------------------------------------- cache and manifest
 
 
 def cache_dir() -> Path:
     env = os.environ.get(CACHE_ENV)
-    root = Path(env) if env else Path(platformdirs.user_cache_dir("avs-studio")) / "models"
-    return root
+    return Path(env) if env else Path(platformdirs.user_cache_dir("avs-studio")) / "models"
 
 
 def model_dir(model: str | ModelSpec) -> Path:
@@ -199,28 +132,72 @@ def _target(spec: ModelSpec, folder: Path) -> Path:
 
 def read_manifest(folder: Path) -> dict[str, Any]:
     try:
-        return json.loads((folder / MANIFEST).read_text(encoding="utf-8"))
+        data = json.loads((folder / MANIFEST).read_text(encoding="utf-8"))
     except (OSError, ValueError):
         return {}
+    return data if isinstance(data, dict) else {}
 
 
-def _write_manifest(folder: Path, data: dict[str, Any]) -> None:
+def write_manifest(folder: Path, data: dict[str, Any]) -> None:
     write_text(folder / MANIFEST, json.dumps(data, indent=1, sort_keys=True))
 
 
+def _hashes(path: Path, md5: bool = False) -> tuple[str, str]:
+    h, m = hashlib.sha256(), hashlib.md5(usedforsecurity=False)
+    with open(path, "rb") as fh:
+        for block in iter(lambda: fh.read(CHUNK), b""):
+            h.update(block)
+            if md5:
+                m.update(block)
+    return h.hexdigest(), (m.hexdigest() if md5 else "")
+
+
+def file_sha256(path: Path) -> str:
+    return _hashes(path)[0]
+
+
+def stamp(path: Path, digest: str, verified: bool, **more: Any) -> dict[str, Any]:
+    st = path.stat()
+    return {"sha256": digest, "size": st.st_size, "mtime_ns": st.st_mtime_ns, "verified": verified, **more}
+
+
+def _stamped(path: Path, entry: dict[str, Any], digest: str | None = None) -> bool:
+    st = path.stat()
+    same = entry.get("size") == st.st_size and entry.get("mtime_ns") == st.st_mtime_ns
+    return same and (digest is None or entry.get("sha256") == digest)
+
+
+def _state(f: FileSpec, folder: Path, entry: dict[str, Any], hashing: str) -> tuple[str, str | None]:
+    """(state, sha256 if known) of one cached file. hashing: "never" | "unstamped" | "always".
+
+    ok (matches the registry), unverified (no registered hash), missing, absent (optional, not published),
+    corrupt (wrong size or hash), changed (stamp differs and hashing is "never": not known yet)."""
+    p = folder / f.path
+    if not p.is_file():
+        return ("absent" if f.optional and entry.get("absent") else "missing"), None
+    if f.size is not None and p.stat().st_size != f.size:
+        return "corrupt", None
+    if _stamped(p, entry) and entry.get("sha256") and hashing != "always":
+        digest = str(entry["sha256"])
+    elif hashing == "never":
+        return "changed", None
+    else:
+        digest = file_sha256(p)
+    if f.sha256:
+        return ("ok" if digest == f.sha256 else "corrupt"), digest
+    return "unverified", digest
+
+
 def missing_files(model: str | ModelSpec) -> list[str]:
-    """Files of a model not (completely) in the cache."""
+    """Files of a model not (completely) in the cache. Cheap: hashes nothing (ensure() re-checks)."""
     spec = get_spec(model)
     folder = model_dir(spec)
     done = read_manifest(folder).get("files", {})
-    out = []
-    for f in spec.files:
-        p = folder / f.path
-        if f.optional and done.get(f.path, {}).get("absent"):
-            continue
-        if not p.is_file() or (f.size is not None and p.stat().st_size != f.size):
-            out.append(f.path)
-    return out
+    return [
+        f.path
+        for f in spec.files
+        if _state(f, folder, done.get(f.path, {}), "never")[0] in ("missing", "corrupt")
+    ]
 
 
 def is_cached(model: str | ModelSpec) -> bool:
@@ -232,28 +209,27 @@ def cache_state(model: str | ModelSpec) -> str:
     spec = get_spec(model)
     missing = missing_files(spec)
     if not missing:
-        if any(not f.sha256 for f in spec.files):
-            return "unverified"
-        return "yes"
+        return "unverified" if spec.unverified_files() else "yes"
     return "partial" if len(missing) < max(1, len(spec.files)) else "no"
 
 
+def _flag(name: str) -> bool:
+    return os.environ.get(name, "").strip().lower() not in ("", "0", "false", "no", "off")
+
+
 def offline() -> bool:
-    return os.environ.get(OFFLINE_ENV, "").strip().lower() not in ("", "0", "false", "no")
+    """AVS_STUDIO_OFFLINE or HF_HUB_OFFLINE, read now (huggingface_hub reads its own once, at import)."""
+    return _flag(OFFLINE_ENV) or _flag(HUB_OFFLINE_ENV)
 
 
-def file_sha256(path: Path) -> str:
-    return _hashes(path)[0]
+def offline_reason() -> str:
+    return f"{OFFLINE_ENV if _flag(OFFLINE_ENV) else HUB_OFFLINE_ENV} is set"
 
 
-def _hashes(path: Path, md5: bool = False) -> tuple[str, str]:
-    h, m = hashlib.sha256(), hashlib.md5()
-    with open(path, "rb") as fh:
-        for block in iter(lambda: fh.read(CHUNK), b""):
-            h.update(block)
-            if md5:
-                m.update(block)
-    return h.hexdigest(), (m.hexdigest() if md5 else "")
+def _hf_token() -> str | None:
+    from huggingface_hub import get_token
+
+    return get_token()
 
 
 def _cancelled(cancel: Any) -> bool:
@@ -264,110 +240,207 @@ def _cancelled(cancel: Any) -> bool:
     return bool(cancel())
 
 
-class _Counter:
-    def __init__(self, total: int, progress: Progress | None):
-        self.done, self.total, self.progress = 0, total, progress
-
-    def add(self, n: int) -> None:
-        self.done += n
-        if self.progress:
-            self.progress(self.done, max(self.total, self.done))
+# ---------------------------------------------------------------- ensure
 
 
-def _fetch(url: str, part: Path, counter: _Counter, known_size: int | None, cancel: Any) -> str | None:
-    """Download url into part, resuming from its current length with an HTTP Range request.
-    Returns the HuggingFace commit the file came from (X-Repo-Commit header), if the server says."""
-    have = part.stat().st_size if part.exists() else 0
-    req = urllib.request.Request(url, headers={"User-Agent": "avs-studio"})
-    if have:
-        req.add_header("Range", f"bytes={have}-")
-    with urllib.request.urlopen(req, timeout=TIMEOUT_S) as resp:
-        status = getattr(resp, "status", 200)
-        length = resp.headers.get("Content-Length")
-        if have and status == 206:
-            mode = "ab"
-            counter.add(have)
-        else:  # server ignored the range: start over
-            have, mode = 0, "wb"
-        if known_size is None and length is not None:
-            counter.total += have + int(length)
-        got = 0
-        with open(part, mode) as out:
-            while True:
-                if _cancelled(cancel):
-                    raise DownloadCancelled(f"download cancelled; {part.name} kept for resuming")
-                block = resp.read(CHUNK)
-                if not block:
-                    break
-                out.write(block)
-                got += len(block)
-                counter.add(len(block))
-        if length is not None and got < int(length):  # urllib returns short reads silently
-            raise http.client.IncompleteRead(b"", int(length) - got)
-        return resp.headers.get("X-Repo-Commit")
+def _checked(spec: ModelSpec, folder: Path, manifest: dict[str, Any]) -> list[FileSpec]:
+    """Re-check cached files (stamps; hash what is unstamped); returns the files to (re)download."""
+    files = manifest.setdefault("files", {})
+    todo, changed = [], False
+    for f in spec.files:
+        entry = files.get(f.path, {})
+        state, digest = _state(f, folder, entry, "unstamped")
+        if state in ("missing", "corrupt"):
+            todo.append(f)
+        elif digest and not _stamped(folder / f.path, entry, digest):
+            files[f.path] = {**entry, **stamp(folder / f.path, digest, state == "ok")}
+            changed = True
+    if changed:
+        write_manifest(folder, manifest)
+    return todo
 
 
 def ensure(
     model: str | ModelSpec,
     progress: Progress | None = None,
     cancel: Any = None,
+    allow_unverified: bool = False,
 ) -> Path:
     """Local path of `model` (its folder, or its entry file), downloading missing files first.
 
-    progress(bytes_done, bytes_total) is called while downloading; cancel is a callable or an Event.
-    Raises ModelMissingError (offline / no network / HTTP error), ChecksumError, DownloadCancelled.
+    progress(bytes_done, bytes_total) is called while downloading (None: a terminal bar, quiet off a TTY);
+    cancel is a callable or an Event. Raises ModelMissingError (offline / no network / HTTP error),
+    GatedModelError, UnverifiedModelError, ChecksumError, DownloadCancelled.
     """
     spec = get_spec(model)
     folder = model_dir(spec)
-    missing = missing_files(spec)
-    if not missing:
-        return _target(spec, folder)
-    if offline():
-        raise ModelMissingError(spec.name, missing, folder, f"{OFFLINE_ENV} is set")
-    folder.mkdir(parents=True, exist_ok=True)
     manifest = read_manifest(folder)
-    manifest.setdefault("files", {})
-    manifest["source"] = spec.repo or spec.source
-    manifest["revision"] = spec.revision
-    todo = [f for f in spec.files if f.path in missing]
-    counter = _Counter(sum(f.size or 0 for f in todo), progress)
+    todo = _checked(spec, folder, manifest) if folder.is_dir() else [f for f in spec.files]
+    if not todo:
+        return _target(spec, folder)
+    names = [f.path for f in todo]
+    if offline():
+        raise ModelMissingError(spec.name, names, folder, offline_reason(), spec)
+    unverified = [f.path for f in todo if not f.sha256]
+    if unverified and not allow_unverified:
+        raise UnverifiedModelError(spec.name, unverified)
+    folder.mkdir(parents=True, exist_ok=True)
+    from filelock import FileLock
+
+    with FileLock(str(folder / ".lock")):  # one downloader per model folder (GUI and CLI at once)
+        manifest = read_manifest(folder)
+        todo = [f for f in _checked(spec, folder, manifest) if f.path in names]
+        manifest.update(
+            {"model": spec.name, "source": spec.source, "repo": spec.repo, "revision": spec.revision}
+        )
+        _download(spec, folder, manifest, todo, progress, cancel)
+    return _target(spec, folder)
+
+
+def _download(spec: ModelSpec, folder: Path, manifest: dict[str, Any], todo: list[FileSpec],
+              progress: Progress | None, cancel: Any) -> None:  # fmt: skip
+    from avs_studio.openavs import downloads
+
+    missing = [f.path for f in todo]
+    sizes = {f.path: f.size for f in todo}  # the Hub tells the unknown ones as each file starts
+
+    def total() -> int:
+        known = sum(v for v in sizes.values() if v)
+        guess = int(spec.size_mb * 1e6) if spec.size_mb and None in sizes.values() else 0
+        return max(known, guess)
+
+    done = 0
     for f in todo:
         dest = folder / f.path
         dest.parent.mkdir(parents=True, exist_ok=True)
         part = dest.with_name(dest.name + ".part")
+
+        def report(pos: int, base: int = done) -> None:
+            if progress:
+                progress(base + pos, max(total(), base + pos))
+
+        def sized(n: int, path: str = f.path) -> None:
+            sizes[path] = n
+
+        url = None if spec.source == "hf" and not f.url else spec.file_url(f)
         try:
-            commit = _fetch(spec.file_url(f), part, counter, f.size, cancel)
-            if commit:
-                manifest["commit"] = commit
-        except urllib.error.HTTPError as exc:
-            if f.optional and exc.code == 404:
+            got = downloads.fetch(
+                repo=spec.repo, revision=spec.revision, path=f.path, url=url, part=part, size=f.size, sha256=f.sha256,
+                progress=report, sized=sized, cancel=lambda: _cancelled(cancel), quiet=progress is not None,
+            )  # fmt: skip
+        except downloads.Cancelled:
+            raise DownloadCancelled(
+                f"download of {spec.name} cancelled; {part.name} kept for resuming"
+            ) from None
+        except downloads.TransferError as exc:
+            if exc.kind == "missing" and f.optional:
                 manifest["files"][f.path] = {"absent": True}
+                write_manifest(folder, manifest)
                 continue
-            raise ModelMissingError(spec.name, missing, folder, f"HTTP {exc.code} for {f.path}") from exc
-        except (TimeoutError, urllib.error.URLError, ConnectionError) as exc:
-            reason = getattr(exc, "reason", exc)
-            raise ModelMissingError(spec.name, missing, folder, f"no network: {reason}") from exc
-        except http.client.HTTPException as exc:  # connection cut mid-file: the .part is resumed next time
-            raise ModelMissingError(
-                spec.name, missing, folder, f"download of {f.path} interrupted ({exc!r})"
-            ) from exc
-        digest = file_sha256(part)
-        if f.sha256 and digest != f.sha256.lower():
-            part.unlink(missing_ok=True)
-            raise ChecksumError(spec.name, f.path, f.sha256, digest)
-        if f.size is not None and part.stat().st_size != f.size:
-            size = part.stat().st_size
-            part.unlink(missing_ok=True)
-            raise ChecksumError(spec.name, f.path, f"{f.size} bytes", f"{size} bytes")
+            if exc.kind == "gated":
+                raise GatedModelError(spec, missing, folder, exc.status) from exc
+            if exc.kind == "hash":
+                raise ChecksumError(spec.name, f.path, f"sha256 {f.sha256}", str(exc)) from exc
+            raise ModelMissingError(spec.name, missing, folder, str(exc), spec) from exc
+        digest = _accept(spec, f, part, got)
         os.replace(part, dest)
-        manifest["files"][f.path] = {
-            "sha256": digest,
-            "size": dest.stat().st_size,
-            "verified": bool(f.sha256),
-        }
-        _write_manifest(folder, manifest)
-    _write_manifest(folder, manifest)
-    return _target(spec, folder)
+        entry = stamp(dest, digest, bool(f.sha256), url=got.url)
+        if got.commit:
+            entry["commit"] = manifest["commit"] = got.commit
+        entry["downloaded"] = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
+        manifest["files"][f.path] = entry
+        write_manifest(folder, manifest)
+        missing.remove(f.path)
+        done += dest.stat().st_size
+        sizes[f.path] = dest.stat().st_size
+    if progress and done:
+        progress(done, done)
+
+
+def _accept(spec: ModelSpec, f: FileSpec, part: Path, got: Any) -> str:
+    """Check a finished .part against the registry and the Hub; a bad one is removed (ChecksumError).
+    Returns its sha256."""
+    from avs_studio.openavs.downloads import hub_check
+
+    size, digest = part.stat().st_size, ""
+    problem = (f"{f.size} bytes", f"{size} bytes") if f.size is not None and size != f.size else None
+    if problem is None:
+        digest = file_sha256(part)
+        if f.sha256 and digest != f.sha256:
+            problem = (f"sha256 {f.sha256}", f"sha256 {digest}")
+        elif (hub := hub_check(part, got.etag, digest)) is not None:
+            problem = ("the Hub's hash", hub)
+    if problem:
+        part.unlink(missing_ok=True)
+        raise ChecksumError(spec.name, f.path, *problem)
+    return digest
+
+
+# ---------------------------------------------------------------- provenance and verify
+
+
+def provenance(model: str | ModelSpec) -> dict[str, Any]:
+    """Where a cached model came from: repo, requested revision, resolved commit, each file's sha256, size,
+    URL and whether it matched a registered hash (from the manifest; {} entries for files not cached)."""
+    spec = get_spec(model)
+    folder = model_dir(spec)
+    manifest = read_manifest(folder)
+    files = manifest.get("files", {})
+    return {
+        "model": spec.name,
+        "source": manifest.get("source", spec.source),
+        "repo": spec.repo,
+        "revision": manifest.get("revision", spec.revision),
+        "commit": manifest.get("commit"),
+        "imported_from": manifest.get("imported_from"),
+        "path": str(folder),
+        "files": {
+            f.path: {k: v for k, v in files.get(f.path, {}).items() if k != "mtime_ns"} for f in spec.files
+        },
+    }
+
+
+@dataclass
+class FileCheck:
+    path: str
+    status: str  # "ok" | "mismatch" | "missing" | "unverified" | "absent"
+    sha256: str | None = None
+    size: int | None = None
+    note: str = ""
+
+
+def verify(model: str | ModelSpec) -> list[FileCheck]:
+    """Re-hash a model's cached files against the registry (and refresh their stamps)."""
+    spec = get_spec(model)
+    folder = model_dir(spec)
+    manifest = read_manifest(folder)
+    files = manifest.get("files", {})
+    out, changed = [], False
+    for f in spec.files:
+        p = folder / f.path
+        state, digest = _state(f, folder, files.get(f.path, {}), "always")
+        if state in ("missing", "absent"):
+            out.append(FileCheck(f.path, state))
+            continue
+        digest, md5 = _hashes(p, md5=bool(f.name_hash)) if digest is None or f.name_hash else (digest, "")
+        note = ""
+        if f.name_hash:
+            which = [n for n, h in (("sha256", digest), ("md5", md5)) if h.startswith(f.name_hash.lower())]
+            note = f"name hash {f.name_hash} " + (
+                f"matches its {which[0]}" if which else "matches neither md5 nor sha256"
+            )
+        status = {"ok": "ok", "unverified": "unverified"}.get(state, "mismatch")
+        if status != "mismatch" and files.get(f.path, {}).get("mtime_ns") != p.stat().st_mtime_ns:
+            files[f.path] = {**files.get(f.path, {}), **stamp(p, digest, status == "ok")}
+            changed = True
+        out.append(FileCheck(f.path, status, digest, p.stat().st_size, note))
+    if changed:
+        manifest["files"] = files
+        write_manifest(folder, manifest)
+    return out
+
+
+# ---------------------------------------------------------------- loading
 
 
 def local_path(model: str | ModelSpec | None = None, path: str | Path | None = None) -> Path:
@@ -415,39 +488,3 @@ def forget_loaded() -> None:
     """Drop the loaded models (tests; freeing memory)."""
     with _LOADED_LOCK:
         _LOADED.clear()
-
-
-@dataclass
-class FileCheck:
-    path: str
-    status: str  # "ok" | "mismatch" | "missing" | "unverified" | "absent"
-    sha256: str | None = None
-    size: int | None = None
-    note: str = ""
-
-
-def verify(model: str | ModelSpec) -> list[FileCheck]:
-    """Re-hash a model's cached files against the registry."""
-    spec = get_spec(model)
-    folder = model_dir(spec)
-    manifest = read_manifest(folder).get("files", {})
-    out = []
-    for f in spec.files:
-        p = folder / f.path
-        if not p.is_file():
-            status = "absent" if f.optional and manifest.get(f.path, {}).get("absent") else "missing"
-            out.append(FileCheck(f.path, status))
-            continue
-        (digest, md5), size = _hashes(p, md5=bool(f.name_hash)), p.stat().st_size
-        note = ""
-        if f.name_hash:
-            which = [n for n, h in (("sha256", digest), ("md5", md5)) if h.startswith(f.name_hash.lower())]
-            note = f"name hash {f.name_hash} " + (
-                f"matches its {which[0]}" if which else "matches neither md5 nor sha256"
-            )
-        if f.sha256:
-            status = "ok" if digest == f.sha256.lower() and (f.size is None or size == f.size) else "mismatch"
-        else:
-            status = "unverified"
-        out.append(FileCheck(f.path, status, digest, size, note))
-    return out

@@ -17,7 +17,7 @@ ROOT = Path(__file__).resolve().parents[2]
 
 
 def test_no_folder_opens_sample_copied_to_user_data(qtbot, gui_settings):
-    before = sorted(p.name for p in (ROOT / "resources" / "sample").iterdir())
+    before = sorted(p.name for p in (ROOT / "avs_studio" / "resources" / "sample").iterdir())
     project = resolve_project(None)
     try:
         data = Path(os.environ["AVS_STUDIO_DATA"])
@@ -32,7 +32,7 @@ def test_no_folder_opens_sample_copied_to_user_data(qtbot, gui_settings):
         if project.store is not None:
             project.close()
     assert (
-        sorted(p.name for p in (ROOT / "resources" / "sample").iterdir()) == before
+        sorted(p.name for p in (ROOT / "avs_studio" / "resources" / "sample").iterdir()) == before
     )  # nothing written there
 
 

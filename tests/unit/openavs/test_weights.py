@@ -1,10 +1,11 @@
-"""Model registry and weight cache: downloads served by a local HTTP server (Range support, a cut
-connection, 404), checksums, cancel, offline errors and the `models` command."""
+"""Model downloads through huggingface_hub against a local server that imitates the Hub API (HF_ENDPOINT):
+LFS redirects to a CDN host, the Hub's hashes, resume, a wrong hash, gated repos, offline, the cheap re-check
+of cached files, provenance, and plain-URL files (the `.part` + HTTP 416 case)."""
 
 from __future__ import annotations
 
 import hashlib
-import http.server
+import os
 import re
 import threading
 from pathlib import Path
@@ -12,65 +13,33 @@ from pathlib import Path
 import pytest
 
 from avs_studio.openavs import weights
-from avs_studio.openavs.weights import ChecksumError, DownloadCancelled, ModelMissingError
-
-
-class FileServer(http.server.ThreadingHTTPServer):
-    """Serves self.files (path -> bytes) with HTTP Range; can cut the next response after N bytes."""
-
-    def __init__(self):
-        super().__init__(("127.0.0.1", 0), Handler)
-        self.files: dict[str, bytes] = {}
-        self.requests: list[tuple[str, str | None]] = []  # (path, Range header)
-        self.cut_after: int | None = None
-
-    @property
-    def url(self) -> str:
-        return f"http://127.0.0.1:{self.server_address[1]}"
-
-
-class Handler(http.server.BaseHTTPRequestHandler):
-    def log_message(self, *args):  # keep test output quiet
-        pass
-
-    def do_GET(self):
-        srv: FileServer = self.server  # type: ignore[assignment]
-        rng = self.headers.get("Range")
-        srv.requests.append((self.path, rng))
-        data = srv.files.get(self.path)
-        if data is None:
-            self.send_error(404)
-            return
-        start = int(re.match(r"bytes=(\d+)-", rng).group(1)) if rng else 0
-        body = data[start:]
-        self.send_response(206 if rng else 200)
-        if rng:
-            self.send_header("Content-Range", f"bytes {start}-{len(data) - 1}/{len(data)}")
-        self.send_header("Content-Length", str(len(body)))
-        self.end_headers()
-        if srv.cut_after is not None:
-            body, srv.cut_after = body[: srv.cut_after], None
-            self.wfile.write(body)
-            self.wfile.flush()
-            self.close_connection = True
-            return
-        self.wfile.write(body)
+from avs_studio.openavs.weights import (
+    ChecksumError,
+    DownloadCancelled,
+    GatedModelError,
+    ModelMissingError,
+    UnverifiedModelError,
+)
+from tests.helpers.fake_hub import COMMIT, FakeHub
 
 
 @pytest.fixture
-def server():
-    srv = FileServer()
-    thread = threading.Thread(target=srv.serve_forever, daemon=True)
-    thread.start()
+def hub(monkeypatch):
+    from huggingface_hub import constants
+
+    monkeypatch.setattr(constants, "DOWNLOAD_CHUNK_SIZE", 64 * 1024)  # (10 MB) so small files span chunks
+    srv = FakeHub().start()
+    monkeypatch.setenv("HF_ENDPOINT", srv.url)
+    for k in ("HF_TOKEN", "HUGGING_FACE_HUB_TOKEN", "AVS_STUDIO_OFFLINE", "HF_HUB_OFFLINE"):
+        monkeypatch.delenv(k, raising=False)
+    monkeypatch.setenv("HF_HOME", str(Path(os.environ["AVS_STUDIO_CACHE"]).parent / "hf-home"))  # no stored token
     yield srv
-    srv.shutdown()
-    srv.server_close()
+    srv.stop()
 
 
 @pytest.fixture
 def cache(tmp_path, monkeypatch) -> Path:
     monkeypatch.setenv("AVS_STUDIO_CACHE", str(tmp_path / "cache"))
-    monkeypatch.delenv("AVS_STUDIO_OFFLINE", raising=False)
     return tmp_path / "cache"
 
 
@@ -82,227 +51,283 @@ def sha(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
 
 
-def write_registry(tmp_path, monkeypatch, body: str) -> Path:
+def registry(tmp_path, monkeypatch, body: str) -> None:
     p = tmp_path / "models.toml"
     p.write_text(body, encoding="utf-8")
     monkeypatch.setenv("AVS_STUDIO_MODELS", str(p))
-    return p
 
 
-def toy_registry(tmp_path, monkeypatch, server, a: bytes, b: bytes, sha_a=None, sha_b=None, extra="") -> None:
-    sa = f'"{sha_a if sha_a is not None else sha(a)}"'
-    sb = f'"{sha_b if sha_b is not None else sha(b)}"'
-    server.files = {"/m/a.bin": a, "/m/sub/b.bin": b}
-    write_registry(
+def hub_model(tmp_path, monkeypatch, hub, weights_bytes, config=b'{"a": 1}\n', *, repo="org/toy", sha_w=None,
+              sha_c=None, gated=False, extra=""):  # fmt: skip
+    hub.add(repo, "model.safetensors", weights_bytes, lfs=True)
+    hub.add(repo, "config.json", config)
+    sw = sha(weights_bytes) if sha_w is None else sha_w
+    sc = sha(config) if sha_c is None else sha_c
+    line = lambda path, s: f'{{ path = "{path}"' + (f', sha256 = "{s}"' if s else "") + " },"  # noqa: E731
+    registry(
         tmp_path,
         monkeypatch,
         f"""
 [models.toy]
 kind = "describer"
 family = "ast"
-source = "url"
-entry = "a.bin"
+source = "hf"
+repo = "{repo}"
+revision = "main"
 size_mb = 1
 vram_mb = 10
 license = "MIT"
 description = "toy"
+gated = {"true" if gated else "false"}
 files = [
-  {{ path = "a.bin", url = "{server.url}/m/a.bin", sha256 = {sa}, size = {len(a)} }},
-  {{ path = "sub/b.bin", url = "{server.url}/m/sub/b.bin", sha256 = {sb} }},
+  {line("model.safetensors", sw)}
+  {line("config.json", sc)}
   {extra}
 ]
 """,
     )
 
 
-def test_download_progress_checksums_and_cache_hit(tmp_path, monkeypatch, server, cache):
-    a, b = payload(300_000), payload(5_000, 3)
-    toy_registry(tmp_path, monkeypatch, server, a, b)
+def test_hub_download_checks_hashes_records_commit_and_hits_cache(tmp_path, monkeypatch, hub, cache):
+    w = payload(300_000)
+    hub_model(tmp_path, monkeypatch, hub, w)
+    monkeypatch.setenv("HF_TOKEN", "hf_secret")
     calls = []
-    path = weights.ensure("toy", progress=lambda done, total: calls.append((done, total)))
-    assert path == cache / "toy" / "a.bin"
-    assert path.read_bytes() == a and (cache / "toy" / "sub" / "b.bin").read_bytes() == b
-    assert calls and calls[-1] == (len(a) + len(b), len(a) + len(b))
-    assert all(d1 <= d2 for (d1, _), (d2, _) in zip(calls, calls[1:]))
-    manifest = weights.read_manifest(cache / "toy")
-    assert manifest["files"]["a.bin"] == {"sha256": sha(a), "size": len(a), "verified": True}
-    assert weights.cache_state("toy") == "yes"
-    assert not list((cache / "toy").rglob("*.part"))
-    n = len(server.requests)
-    assert weights.ensure("toy") == path
-    assert len(server.requests) == n  # cached: no request
+    path = weights.ensure("toy", progress=lambda d, t: calls.append((d, t)))
+    assert path == cache / "toy"
+    assert (path / "model.safetensors").read_bytes() == w and (path / "config.json").read_bytes() == b'{"a": 1}\n'
+    assert calls[-1][0] == calls[-1][1] == len(w) + 9
+    assert all(a[0] <= b[0] for a, b in zip(calls, calls[1:]))
+    prov = weights.provenance("toy")
+    assert prov["commit"] == COMMIT and prov["repo"] == "org/toy"
+    assert prov["files"]["model.safetensors"]["sha256"] == sha(w) and prov["files"]["model.safetensors"]["verified"]
+    # the token goes to the Hub, never to the CDN host the LFS file is redirected to
+    auth = {(p.split("/")[1], a) for m, p, _, a in hub.requests if m == "GET"}
+    assert ("cdn", None) in auth and ("org", "Bearer hf_secret") in auth
+    assert not list(path.rglob("*.part"))
+    n = len(hub.requests)
+    assert weights.ensure("toy") == path and len(hub.requests) == n  # cached: no request
 
 
-def test_resume_after_interrupted_download(tmp_path, monkeypatch, server, cache):
-    a, b = payload(200_000), payload(1_000, 5)
-    toy_registry(tmp_path, monkeypatch, server, a, b)
-    server.cut_after = 70_000
-    with pytest.raises(ModelMissingError, match="interrupted"):
+def test_cached_files_are_rechecked_by_stamp_and_rehashed_when_changed(tmp_path, monkeypatch, hub, cache):
+    w = payload(50_000)
+    hub_model(tmp_path, monkeypatch, hub, w)
+    weights.ensure("toy")
+    hashed = []
+    real = weights.file_sha256
+    monkeypatch.setattr(weights, "file_sha256", lambda p: hashed.append(Path(p).name) or real(p))
+    weights.ensure("toy")
+    assert hashed == []  # unchanged stamps: nothing re-hashed
+    f = cache / "toy" / "model.safetensors"
+    f.write_bytes(b"X" + w[1:])  # same size, other bytes, new mtime
+    n = len(hub.requests)
+    weights.ensure("toy")
+    assert "model.safetensors" in hashed and f.read_bytes() == w  # found corrupt and fetched again
+    assert len(hub.requests) > n
+    os.utime(f, ns=(1, 1))  # only the stamp changed: re-hashed once, accepted, re-stamped
+    hashed.clear()
+    weights.ensure("toy")
+    weights.ensure("toy")
+    assert hashed == ["model.safetensors"]
+
+
+def test_hub_lfs_hash_differs_from_registry_fetches_nothing(tmp_path, monkeypatch, hub, cache):
+    hub_model(tmp_path, monkeypatch, hub, payload(10_000), sha_w="ab" * 32)
+    with pytest.raises(ChecksumError, match="not the registered") as err:
         weights.ensure("toy")
-    part = cache / "toy" / "a.bin.part"
-    assert part.stat().st_size == 70_000
-    calls = []
-    weights.ensure("toy", progress=lambda d, t: calls.append(d))
-    assert (cache / "toy" / "a.bin").read_bytes() == a
-    assert ("/m/a.bin", "bytes=70000-") in server.requests
-    assert calls[0] >= 70_000  # the kept bytes count as done
+    assert "ab" * 32 in str(err.value) and "avs-studio models download toy" in str(err.value)
+    assert hub.gets("/cdn/") == []
+    assert not (cache / "toy" / "model.safetensors").exists()
 
 
-def test_checksum_mismatch_removes_file(tmp_path, monkeypatch, server, cache):
-    a, b = payload(10_000), payload(100)
-    toy_registry(tmp_path, monkeypatch, server, a, b, sha_b="0" * 64)
-    with pytest.raises(ChecksumError) as err:
+def test_wrong_bytes_fail_the_registered_and_the_hub_hashes(tmp_path, monkeypatch, hub, cache):
+    w = payload(20_000)
+    hub_model(tmp_path, monkeypatch, hub, w)
+    hub.corrupt.add("model.safetensors")
+    with pytest.raises(ChecksumError, match=r"model.safetensors has sha256"):
+        weights.ensure("toy")
+    assert not list((cache / "toy").glob("model.safetensors*"))
+    # no registered hash for the small file: the Hub's git blob id still catches corrupt bytes
+    hub.corrupt = {"config.json"}
+    hub_model(tmp_path, monkeypatch, hub, w, sha_c="")
+    with pytest.raises(ChecksumError, match="git blob id"):
+        weights.ensure("toy", allow_unverified=True)
+    assert (cache / "toy" / "model.safetensors").read_bytes() == w  # the good file is kept
+    assert weights.missing_files("toy") == ["config.json"]
+
+
+def test_unverified_files_are_refused_unless_allowed(tmp_path, monkeypatch, hub, cache):
+    hub_model(tmp_path, monkeypatch, hub, payload(1000), sha_c="")
+    with pytest.raises(UnverifiedModelError) as err:
+        weights.ensure("toy")
+    assert err.value.files == ["config.json"] and "--allow-unverified" in str(err.value)
+    assert hub.requests == []
+    weights.ensure("toy", allow_unverified=True)
+    files = weights.provenance("toy")["files"]
+    assert files["config.json"]["verified"] is False and files["config.json"]["sha256"] == sha(b'{"a": 1}\n')
+    assert weights.cache_state("toy") == "unverified"
+    assert {c.path: c.status for c in weights.verify("toy")} == {"model.safetensors": "ok", "config.json": "unverified"}
+
+
+def test_gated_repo_401_and_403_name_the_licence_page(tmp_path, monkeypatch, hub, cache):
+    w = payload(5000)
+    hub_model(tmp_path, monkeypatch, hub, w, repo="acme/gated", gated=True)
+    hub.repos["acme/gated"].gated_token = "hf_good"
+    with pytest.raises(GatedModelError) as err:
         weights.ensure("toy")
     msg = str(err.value)
-    assert (
-        "sub/b.bin" in msg and "0" * 64 in msg and sha(b) in msg and "avs-studio models download toy" in msg
-    )
-    assert not (cache / "toy" / "sub" / "b.bin").exists()
-    assert not (cache / "toy" / "sub" / "b.bin.part").exists()
-    assert (cache / "toy" / "a.bin").read_bytes() == a  # the good file is kept
-    assert weights.missing_files("toy") == ["sub/b.bin"]
+    assert "HTTP 401" in msg and "https://huggingface.co/acme/gated" in msg and "HF_TOKEN" in msg
+    assert "no Hugging Face token is set" in msg and "avs-studio models download toy" in msg
+    monkeypatch.setenv("HF_TOKEN", "hf_wrong")
+    with pytest.raises(GatedModelError, match=r"HTTP 403.*has no access") as err:
+        weights.ensure("toy")
+    assert isinstance(err.value, ModelMissingError)  # callers that offer a download still catch it
+    monkeypatch.setenv("HF_TOKEN", "hf_good")
+    assert (weights.ensure("toy") / "model.safetensors").read_bytes() == w
 
 
-def test_cancel_keeps_part_and_resumes(tmp_path, monkeypatch, server, cache):
-    monkeypatch.setattr(weights, "CHUNK", 4096)
-    a, b = payload(100_000), payload(10)
-    toy_registry(tmp_path, monkeypatch, server, a, b)
+def test_cancel_keeps_the_part_and_the_next_call_resumes(tmp_path, monkeypatch, hub, cache):
+    w = payload(3_000_000)
+    hub_model(tmp_path, monkeypatch, hub, w)
     event = threading.Event()
     with pytest.raises(DownloadCancelled):
-        weights.ensure("toy", progress=lambda d, t: event.set() if d >= 20_000 else None, cancel=event)
-    kept = (cache / "toy" / "a.bin.part").stat().st_size
-    assert 20_000 <= kept < len(a)
-    assert weights.ensure("toy", cancel=lambda: False).read_bytes() == a
-    assert any(r == f"bytes={kept}-" for _, r in server.requests)
+        weights.ensure("toy", progress=lambda d, t: event.set() if d >= 1_000_000 else None, cancel=event)
+    kept = (cache / "toy" / "model.safetensors.part").stat().st_size
+    assert 1_000_000 <= kept < len(w)
+    seen = []
+    weights.ensure("toy", progress=lambda d, t: seen.append(d))
+    assert (cache / "toy" / "model.safetensors").read_bytes() == w
+    assert f"bytes={kept}-" in hub.gets("/cdn/") and seen[0] >= kept
 
 
-def test_offline_error_names_files_cache_and_command(tmp_path, monkeypatch, server, cache):
-    toy_registry(tmp_path, monkeypatch, server, payload(10), payload(10))
-    monkeypatch.setenv("AVS_STUDIO_OFFLINE", "1")
-    with pytest.raises(ModelMissingError) as err:
-        weights.ensure("toy")
-    e = err.value
-    assert e.model == "toy" and e.files == ["a.bin", "sub/b.bin"]
-    assert e.command == "avs-studio models download toy"
-    msg = str(e)
-    assert "a.bin" in msg and "sub/b.bin" in msg and str(cache / "toy") in msg
-    assert "avs-studio models download toy" in msg and "AVS_STUDIO_OFFLINE" in msg
-    assert server.requests == []
+def test_cut_connection_is_resumed_within_the_call(tmp_path, monkeypatch, hub, cache):
+    w = payload(400_000)
+    hub_model(tmp_path, monkeypatch, hub, w)
+    hub.cut_after = 150_000
+    weights.ensure("toy")
+    assert (cache / "toy" / "model.safetensors").read_bytes() == w
+    assert any(r and r.startswith("bytes=") for r in hub.gets("/cdn/"))
+
+
+def test_offline_names_files_cache_and_how_to_import(tmp_path, monkeypatch, hub, cache):
+    hub_model(tmp_path, monkeypatch, hub, payload(10))
+    for var in ("AVS_STUDIO_OFFLINE", "HF_HUB_OFFLINE"):
+        monkeypatch.setenv(var, "1")
+        with pytest.raises(ModelMissingError) as err:
+            weights.ensure("toy")
+        e = err.value
+        assert e.model == "toy" and e.files == ["model.safetensors", "config.json"]
+        msg = str(e)
+        assert f"{var} is set" in msg and str(cache / "toy") in msg
+        assert "https://huggingface.co/org/toy/tree/main" in msg and "avs-studio models import PATH" in msg
+        monkeypatch.delenv(var)
+    assert hub.requests == []
 
 
 def test_no_network_is_model_missing(tmp_path, monkeypatch, cache):
-    srv = FileServer()  # bound, then closed: nothing listens on its port
-    url = srv.url
-    srv.server_close()
-    write_registry(
-        tmp_path,
-        monkeypatch,
-        f'[models.toy]\nkind = "describer"\nfamily = "ast"\nsource = "url"\n'
-        f'files = [{{ path = "x.bin", url = "{url}/x.bin" }}]\n',
-    )
+    srv = FakeHub().start()
+    srv.stop()  # nothing listens on its port any more
+    monkeypatch.setenv("HF_ENDPOINT", srv.url)
+    registry(tmp_path, monkeypatch, '[models.toy]\nkind = "describer"\nfamily = "ast"\nsource = "hf"\n'
+             'repo = "org/toy"\nfiles = [{ path = "x.bin", sha256 = "' + "0" * 64 + '" }]\n')  # fmt: skip
     with pytest.raises(ModelMissingError, match="no network") as err:
         weights.ensure("toy")
     assert err.value.files == ["x.bin"]
 
 
-def test_optional_404_and_unverified_file(tmp_path, monkeypatch, server, cache):
-    a, b = payload(1000), payload(50)
-    toy_registry(
-        tmp_path,
-        monkeypatch,
-        server,
-        a,
-        b,
-        sha_b="",
-        extra=f'{{ path = "extra.json", url = "{server.url}/m/extra.json", optional = true }},',
-    )
-    weights.ensure("toy")
-    manifest = weights.read_manifest(cache / "toy")["files"]
-    assert manifest["extra.json"] == {"absent": True}
-    assert manifest["sub/b.bin"]["verified"] is False and manifest["sub/b.bin"]["sha256"] == sha(b)
+def test_optional_404_is_absent_and_required_404_is_named(tmp_path, monkeypatch, hub, cache):
+    extra = '{ path = "processor_config.json", optional = true },'
+    hub_model(tmp_path, monkeypatch, hub, payload(100), extra=extra)
+    weights.ensure("toy", allow_unverified=True)
+    assert weights.read_manifest(cache / "toy")["files"]["processor_config.json"] == {"absent": True}
     assert weights.missing_files("toy") == []
-    assert weights.cache_state("toy") == "unverified"
-    checks = {c.path: c.status for c in weights.verify("toy")}
-    assert checks == {"a.bin": "ok", "sub/b.bin": "unverified", "extra.json": "absent"}
+    hub.repos["org/toy"].files.pop("config.json")
+    (cache / "toy" / "config.json").unlink()
+    with pytest.raises(ModelMissingError, match="HTTP 404 for org/toy/config.json"):
+        weights.ensure("toy", allow_unverified=True)
 
 
-def test_http_404_of_required_file(tmp_path, monkeypatch, server, cache):
-    toy_registry(tmp_path, monkeypatch, server, payload(10), payload(10))
-    server.files.pop("/m/sub/b.bin")
-    with pytest.raises(ModelMissingError, match="HTTP 404 for sub/b.bin"):
-        weights.ensure("toy")
+# ---------------------------------------------------------------- plain URLs (Whisper, SAM, torchvision)
 
 
-def test_local_path_prefers_explicit_path(tmp_path, monkeypatch, cache):
-    monkeypatch.setenv("AVS_STUDIO_OFFLINE", "1")
-    f = tmp_path / "w.pt"
-    f.write_bytes(b"x")
-    assert weights.local_path("whisper-tiny", str(f)) == f
-    with pytest.raises(weights.ModelError, match="does not exist"):
-        weights.local_path(None, str(tmp_path / "nope"))
-    with pytest.raises(ModelMissingError, match="avs-studio models download whisper-tiny"):
-        weights.local_path("whisper-tiny", None)
+def url_model(tmp_path, monkeypatch, hub, data: bytes, size: bool) -> None:
+    hub.plain["w.pt"] = data
+    sz = f", size = {len(data)}" if size else ""
+    registry(tmp_path, monkeypatch, f'[models.toy]\nkind = "describer"\nfamily = "whisper"\nsource = "url"\n'
+             f'entry = "w.pt"\nfiles = [{{ path = "w.pt", url = "{hub.url}/files/w.pt", sha256 = "{sha(data)}"{sz} }}]\n')  # fmt: skip
+
+
+@pytest.mark.parametrize("size_known", [True, False])
+def test_complete_part_is_accepted_not_missing_forever(tmp_path, monkeypatch, hub, cache, size_known):
+    """A `.part` that already holds the whole file used to get HTTP 416 and stay "missing" forever."""
+    data = payload(70_000)
+    url_model(tmp_path, monkeypatch, hub, data, size_known)
+    (cache / "toy").mkdir(parents=True)
+    (cache / "toy" / "w.pt.part").write_bytes(data)
+    assert weights.ensure("toy").read_bytes() == data
+    assert hub.gets("/files/") == ([] if size_known else ["bytes=70000-"])
+    assert not (cache / "toy" / "w.pt.part").exists()
+
+
+def test_part_resumes_and_a_foreign_part_restarts(tmp_path, monkeypatch, hub, cache):
+    data = payload(90_000)
+    url_model(tmp_path, monkeypatch, hub, data, True)
+    (cache / "toy").mkdir(parents=True)
+    (cache / "toy" / "w.pt.part").write_bytes(data[:30_000])
+    assert weights.ensure("toy").read_bytes() == data
+    assert hub.gets("/files/") == ["bytes=30000-"]
+    (cache / "toy" / "w.pt").unlink()
+    (cache / "toy" / "w.pt.part").write_bytes(b"\0" * 100_000)  # longer than the file: not a prefix of it
+    assert weights.ensure("toy").read_bytes() == data
 
 
 def test_shipped_registry_is_consistent(monkeypatch):
     monkeypatch.delenv("AVS_STUDIO_MODELS", raising=False)
     reg = weights.load_registry()
-    expected = {
-        "grounding-dino-tiny",
-        "grounding-dino-base",
-        "sam-vit-b",
-        "sam-vit-l",
-        "sam-vit-h",
-        "sam2.1-hiera-tiny",
-        "sam2.1-hiera-large",
-        "ast-audioset",
-        "clap-htsat",
-        "whisper-tiny",
-        "whisper-base",
-        "whisper-small",
-        "all-minilm-l6-v2",
-    }
-    assert expected <= set(reg)
+    expected = {"grounding-dino-tiny", "sam-vit-b", "sam-vit-h", "sam2.1-hiera-tiny", "ast-audioset", "clap-htsat"}
+    assert expected | {"whisper-tiny", "all-minilm-l6-v2"} <= set(reg)
     for spec in reg.values():
         assert spec.kind and spec.family and spec.license and spec.files and spec.size_mb and spec.vram_mb
-        assert spec.source in ("hf", "url")
+        assert spec.source in ("hf", "url") and (spec.source == "url" or spec.repo)
         for f in spec.files:
             assert f.sha256 is None or re.fullmatch(r"[0-9a-f]{64}", f.sha256), (spec.name, f.path)
-            assert spec.file_url(f).startswith("https://")
+            assert spec.source == "hf" or f.url.startswith("https://")
         if spec.entry:
             assert spec.entry in [f.path for f in spec.files]
     for size in ("tiny", "base", "small"):  # openai-whisper URLs carry the file's sha256
         f = reg[f"whisper-{size}"].files[0]
         assert f.url.split("/")[-2] == f.sha256
-    for name in ("sam-vit-b", "sam-vit-l", "sam-vit-h"):
+    for name in ("sam-vit-b", "sam-vit-l", "sam-vit-h"):  # the name carries the md5's first digits
         f = reg[name].files[0]
-        assert f.sha256 is None and f.name_hash and f.name_hash in f.path
+        assert f.sha256 and f.size and f.name_hash in f.path
+    monkeypatch.delenv("HF_ENDPOINT", raising=False)
     hf = reg["grounding-dino-tiny"]
-    assert hf.file_url(hf.files[0]) == (
-        "https://huggingface.co/IDEA-Research/grounding-dino-tiny/resolve/main/config.json"
-    )
+    assert hf.file_url(hf.files[0]).startswith("https://huggingface.co/IDEA-Research/grounding-dino-tiny/resolve/")
 
 
-def test_models_command(tmp_path, monkeypatch, server, cache, capsys):
+def test_models_command(tmp_path, monkeypatch, hub, cache, capsys):
     from avs_studio.cli import main
 
-    a, b = payload(3000), payload(30)
-    toy_registry(tmp_path, monkeypatch, server, a, b)
+    w = payload(3000)
+    hub_model(tmp_path, monkeypatch, hub, w, sha_c="")
     assert main(["models", "list"]) == 0
+    assert re.search(r"^toy\s+describer\s+1 MB\s+10 MB\s+MIT\s+no  \(no sha256 for some files\)$",
+                     capsys.readouterr().out, re.M)  # fmt: skip
+    assert main(["models", "download", "toy"]) == 1
+    assert "--allow-unverified" in capsys.readouterr().err
+    assert main(["models", "download", "toy", "--allow-unverified"]) == 0
     out = capsys.readouterr().out
-    assert re.search(r"^toy\s+describer\s+1 MB\s+10 MB\s+MIT\s+no$", out, re.M)
-    assert main(["models", "download", "toy"]) == 0
-    assert "downloaded toy" in capsys.readouterr().out
-    assert main(["models", "list"]) == 0
-    assert re.search(r"^toy .* yes$", capsys.readouterr().out, re.M)
+    assert "downloaded toy" in out and f"commit {COMMIT}" in out and "not verified" in out
+    assert main(["models", "info", "toy", "--json"]) == 0
+    assert f'"commit": "{COMMIT}"' in capsys.readouterr().out
     assert main(["models", "verify", "toy", "--record"]) == 0
-    out = capsys.readouterr().out
-    assert f'{{ path = "a.bin", sha256 = "{sha(a)}", size = 3000 }},' in out
-    (cache / "toy" / "a.bin").write_bytes(b"corrupt" + a[7:])  # same size, other bytes
+    assert f'{{ path = "model.safetensors", sha256 = "{sha(w)}", size = 3000 }},' in capsys.readouterr().out
+    (cache / "toy" / "model.safetensors").write_bytes(b"corrupt" + w[7:])
     assert main(["models", "verify"]) == 1
-    assert re.search(r"mismatch\s+a.bin", capsys.readouterr().out)
+    assert re.search(r"mismatch\s+model.safetensors", capsys.readouterr().out)
     monkeypatch.setenv("AVS_STUDIO_OFFLINE", "1")
-    (cache / "toy" / "a.bin").unlink()
+    (cache / "toy" / "model.safetensors").unlink()
     assert main(["models", "download", "toy"]) == 1
     err = capsys.readouterr().err
-    assert "a.bin" in err and "avs-studio models download toy" in err
+    assert "toy" in err and "AVS_STUDIO_OFFLINE is set" in err and "avs-studio models import PATH" in err
+    assert "Download them with" not in err  # never offer a download that cannot work

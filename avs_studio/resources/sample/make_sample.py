@@ -1,6 +1,6 @@
 """Generate the bundled sample clip: a drum that plays for 4 s, then a bird that sings for 4 s.
 
-Run once from the repo root (`python resources/sample/make_sample.py`); the output is committed.
+Run once from the repo root (`python avs_studio/resources/sample/make_sample.py`); the output is committed.
 The audio is synthesised (a struck membrane, then frequency-swept chirps), so the clip is free of
 rights and small, and the sounding object changes halfway: a fair first test of the pipeline.
 """
