@@ -61,7 +61,10 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     except Exception as exc:  # typed domain errors carry a message meant for the user
         if isinstance(exc, ImportError):  # an optional extra is not installed: name it and the pip command
-            exc = extras.from_import_error(exc, f"avs-studio {args.command}", COMMAND_EXTRA.get(args.command)) or exc
+            exc = (
+                extras.from_import_error(exc, f"avs-studio {args.command}", COMMAND_EXTRA.get(args.command))
+                or exc
+            )
         if args.verbose or not _is_user_error(exc):
             raise
         print(f"avs-studio: error: {exc}", file=sys.stderr)

@@ -65,7 +65,11 @@ def cmd_list(args) -> int:
     print("-" * len(head))
     for name, spec in reg.items():
         state = weights.cache_state(spec)
-        notes = [n for n, on in (("gated", spec.gated), ("no sha256 for some files", spec.unverified_files())) if on]
+        notes = [
+            n
+            for n, on in (("gated", spec.gated), ("no sha256 for some files", spec.unverified_files()))
+            if on
+        ]
         extra = f"  ({'; '.join(notes)})" if notes else ""
         print(
             f"{name:22}  {spec.kind:15}  {_mb(spec.size_mb):>8}  {_mb(spec.vram_mb):>8}  "
@@ -132,7 +136,10 @@ def cmd_info(args) -> int:
         print(json.dumps(prov, indent=2))
         return 0
     where = prov["repo"] or prov["source"]
-    print(f"{prov['model']}: {where} revision {prov['revision']}" + (f", commit {prov['commit']}" if prov["commit"] else ""))
+    print(
+        f"{prov['model']}: {where} revision {prov['revision']}"
+        + (f", commit {prov['commit']}" if prov["commit"] else "")
+    )
     if prov["imported_from"]:
         print(f"  imported from {prov['imported_from']}")
     print(f"  cache: {prov['path']}")

@@ -48,6 +48,12 @@ def cmd_propose(args) -> int:
     from avs_studio.jobs import open_project
     from avs_studio.jobs.propose import propose
 
+    if args.engine == "openavs":  # every model the profile lacks, named at once, before any work
+        from avs_studio.openavs import load_config
+        from avs_studio.openavs.model_import import require_models
+        from avs_studio.openavs.weights import config_models
+
+        require_models(config_models(load_config(args.config)), f"profile {args.config or 'default'}")
     with open_project(args.project_dir, args.database_url) as project:
         report = propose(
             project,

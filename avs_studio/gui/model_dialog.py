@@ -1,4 +1,7 @@
-"""ModelDownloadDialog: what the pipeline still needs (size, licence), downloaded with progress and cancel.
+"""ModelDownloadDialog: what the pipeline still needs (size, licence), downloaded with progress and cancel,
+or, where a download cannot work (offline), brought in by hand: the dialog says how and imports a folder or
+file (``avs_studio.openavs.model_import``, hashes checked). No Download button is offered offline, and files
+without a registered sha256 are only downloaded once the user ticks the box that allows them.
 
 Usage::
 
@@ -13,6 +16,7 @@ Public API
     ModelDownloadDialog(models: list[str | ModelSpec], parent=None, *, autostart=False)
         signals  modelDone(str name, str path), modelFailed(str name, str message), allDone(bool all_cached)
         start()          download the models one after another on a worker thread
+        import_path(path)  copy a downloaded folder or file into the cache on the worker thread
         cancel()         stop after the current chunk (partial .part files are kept and resume next time)
         is_running() -> bool
         paths: dict[str, Path]      models now cached (name -> what ensure() returned)
@@ -34,7 +38,9 @@ from pathlib import Path
 from PySide6.QtCore import QObject, Qt, Signal
 from PySide6.QtGui import QCloseEvent, QTextOption
 from PySide6.QtWidgets import (
+    QCheckBox,
     QDialog,
+    QFileDialog,
     QHBoxLayout,
     QLabel,
     QPlainTextEdit,
@@ -46,7 +52,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from avs_studio.openavs import weights
+from avs_studio.openavs import model_import, weights
 from avs_studio.openavs.weights import DownloadCancelled, ModelError, ModelSpec
 
 COLUMNS = ("model", "size", "licence", "files", "progress")
@@ -78,6 +84,7 @@ class _Bridge(QObject):
     done = Signal(int, str)  # row, local path
     failed = Signal(int, str)  # row, message
     cancelled = Signal(int)
+    imported = Signal(str)  # summary
     finished = Signal()
 
 
@@ -106,12 +113,40 @@ class ModelDownloadDialog(QDialog):
         self._bridge.failed.connect(self._on_failed)
         self._bridge.cancelled.connect(self._on_cancelled)
         self._bridge.finished.connect(self._on_finished)
+        self._imported = ""  # the last import's summary, shown when the worker finishes
+        self._bridge.imported.connect(lambda text: setattr(self, "_imported", text))
 
-        intro = QLabel(
-            "These models are needed and not in the model cache yet "
-            f"({weights.cache_dir()}). Download them now?"
+        self.offline = weights.offline()
+        self._unverified = sorted(
+            {f for s, m in zip(self.specs, self._missing) for f in s.unverified_files() if f in m}
         )
+        if self.offline:
+            text = (
+                f"These models are not in the model cache ({weights.cache_dir()}) and cannot be downloaded "
+                f"here ({weights.offline_reason()}):"
+            )
+        else:
+            text = f"These models are needed and not in the model cache yet ({weights.cache_dir()}). Download them now?"
+        intro = QLabel(text)
         intro.setWordWrap(True)
+        intro.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.help = QLabel(
+            "To bring them in by hand: on a machine with a network run <code>avs-studio models download NAME</code> "
+            "(or download the files from the model pages: hover a name), copy the model folder or file here, then "
+            "press Import folder… or Import file… (or run <code>avs-studio models import PATH</code>). "
+            "Every file's sha256 is checked before it enters the cache."
+        )
+        self.help.setWordWrap(True)
+        self.help.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.allow_unverified = QCheckBox(
+            f"Also download {len(self._unverified)} file(s) the registry has no sha256 for"
+        )
+        self.allow_unverified.setToolTip(
+            "Their hashes are recorded in the cache, but nothing proves they are the published files:\n"
+            + "\n".join(self._unverified)
+        )
+        self.allow_unverified.setVisible(bool(self._unverified) and not self.offline)
+        self.allow_unverified.toggled.connect(self._update_buttons)
         self.table = QTableWidget(len(self.specs), len(COLUMNS))
         self.table.setHorizontalHeaderLabels(list(COLUMNS))
         self.table.verticalHeader().setVisible(False)
@@ -128,7 +163,7 @@ class ModelDownloadDialog(QDialog):
             for c, text in enumerate(cells):
                 item = QTableWidgetItem(text)
                 if c == 0:
-                    item.setToolTip(spec.description)
+                    item.setToolTip(f"{spec.description}\nfiles: {spec.page}")
                 if c == 3:
                     item.setToolTip("\n".join(self._missing[r]))
                 self.table.setItem(r, c, item)
@@ -159,21 +194,31 @@ class ModelDownloadDialog(QDialog):
         self.download_button = QPushButton("Download")
         self.download_button.setDefault(True)
         self.download_button.clicked.connect(self.start)
+        self.download_button.setVisible(not self.offline)  # never offer a download that cannot work
+        self.import_dir_button = QPushButton("Import folder…")
+        self.import_dir_button.clicked.connect(lambda: self._choose_import(folder=True))
+        self.import_file_button = QPushButton("Import file…")
+        self.import_file_button.clicked.connect(lambda: self._choose_import(folder=False))
         self.cancel_button = QPushButton("Close")
         self.cancel_button.clicked.connect(self._cancel_or_close)
         buttons = QHBoxLayout()
+        buttons.addWidget(self.import_dir_button)
+        buttons.addWidget(self.import_file_button)
         buttons.addStretch(1)
         buttons.addWidget(self.download_button)
         buttons.addWidget(self.cancel_button)
         layout = QVBoxLayout(self)
         layout.addWidget(intro)
         layout.addWidget(self.table)
+        layout.addWidget(self.help)
+        layout.addWidget(self.allow_unverified)
         layout.addWidget(QLabel("Total"))
         layout.addWidget(self.total_bar)
         layout.addWidget(self.message)
         layout.addWidget(self.error_box)
         layout.addLayout(buttons)
-        self.resize(640, 320)
+        self.resize(680, 400)
+        self._update_buttons()
         if autostart:
             self.start()
 
@@ -181,19 +226,64 @@ class ModelDownloadDialog(QDialog):
     def is_running(self) -> bool:
         return self._thread is not None and self._thread.is_alive()
 
-    def start(self) -> None:
+    def _update_buttons(self) -> None:
+        blocked = bool(self._unverified) and not self.allow_unverified.isChecked()
+        running = self.is_running()
+        self.download_button.setEnabled(not running and not self.offline and not blocked)
+        self.download_button.setToolTip(
+            "Tick the box above to download files without a registered sha256" if blocked else ""
+        )
+        for b in (self.import_dir_button, self.import_file_button):
+            b.setEnabled(not running)
+
+    def _choose_import(self, folder: bool) -> None:
+        if folder:
+            path = QFileDialog.getExistingDirectory(self, "Import a downloaded model folder")
+        else:
+            path, _ = QFileDialog.getOpenFileName(self, "Import a downloaded model file")
+        if path:
+            self.import_path(path)
+
+    def import_path(self, path: str | Path) -> None:
+        """Copy a downloaded folder or file into the cache (hashes checked) on the worker thread."""
         if self.is_running():
+            return
+        self.error_box.hide()
+        self.message.setText(f"Importing {path}…")
+        allow = self.allow_unverified.isChecked()
+        self._thread = threading.Thread(target=self._run_import, args=(str(path), allow), daemon=True)
+        self._thread.start()
+        self._update_buttons()
+
+    def _run_import(self, path: str, allow: bool) -> None:
+        bridge = self._bridge
+        try:
+            report = model_import.import_model(path, allow_unverified=allow)
+            row = next((r for r, s in enumerate(self.specs) if s.name == report.model), -1)
+            if row >= 0:
+                bridge.done.emit(row, str(report.path))
+            bridge.imported.emit(report.summary())
+        except Exception as exc:  # a named ModelError, or a disk error: shown, the app stays up
+            bridge.failed.emit(-1, f"{path}: {exc}")
+        finally:
+            bridge.finished.emit()
+
+    def start(self) -> None:
+        if self.is_running() or self.offline:
             return
         self._cancel.clear()
         self.errors.clear()
         self.message.setText("")
         self.error_box.clear()
         self.error_box.hide()
-        self.download_button.setEnabled(False)
         self.cancel_button.setText("Cancel")
         todo = [(r, s) for r, s in enumerate(self.specs) if s.name not in self.paths]
-        self._thread = threading.Thread(target=self._run, args=(todo,), name="model-download", daemon=True)
+        allow = self.allow_unverified.isChecked()
+        self._thread = threading.Thread(
+            target=self._run, args=(todo, allow), name="model-download", daemon=True
+        )
         self._thread.start()
+        self._update_buttons()
 
     def cancel(self) -> None:
         self._cancel.set()
@@ -213,7 +303,7 @@ class ModelDownloadDialog(QDialog):
         return not self.is_running()
 
     # ------------------------------------------------------------------ worker thread
-    def _run(self, todo: list[tuple[int, ModelSpec]]) -> None:
+    def _run(self, todo: list[tuple[int, ModelSpec]], allow_unverified: bool) -> None:
         bridge, cancel = self._bridge, self._cancel
         try:
             for row, spec in todo:
@@ -225,7 +315,9 @@ class ModelDownloadDialog(QDialog):
                     bridge.progress.emit(row, int(done), int(total))
 
                 try:
-                    path = weights.ensure(spec, progress=progress, cancel=cancel)
+                    path = weights.ensure(
+                        spec, progress=progress, cancel=cancel, allow_unverified=allow_unverified
+                    )
                 except DownloadCancelled:
                     bridge.cancelled.emit(row)
                     break
@@ -265,18 +357,19 @@ class ModelDownloadDialog(QDialog):
         self.modelDone.emit(spec.name, path)
 
     def _on_failed(self, row: int, message: str) -> None:
-        spec = self.specs[row]
-        self.errors[spec.name] = message
-        bar = self.bars[row]
-        bar.setFormat("failed")
-        bar.setToolTip(message)
-        self.modelFailed.emit(spec.name, message)
+        name = self.specs[row].name if row >= 0 else "import"
+        self.errors[name] = message
+        if row >= 0:
+            self.bars[row].setFormat("failed")
+            self.bars[row].setToolTip(message)
+        self.modelFailed.emit(name, message)
 
     def _on_cancelled(self, row: int) -> None:
         self.bars[row].setFormat("cancelled (resumes next time)")
 
     def _on_finished(self) -> None:
-        self.download_button.setEnabled(True)
+        self._thread = None
+        self._update_buttons()
         self.cancel_button.setEnabled(True)
         self.cancel_button.setText("Close")
         all_cached = all(s.name in self.paths or not self._missing[r] for r, s in enumerate(self.specs))
@@ -293,8 +386,12 @@ class ModelDownloadDialog(QDialog):
             self.message.setText(
                 "Download cancelled. Partial files are kept; Resume continues where it stopped."
             )
-        else:
+        elif all_cached:
             self.message.setText(f"All {len(self.specs)} model(s) are in the cache.")
+        else:
+            left = [s.name for r, s in enumerate(self.specs) if s.name not in self.paths and self._missing[r]]
+            self.message.setText(f"{self._imported} Still missing: {', '.join(left)}.".strip())
+        self._imported = ""
         self.allDone.emit(all_cached)
 
     def closeEvent(self, event: QCloseEvent) -> None:

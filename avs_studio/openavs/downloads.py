@@ -132,10 +132,15 @@ def _header(exc: BaseException, name: str) -> str:
     return str(headers.get(name, "") or "")
 
 
+PROGRESS_CHUNK = 1 << 20  # huggingface_hub reads 10 MB chunks: progress and cancel would be that coarse
+
+
 def _http_get(url: str, part: Path, headers: dict[str, str], size: int | None, have: int, *, progress,
               cancel, quiet) -> None:  # fmt: skip
+    from huggingface_hub import constants
     from huggingface_hub.file_download import http_get
 
+    constants.DOWNLOAD_CHUNK_SIZE = min(constants.DOWNLOAD_CHUNK_SIZE, PROGRESS_CHUNK)
     extra = (
         {"tqdm_class": _Silent} if quiet and "tqdm_class" in inspect.signature(http_get).parameters else {}
     )
@@ -201,7 +206,9 @@ def fetch(
         meta = get_hf_file_metadata(resolve, timeout=TIMEOUT_S, endpoint=endpoint())
         etag = (meta.etag or "").strip('"').lower() or None
         if sha256 and etag and SHA256_RE.fullmatch(etag) and etag != sha256:
-            raise TransferError("hash", f"the Hub's {path} at {revision} has sha256 {etag}, not the registered {sha256}")
+            raise TransferError(
+                "hash", f"the Hub's {path} at {revision} has sha256 {etag}, not the registered {sha256}"
+            )
         if meta.size is not None:
             sized(meta.size)
         headers = build_hf_headers()  # HF_TOKEN / the stored login, if any

@@ -21,6 +21,7 @@ from avs_studio.openavs import weights
 from avs_studio.openavs.weights import ModelError, ModelSpec
 
 COMMIT_RE = re.compile(r"[0-9a-f]{40}")
+NOTHING = "nothing was imported (the cache is unchanged)"
 
 
 @dataclass(frozen=True)
@@ -199,7 +200,10 @@ def _which(path: Path, name: str | None) -> tuple[ModelSpec, Path, str | None]:
             return reg[guess], root, commit or manifest.get("commit")
     repo = _repo_of(path)
     cands = [s for s in reg.values() if s.repo and s.repo == repo] if repo else []
-    cands = cands or [s for s in reg.values() if _matches(s, root)]
+    if not cands:  # by content: the models whose files are all there, preferring those proven by hashes
+        fits = [s for s in reg.values() if _matches(s, root)]
+        proven = [s for s in fits if any(f.sha256 and (root / f.path).is_file() for f in s.files)]
+        cands = proven or fits
     if len(cands) == 1:
         return cands[0], root, commit
     if not cands:
@@ -258,9 +262,13 @@ def import_model(
                 staged.append((tmp, dest, digest, bool(f.sha256)))
                 size = tmp.stat().st_size
                 if f.size is not None and size != f.size:
-                    raise weights.ChecksumError(spec.name, f.path, f"{f.size} bytes", f"{size} bytes")
+                    raise weights.ChecksumError(
+                        spec.name, f.path, f"{f.size} bytes", f"{size} bytes", NOTHING
+                    )
                 if f.sha256 and digest != f.sha256:
-                    raise weights.ChecksumError(spec.name, f.path, f"sha256 {f.sha256}", f"sha256 {digest}")
+                    raise weights.ChecksumError(
+                        spec.name, f.path, f"sha256 {f.sha256}", f"sha256 {digest}", NOTHING
+                    )
         except BaseException:
             for tmp, *_ in staged:
                 tmp.unlink(missing_ok=True)

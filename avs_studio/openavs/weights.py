@@ -99,12 +99,10 @@ class UnverifiedModelError(ModelError):
 class ChecksumError(ModelError):
     """A downloaded file does not match its registered sha256; the file was removed."""
 
-    def __init__(self, model: str, file: str, expected: str, actual: str):
+    def __init__(self, model: str, file: str, expected: str, actual: str, after: str = ""):
         self.model, self.file, self.expected, self.actual = model, file, expected, actual
-        super().__init__(
-            f"model {model!r}: {file} has {actual}, expected {expected}; the download was removed. "
-            f"Retry with: avs-studio models download {model}"
-        )
+        after = after or f"the download was removed. Retry with: avs-studio models download {model}"
+        super().__init__(f"model {model!r}: {file} has {actual}, expected {expected}; {after}")
 
 
 class DownloadCancelled(ModelError):

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import http.server
+import os
 import threading
 import time
 from pathlib import Path
@@ -13,7 +14,7 @@ import pytest
 from PySide6.QtCore import Qt
 from PySide6.QtGui import QAction, QKeySequence
 from PySide6.QtTest import QTest
-from PySide6.QtWidgets import QDialog, QLineEdit
+from PySide6.QtWidgets import QDialog, QLabel, QLineEdit
 
 from avs_studio.gui.model_dialog import ModelDownloadDialog, missing_models
 from avs_studio.gui.settings_dialog import (
@@ -256,20 +257,48 @@ def test_model_dialog_cancel_keeps_the_part_and_resumes(qtbot, model_server):
     assert (model_server["cache"] / "test-weights" / "w.bin").read_bytes() == model_server["big"]
 
 
-def test_model_dialog_offline_shows_the_command(qtbot, model_server, monkeypatch, screenshot_dir: Path):
+def test_model_dialog_offline_offers_import_not_download(
+    qtbot, model_server, monkeypatch, screenshot_dir: Path
+):
     monkeypatch.setenv("AVS_STUDIO_OFFLINE", "1")
-    dlg = ModelDownloadDialog(["test-weights"])
+    dlg = ModelDownloadDialog(["test-weights", "test-vocab"])
     qtbot.addWidget(dlg)
     dlg.show()
-    with qtbot.waitSignal(dlg.allDone, timeout=10000) as sig:
-        dlg.start()
-    assert sig.args == [False]
-    msg = dlg.errors["test-weights"]
-    assert "avs-studio models download test-weights" in msg and "w.bin" in msg
-    assert "avs-studio models download test-weights" in dlg.error_box.toPlainText()
-    assert dlg.error_box.isVisible() and "1 model(s) failed" in dlg.message.text()
-    assert dlg.bars[0].format() == "failed" and dlg.download_button.text() == "Retry"
+    qtbot.waitExposed(dlg)
+    assert not dlg.download_button.isVisible() and dlg.import_dir_button.isEnabled()
+    intro = dlg.findChildren(QLabel)[0].text()
+    assert str(model_server["cache"]) in intro and "AVS_STUDIO_OFFLINE is set" in intro
+    assert "avs-studio models import PATH" in dlg.help.text() and dlg.table.item(0, 1).text() == "3.1 MB"
+    dlg.start()  # a download that cannot work is not even tried
+    assert not dlg.is_running() and dlg.errors == {}
     dlg.grab().save(str(screenshot_dir / "model_download_dialog_offline.png"))
+    usb = model_server["cache"].parent / "usb"
+    usb.mkdir()
+    (usb / "w.bin").write_bytes(model_server["big"])
+    with qtbot.waitSignal(dlg.allDone, timeout=10000):
+        dlg.import_path(usb / "w.bin")
+    assert dlg.paths["test-weights"].read_bytes() == model_server["big"] and dlg.bars[0].format() == "done"
+    assert "imported test-weights" in dlg.message.text()
+    (usb / "vocab.txt").write_bytes(b"not the vocabulary")
+    with qtbot.waitSignal(dlg.allDone, timeout=10000) as sig:
+        dlg.import_path(usb / "vocab.txt")
+    assert sig.args == [False] and "nothing was imported" in dlg.error_box.toPlainText()
+    assert not (model_server["cache"] / "test-vocab" / "vocab.txt").exists()
+
+
+def test_model_dialog_unverified_files_need_the_box(qtbot, model_server, monkeypatch):
+    toml = Path(os.environ["AVS_STUDIO_MODELS"])
+    digest = hashlib.sha256(model_server["small"]).hexdigest()
+    toml.write_text(toml.read_text().replace(f'sha256 = "{digest}"', f'published = "{digest}"'))
+    dlg = ModelDownloadDialog(["test-vocab"])
+    qtbot.addWidget(dlg)
+    dlg.show()
+    assert dlg.allow_unverified.isVisible() and not dlg.download_button.isEnabled()
+    dlg.allow_unverified.setChecked(True)
+    assert dlg.download_button.isEnabled()
+    with qtbot.waitSignal(dlg.allDone, timeout=10000) as sig:
+        dlg.download_button.click()
+    assert sig.args == [True] and (model_server["cache"] / "test-vocab" / "vocab.txt").is_file()
 
 
 # ---------------------------------------------------------------- shortcuts

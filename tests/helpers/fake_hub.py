@@ -43,7 +43,9 @@ class FakeHub:
     def __init__(self) -> None:
         self.repos: dict[str, Repo] = {}
         self.plain: dict[str, bytes] = {}  # /files/NAME -> bytes (non-Hub URLs)
-        self.requests: list[tuple[str, str, str | None, str | None]] = []  # method, path, Range, Authorization
+        self.requests: list[
+            tuple[str, str, str | None, str | None]
+        ] = []  # method, path, Range, Authorization
         self.cut_after: int | None = None
         self.corrupt: set[str] = set()  # paths served with other bytes
         self.port = 0
@@ -117,7 +119,9 @@ class _Handler(http.server.BaseHTTPRequestHandler):
 
     def _serve(self, body: bool) -> None:
         hub: FakeHub = self.server.hub  # type: ignore[attr-defined]
-        hub.requests.append((self.command, self.path, self.headers.get("Range"), self.headers.get("Authorization")))
+        hub.requests.append(
+            (self.command, self.path, self.headers.get("Range"), self.headers.get("Authorization"))
+        )
         if self.path.startswith("/files/"):
             data = hub.plain.get(self.path[len("/files/") :])
             if data is None:
@@ -144,7 +148,11 @@ class _Handler(http.server.BaseHTTPRequestHandler):
             auth = self.headers.get("Authorization")
             if auth != f"Bearer {repo.gated_token}":
                 status = 401 if auth is None else 403
-                headers = {**base, "X-Error-Code": "GatedRepo", "X-Error-Message": "Access to model is restricted"}
+                headers = {
+                    **base,
+                    "X-Error-Code": "GatedRepo",
+                    "X-Error-Message": "Access to model is restricted",
+                }
                 self._send(status, headers, b"gated", body)
                 return
         if path not in repo.files:
@@ -154,7 +162,12 @@ class _Handler(http.server.BaseHTTPRequestHandler):
         if path in repo.lfs:
             sha = hashlib.sha256(data).hexdigest()
             where = f"http://127.0.0.2:{hub.port}/cdn/{repo_id.replace('/', '--')}/{path}"
-            headers = {**base, "Location": where, "X-Linked-Etag": f'"{sha}"', "X-Linked-Size": str(len(data))}
+            headers = {
+                **base,
+                "Location": where,
+                "X-Linked-Etag": f'"{sha}"',
+                "X-Linked-Size": str(len(data)),
+            }
             headers["ETag"] = f'"{sha}"'
             self._send(302, headers, b"", body)
             return

@@ -32,7 +32,9 @@ def hub(monkeypatch):
     monkeypatch.setenv("HF_ENDPOINT", srv.url)
     for k in ("HF_TOKEN", "HUGGING_FACE_HUB_TOKEN", "AVS_STUDIO_OFFLINE", "HF_HUB_OFFLINE"):
         monkeypatch.delenv(k, raising=False)
-    monkeypatch.setenv("HF_HOME", str(Path(os.environ["AVS_STUDIO_CACHE"]).parent / "hf-home"))  # no stored token
+    monkeypatch.setenv(
+        "HF_HOME", str(Path(os.environ["AVS_STUDIO_CACHE"]).parent / "hf-home")
+    )  # no stored token
     yield srv
     srv.stop()
 
@@ -95,12 +97,17 @@ def test_hub_download_checks_hashes_records_commit_and_hits_cache(tmp_path, monk
     calls = []
     path = weights.ensure("toy", progress=lambda d, t: calls.append((d, t)))
     assert path == cache / "toy"
-    assert (path / "model.safetensors").read_bytes() == w and (path / "config.json").read_bytes() == b'{"a": 1}\n'
+    assert (path / "model.safetensors").read_bytes() == w and (
+        path / "config.json"
+    ).read_bytes() == b'{"a": 1}\n'
     assert calls[-1][0] == calls[-1][1] == len(w) + 9
     assert all(a[0] <= b[0] for a, b in zip(calls, calls[1:]))
     prov = weights.provenance("toy")
     assert prov["commit"] == COMMIT and prov["repo"] == "org/toy"
-    assert prov["files"]["model.safetensors"]["sha256"] == sha(w) and prov["files"]["model.safetensors"]["verified"]
+    assert (
+        prov["files"]["model.safetensors"]["sha256"] == sha(w)
+        and prov["files"]["model.safetensors"]["verified"]
+    )
     # the token goes to the Hub, never to the CDN host the LFS file is redirected to
     auth = {(p.split("/")[1], a) for m, p, _, a in hub.requests if m == "GET"}
     assert ("cdn", None) in auth and ("org", "Bearer hf_secret") in auth
@@ -166,7 +173,10 @@ def test_unverified_files_are_refused_unless_allowed(tmp_path, monkeypatch, hub,
     files = weights.provenance("toy")["files"]
     assert files["config.json"]["verified"] is False and files["config.json"]["sha256"] == sha(b'{"a": 1}\n')
     assert weights.cache_state("toy") == "unverified"
-    assert {c.path: c.status for c in weights.verify("toy")} == {"model.safetensors": "ok", "config.json": "unverified"}
+    assert {c.path: c.status for c in weights.verify("toy")} == {
+        "model.safetensors": "ok",
+        "config.json": "unverified",
+    }
 
 
 def test_gated_repo_401_and_403_name_the_licence_page(tmp_path, monkeypatch, hub, cache):
@@ -284,7 +294,14 @@ def test_part_resumes_and_a_foreign_part_restarts(tmp_path, monkeypatch, hub, ca
 def test_shipped_registry_is_consistent(monkeypatch):
     monkeypatch.delenv("AVS_STUDIO_MODELS", raising=False)
     reg = weights.load_registry()
-    expected = {"grounding-dino-tiny", "sam-vit-b", "sam-vit-h", "sam2.1-hiera-tiny", "ast-audioset", "clap-htsat"}
+    expected = {
+        "grounding-dino-tiny",
+        "sam-vit-b",
+        "sam-vit-h",
+        "sam2.1-hiera-tiny",
+        "ast-audioset",
+        "clap-htsat",
+    }
     assert expected | {"whisper-tiny", "all-minilm-l6-v2"} <= set(reg)
     for spec in reg.values():
         assert spec.kind and spec.family and spec.license and spec.files and spec.size_mb and spec.vram_mb
@@ -302,7 +319,9 @@ def test_shipped_registry_is_consistent(monkeypatch):
         assert f.sha256 and f.size and f.name_hash in f.path
     monkeypatch.delenv("HF_ENDPOINT", raising=False)
     hf = reg["grounding-dino-tiny"]
-    assert hf.file_url(hf.files[0]).startswith("https://huggingface.co/IDEA-Research/grounding-dino-tiny/resolve/")
+    assert hf.file_url(hf.files[0]).startswith(
+        "https://huggingface.co/IDEA-Research/grounding-dino-tiny/resolve/"
+    )
 
 
 def test_models_command(tmp_path, monkeypatch, hub, cache, capsys):
