@@ -10,7 +10,17 @@ import sys
 from avs_studio import __version__, extras
 from avs_studio.commands import register_all
 
-COMMAND_EXTRA = {"train": "train", "predict": "train"}  # which extra to suggest when torch is missing
+COMMAND_EXTRA = {"train": "train", "predict": "train", "propose": "models"}  # checked before the command runs
+
+
+def _needed_extras(args: argparse.Namespace) -> list[str]:
+    """The pip extras a command line needs (avs_studio.extras), so a missing one is named before any work."""
+    needed = [COMMAND_EXTRA[args.command]] if args.command in COMMAND_EXTRA else []
+    if args.command == "propose" and str(getattr(args, "engine", "")).startswith("student"):
+        needed = ["train"]
+    if str(getattr(args, "database_url", None) or "").startswith("postgresql"):
+        needed.append("postgres")
+    return needed
 
 
 class CommandError(Exception):
@@ -52,6 +62,8 @@ def main(argv: list[str] | None = None) -> int:
         parser.print_help()
         return 2
     try:
+        for extra in _needed_extras(args):
+            extras.require(extra, f"avs-studio {args.command}")
         return int(args.func(args) or 0)
     except KeyboardInterrupt:
         print("avs-studio: interrupted", file=sys.stderr)

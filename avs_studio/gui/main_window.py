@@ -22,6 +22,7 @@ from PySide6.QtWidgets import (
 
 from avs_studio import __version__
 from avs_studio.gui.actions import ActionTable
+from avs_studio.gui.availability import grey_out_unavailable
 from avs_studio.gui.canvas import Canvas
 from avs_studio.gui.editing import EditingMixin
 from avs_studio.gui.frames import FrameLoader
@@ -113,6 +114,7 @@ class MainWindow(NavigationMixin, EditingMixin, ReviewMixin, ProposalsMixin, QMa
         self.tools = {name: cls(self) for name, cls in TOOLS.items()}
         self._build_menus()
         install_train_menu(self)
+        grey_out_unavailable(self)  # actions whose pip extra is not installed (avs_studio.extras)
         self._panel_timer = QTimer(self)  # coalesces project panel refreshes after edits
         self._panel_timer.setSingleShot(True)
         self._panel_timer.setInterval(400)

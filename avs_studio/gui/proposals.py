@@ -19,7 +19,6 @@ else:
     _Base = object
 
 SETTINGS_KEY = "pipeline"  # project setting: the settings dialog's dict (see settings_dialog.py)
-MODEL_KEYS = ("model", "detector", "sam")  # stage parameters that name a registry model
 
 
 def available_profiles() -> list[str]:
@@ -31,14 +30,9 @@ def available_profiles() -> list[str]:
 
 def config_models(cfg: Any) -> list[str]:
     """Registry names of the models a PipelineConfig uses (what the download dialog fetches)."""
-    from avs_studio.openavs.weights import load_registry
+    from avs_studio.openavs.weights import config_models as names
 
-    known = load_registry()
-    specs = [*cfg.describers, cfg.translator, cfg.segmenter] + (
-        [cfg.point_segmenter] if cfg.point_segmenter else []
-    )
-    names = [str(spec.params.get(k)) for spec in specs for k in MODEL_KEYS if spec.params.get(k)]
-    return [n for n in dict.fromkeys(names) if n in known]
+    return names(cfg)
 
 
 def merge_proposals(objects: list[Any]) -> dict[str, tuple[np.ndarray, float]]:
@@ -154,15 +148,25 @@ class ProposalsMixin(_Base):
         return self._open_download(missing)
 
     def offer_download(self, model: str, message: str) -> None:
-        """A task needed weights that are not cached: say so, and offer the download dialog."""
+        """A task needed weights that are not cached: offer every model the profile lacks, at once."""
+        from avs_studio.gui.model_dialog import missing_models
+        from avs_studio.openavs import load_config
+
         self.status.showMessage(message, 15000)
         self.last_error = message
+        try:
+            names = missing_models([model, *config_models(load_config(self.worker.profile))])
+        except Exception:  # the profile itself is broken: that error is shown elsewhere
+            names = [model]
         if self.ask:
             from PySide6.QtWidgets import QMessageBox
 
-            answer = QMessageBox.question(self, "Model not downloaded", f"{message}\n\nDownload it now?")
+            what = ", ".join(names)
+            answer = QMessageBox.question(
+                self, "Models not downloaded", f"{message}\n\nMissing: {what}. Open the model dialog?"
+            )
             if answer == QMessageBox.StandardButton.Yes:
-                self._open_download([model])
+                self._open_download(names)
 
     def _open_download(self, names: list[str]) -> Any:
         from avs_studio.gui.model_dialog import ModelDownloadDialog

@@ -1,0 +1,25 @@
+"""The main window greys out what the install cannot do, with a tooltip naming the extra to install."""
+
+from __future__ import annotations
+
+import sys
+
+from PySide6.QtGui import QAction
+
+from tests.gui.conftest import close_window, open_window
+
+
+def test_actions_of_a_missing_extra_are_disabled_with_the_pip_command(qtbot, video_project, gui_settings,
+                                                                     monkeypatch, screenshot_dir):  # fmt: skip
+    monkeypatch.setitem(sys.modules, "timm", None)  # as without the [train] extra
+    window = open_window(qtbot, video_project, gui_settings)
+    try:
+        train = next(a for a in window.findChildren(QAction) if a.objectName() == "train_student")
+        assert not train.isEnabled() and "pip install 'avs-studio[train]'" in train.toolTip()
+        assert window.actions["run_clip"].isEnabled() and window.actions["tool_sam"].isEnabled()
+        window.train_menu.popup(window.mapToGlobal(window.rect().center()))
+        qtbot.wait(50)
+        window.train_menu.grab().save(str(screenshot_dir / "train_menu_missing_extra.png"))
+        window.train_menu.hide()
+    finally:
+        close_window(qtbot, window)
