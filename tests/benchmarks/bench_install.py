@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import shutil
 import subprocess
 import sys
@@ -24,7 +25,7 @@ ROOT = Path(__file__).resolve().parents[2]
 PINS = ROOT / "constraints.txt"
 
 GUI_CHECK = r"""
-import sys, json
+import sys, json, time
 from PySide6.QtWidgets import QApplication
 app = QApplication(["avs"])
 from avs_studio.jobs import open_project
@@ -33,13 +34,18 @@ from avs_studio import extras
 project = open_project(sys.argv[1])
 w = MainWindow(project, ask=False)
 w.show()
-for _ in range(50):
+end = time.monotonic() + 20
+while w.canvas.image is None and time.monotonic() < end:  # the first frame decodes on a thread
+    app.processEvents()
+    time.sleep(0.02)
+for _ in range(20):
     app.processEvents()
 w.grab().save(sys.argv[2])
 train = [a for a in w.findChildren(type(w.actions["run_clip"])) if a.objectName() == "train_student"][0]
 out = {
     "qt_modules": sorted(m for m in sys.modules if m.startswith("PySide6.Qt")),
     "heavy": [m for m in ("torch", "transformers", "timm") if m in sys.modules],
+    "frame_shown": w.canvas.image is not None,
     "run_clip_enabled": w.actions["run_clip"].isEnabled(),
     "train_tooltip": train.toolTip(),
     "unavailable": sorted(extras.unavailable_features()),
@@ -76,9 +82,7 @@ def run(py: Path, *args: str, cwd: Path, env: dict | None = None) -> str:
 
 def base_checks(py: Path, work: Path, fig: Figures) -> None:
     """The annotation / review / dataset commands and the GUI, in the base venv, without torch."""
-    import os
-
-    from tests.helpers.media_factory import make_video  # made with this (dev) venv: the base venv has no tests
+    from tests.helpers.media_factory import make_video  # run by this (dev) venv: the base venv has no tests
 
     env = {**os.environ, "QT_QPA_PLATFORM": "offscreen", "AVS_STUDIO_CACHE": str(work / "cache")}
     env.pop("PYTHONPATH", None)
@@ -111,7 +115,7 @@ def base_checks(py: Path, work: Path, fig: Figures) -> None:
     if res.returncode != 0:
         raise RuntimeError(f"the GUI did not open in the base venv: {res.stderr[-2000:]}")
     gui = json.loads(res.stdout.strip().splitlines()[-1])
-    assert gui["heavy"] == [] and not gui["run_clip_enabled"], gui
+    assert gui["heavy"] == [] and gui["frame_shown"] and not gui["run_clip_enabled"], gui
     assert "avs-studio[train]" in gui["train_tooltip"], gui
     print(f"  base GUI: Qt modules {', '.join(gui['qt_modules'])}; greyed out: {', '.join(gui['unavailable'])}")
     fig("base: open the GUI (no torch)", time.perf_counter() - start, "s")

@@ -167,3 +167,23 @@ def test_models_import_command(reg, tmp_path, capsys):
     assert main(["models", "import", str(tmp_path / "nowhere")]) == 1
     assert "neither a file nor a folder" in capsys.readouterr().err
     os.environ.pop("AVS_STUDIO_OFFLINE", None)
+
+
+def test_propose_offline_names_every_model_of_the_profile_before_any_work(tmp_path, monkeypatch, capsys):
+    from avs_studio.cli import main
+    from avs_studio.openavs import load_config
+
+    monkeypatch.delenv("AVS_STUDIO_MODELS", raising=False)
+    monkeypatch.setenv("AVS_STUDIO_CACHE", str(tmp_path / "empty-cache"))
+    monkeypatch.setenv("AVS_STUDIO_OFFLINE", "1")
+    names = weights.config_models(load_config("offline"))
+    assert len(names) >= 3
+    assert main(["init", str(tmp_path / "p")]) == 0
+    capsys.readouterr()
+    assert main(["propose", str(tmp_path / "p"), "--config", "offline"]) == 1
+    err = capsys.readouterr().err
+    assert f"profile offline needs {len(names)} models" in err and str(tmp_path / "empty-cache") in err
+    for name in names:
+        spec = weights.get_spec(name)
+        assert f"  {name}  {weights.human_size(spec.bytes)}" in err
+    assert "avs-studio models import PATH" in err and "Download them with" not in err
