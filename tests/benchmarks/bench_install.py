@@ -23,6 +23,7 @@ from tests.benchmarks._common import Figures
 
 ROOT = Path(__file__).resolve().parents[2]
 PINS = ROOT / "constraints.txt"
+CLEAN = {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "VIRTUAL_ENV")}  # the venv's own view
 
 GUI_CHECK = r"""
 import sys, json, time
@@ -62,13 +63,13 @@ def du_mb(path: Path) -> float:
 
 
 def venv(where: Path) -> Path:
-    subprocess.run([sys.executable, "-m", "venv", str(where)], check=True)
+    subprocess.run([sys.executable, "-m", "venv", str(where)], check=True, env=CLEAN)
     return where / "bin" / "python"
 
 
 def pip(py: Path, *args: str) -> float:
     start = time.perf_counter()
-    subprocess.run([str(py), "-m", "pip", "install", "-q", "-c", str(PINS), *args], check=True)
+    subprocess.run([str(py), "-m", "pip", "install", "-q", "-c", str(PINS), *args], check=True, env=CLEAN)
     return time.perf_counter() - start
 
 
@@ -84,11 +85,10 @@ def base_checks(py: Path, work: Path, fig: Figures) -> None:
     """The annotation / review / dataset commands and the GUI, in the base venv, without torch."""
     from tests.helpers.media_factory import make_video  # run by this (dev) venv: the base venv has no tests
 
-    env = {**os.environ, "QT_QPA_PLATFORM": "offscreen", "AVS_STUDIO_CACHE": str(work / "cache")}
-    env.pop("PYTHONPATH", None)
-    no_torch = subprocess.run([str(py), "-c", "import torch"], capture_output=True, text=True)
+    env = {**CLEAN, "QT_QPA_PLATFORM": "offscreen", "AVS_STUDIO_CACHE": str(work / "cache")}
+    no_torch = subprocess.run([str(py), "-c", "import torch"], capture_output=True, text=True, env=env)
     assert no_torch.returncode != 0, "torch is importable in the base venv"
-    addons = subprocess.run([str(py), "-m", "pip", "show", "PySide6-Addons"], capture_output=True)
+    addons = subprocess.run([str(py), "-m", "pip", "show", "PySide6-Addons"], capture_output=True, env=env)
     assert addons.returncode != 0, "PySide6-Addons came with the base install"
     clip = make_video(work / "clip.mp4", frames=30, fps=15.0, size=(96, 64))
     start = time.perf_counter()
