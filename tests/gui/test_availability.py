@@ -23,3 +23,23 @@ def test_actions_of_a_missing_extra_are_disabled_with_the_pip_command(qtbot, vid
         window.train_menu.hide()
     finally:
         close_window(qtbot, window)
+
+
+def test_download_models_offline_lists_every_missing_model_and_offers_no_download(
+    qtbot, video_project, gui_settings, monkeypatch
+):
+    from avs_studio.openavs import load_config
+    from avs_studio.openavs.weights import config_models
+
+    monkeypatch.setenv("AVS_STUDIO_OFFLINE", "1")
+    window = open_window(qtbot, video_project, gui_settings)
+    try:
+        window.worker.set_profile("default")
+        dialog = window.download_models()  # Annotate ▸ Download models…
+        qtbot.addWidget(dialog)
+        expected = config_models(load_config("default"))
+        assert len(expected) >= 2 and [s.name for s in dialog.specs] == expected
+        assert dialog.download_button.isHidden() and "avs-studio models import PATH" in dialog.help.text()
+        dialog.close()
+    finally:
+        close_window(qtbot, window)
