@@ -416,22 +416,25 @@ def verify(model: str | ModelSpec) -> list[FileCheck]:
     out, changed = [], False
     for f in spec.files:
         p = folder / f.path
-        state, digest = _state(f, folder, files.get(f.path, {}), "always")
-        if state in ("missing", "absent"):
-            out.append(FileCheck(f.path, state))
+        if not p.is_file():
+            absent = f.optional and files.get(f.path, {}).get("absent")
+            out.append(FileCheck(f.path, "absent" if absent else "missing"))
             continue
-        digest, md5 = _hashes(p, md5=bool(f.name_hash)) if digest is None or f.name_hash else (digest, "")
+        (digest, md5), size = _hashes(p, md5=bool(f.name_hash)), p.stat().st_size
         note = ""
         if f.name_hash:
             which = [n for n, h in (("sha256", digest), ("md5", md5)) if h.startswith(f.name_hash.lower())]
             note = f"name hash {f.name_hash} " + (
                 f"matches its {which[0]}" if which else "matches neither md5 nor sha256"
             )
-        status = {"ok": "ok", "unverified": "unverified"}.get(state, "mismatch")
-        if status != "mismatch" and files.get(f.path, {}).get("mtime_ns") != p.stat().st_mtime_ns:
+        if not f.sha256:
+            status = "unverified"
+        else:
+            status = "ok" if digest == f.sha256 and (f.size is None or size == f.size) else "mismatch"
+        if status != "mismatch" and not _stamped(p, files.get(f.path, {}), digest):
             files[f.path] = {**files.get(f.path, {}), **stamp(p, digest, status == "ok")}
             changed = True
-        out.append(FileCheck(f.path, status, digest, p.stat().st_size, note))
+        out.append(FileCheck(f.path, status, digest, size, note))
     if changed:
         manifest["files"] = files
         write_manifest(folder, manifest)
