@@ -4,6 +4,7 @@ tree (as a --user or site install is) finds the registry, the profiles, the voca
 from __future__ import annotations
 
 import os
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -26,9 +27,12 @@ print(json.dumps({
 
 
 def test_a_wheel_install_finds_its_resources(tmp_path):
-    wheels, target = tmp_path / "wheels", tmp_path / "site"
+    wheels, target, src = tmp_path / "wheels", tmp_path / "site", tmp_path / "src"
+    shutil.copytree(ROOT / "avs_studio", src / "avs_studio", ignore=shutil.ignore_patterns("__pycache__"))
+    for name in ("pyproject.toml", "README.md"):  # build a copy: the build leaves build/ and egg-info behind
+        shutil.copy(ROOT / name, src / name)
     subprocess.run([sys.executable, "-m", "pip", "wheel", "-q", "--no-deps", "--no-build-isolation",
-                    "-w", str(wheels), str(ROOT)], check=True, cwd=tmp_path)  # fmt: skip
+                    "-w", str(wheels), str(src)], check=True, cwd=tmp_path)  # fmt: skip
     wheel = next(wheels.glob("avs_studio-*.whl"))
     subprocess.run([sys.executable, "-m", "pip", "install", "-q", "--no-deps", "--target", str(target),
                     str(wheel)], check=True, cwd=tmp_path)  # fmt: skip
