@@ -27,7 +27,6 @@ from avs_studio.store import FrameMasks, ProposalCounts, VideoRow
 
 Progress = Callable[[int, int, str], None]
 OnClip = Callable[[int, list[FrameProposal]], None]
-AUDIO_RATE = 16000
 SOURCE = "proposal"
 SETTINGS_KEY = "pipeline"  # project setting the GUI writes; its "llm" {"base_url", "model", "api_key"}
 
@@ -47,6 +46,8 @@ class ProposeReport:
     empty: int = 0  # explicit empty proposals written
     skipped: int = 0  # keyframes left alone because a person reviewed or edited them
     new_objects: int = 0
+    fallback_clips: int = 0  # clips the LLM gave no usable answer for: the fallback translator answered
+    salvaged_clips: int = 0  # clips whose LLM answer lacked frames (padded with "no object")
     cancelled: bool = False
     warnings: list[str] = field(default_factory=list)
     errors: list[str] = field(default_factory=list)
@@ -322,6 +323,20 @@ def write_clip(
     )
 
 
+def _count_translation(report: ProposeReport, label: str, indices: list[int], translation: dict) -> None:
+    """Count (and name in a warning) a clip whose LLM answer was replaced or padded."""
+    where = f"{label}: frames {indices[0]}-{indices[-1]}"
+    if translation.get("fallback"):
+        report.fallback_clips += 1
+        fb = translation["fallback"]
+        report.warnings.append(
+            f"{where}: the {fb.get('from')} translator gave no usable answer; the {translation.get('translator')} "
+            f"translator answered instead ({str(fb.get('error', ''))[:160]})"
+        )
+    elif translation.get("salvaged"):
+        report.salvaged_clips += 1
+
+
 def _stop(cancel: Any) -> bool:
     return cancel is not None and cancel.is_set()
 
@@ -387,7 +402,7 @@ def _propose_video(
         audio = None
         if video.has_audio and pipeline is not None:
             try:
-                audio = load_audio(video.path, AUDIO_RATE, mono=True)
+                audio = load_audio(video.path, pipeline.audio_rate, mono=True)
             except NoAudioError:
                 audio = None
             except MediaError as exc:
@@ -425,6 +440,7 @@ def _propose_video(
             if proposal is None:  # the frames could not be decoded (reported) from here on
                 return None
             frames = proposal.frames
+            _count_translation(report, label, indices, proposal.translation)
             if [fp.frame_index for fp in frames] != list(indices):
                 raise PipelineError(
                     f"{label}: the pipeline answered frames {[fp.frame_index for fp in frames]} for {indices}"

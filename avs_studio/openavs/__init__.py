@@ -51,6 +51,7 @@ LAZY_STAGES: dict[Registry, dict[str, str]] = {
     SEGMENTERS: {
         "gdino-sam": "avs_studio.openavs.segmenters.gdino",
         "gdino-sam2": "avs_studio.openavs.segmenters.gdino",
+        "sam3": "avs_studio.openavs.segmenters.sam3",
     },
     POINT_SEGMENTERS: {
         "sam": "avs_studio.openavs.segmenters.sam",

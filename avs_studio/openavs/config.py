@@ -18,6 +18,9 @@ TOP_KEYS = ("profile", "description", "pipeline", "describers", "translator", "s
 PIPELINE_KEYS = ("keyframe_rate", "clip_seconds", "device", "context_seconds")
 CONTEXT_KEY = "context"  # a describer's own audio context (seconds each side), overriding the pipeline's
 UNCONFIGURED_KEY = "when_unconfigured"  # translator: the stage used when no LLM endpoint is set
+FALLBACK_KEY = "fallback"  # translator: the stage that answers a clip whose answer was unusable
+DEFAULT_FALLBACK = {"name": "offline", "embeddings": "auto"}  # keywords alone if MiniLM is not downloaded
+PREFER_KEY = "prefer"  # segmenter: a stage used instead when its registered `model` is in the cache
 TINY_PREFIX = "tiny:"  # a parameter "tiny:FAMILY" is the path of a tiny random model (tiny-random profile)
 
 
@@ -34,12 +37,19 @@ class StageSpec:
         return {"name": self.name, **self.params}
 
 
+def default_fallback() -> StageSpec:
+    """The translator that answers a clip when the configured one gave no usable answer."""
+    params = dict(DEFAULT_FALLBACK)
+    return StageSpec(params.pop("name"), params)
+
+
 @dataclass
 class PipelineConfig:
     describers: list[StageSpec]
     translator: StageSpec
     segmenter: StageSpec
     point_segmenter: StageSpec | None = None
+    translator_fallback: StageSpec = field(default_factory=lambda: default_fallback())
     keyframe_rate: float = 1.0
     clip_seconds: int = 5
     device: str = "auto"
@@ -77,7 +87,7 @@ class PipelineConfig:
                 }
                 for d in self.describers
             ],
-            "translator": clean(self.translator),
+            "translator": {**clean(self.translator), FALLBACK_KEY: clean(self.translator_fallback)},
             "segmenter": clean(self.segmenter),
             "point_segmenter": clean(self.point_segmenter) if self.point_segmenter else None,
         }
@@ -106,6 +116,35 @@ def _stage(where: str, key: str, value: Any, registry: Registry) -> StageSpec:
             f"{where}: [{key}] name {name!r} is not a known {registry.kind}; valid: {', '.join(registry.names())}"
         )
     return StageSpec(name, params)
+
+
+def _stage_or_name(where: str, key: str, value: Any, registry: Registry) -> StageSpec:
+    """A stage given as a table with a `name`, or as just its name."""
+    return _stage(where, key, {"name": value} if isinstance(value, str) else value, registry)
+
+
+def _preferred(where: str, table: Mapping[str, Any], registry: Registry) -> StageSpec:
+    """[segmenter] with an optional `prefer` table: that stage when its registered `model` is in the
+    weight cache (e.g. SAM 3 once downloaded), else the table's own stage."""
+    from avs_studio.openavs import weights
+
+    own = dict(table)
+    prefer = own.pop(PREFER_KEY, None)
+    spec = _stage(where, "segmenter", own, registry)
+    if prefer is None:
+        return spec
+    alt = _stage(where, f"segmenter.{PREFER_KEY}", prefer, registry)
+    model = alt.params.get("model")
+    try:
+        known = isinstance(model, str) and bool(weights.get_spec(model))
+    except weights.ModelError:
+        known = False
+    if not known:
+        raise ConfigError(
+            f"{where}: [segmenter.{PREFER_KEY}] needs `model`, a name from the model registry "
+            f"(avs-studio models list), got {model!r}"
+        )
+    return alt if weights.is_cached(model) else spec
 
 
 def _context(where: str, table: str, value: Any, key: str = CONTEXT_KEY) -> float:
@@ -156,15 +195,22 @@ def parse_config(
     if len(set(names)) != len(names):
         raise ConfigError(f"{where}: a describer is listed twice ({', '.join(names)}); each describer once")
     tr_table = dict(data["translator"]) if isinstance(data["translator"], Mapping) else data["translator"]
-    fallback = tr_table.pop(UNCONFIGURED_KEY, None) if isinstance(tr_table, dict) else None
+    unconfigured = tr_table.pop(UNCONFIGURED_KEY, None) if isinstance(tr_table, dict) else None
+    fallback = tr_table.pop(FALLBACK_KEY, DEFAULT_FALLBACK) if isinstance(tr_table, dict) else None
     translator = _stage(where, "translator", tr_table, TRANSLATORS)
+    fallback_spec = _stage_or_name(where, f"translator.{FALLBACK_KEY}", fallback, TRANSLATORS)
     if translator.name == "openai":
         settings = {k: v for k, v in dict(llm or {}).items() if k in ("base_url", "model", "api_key") and v}
-        if fallback is not None and not llm_configured({**settings, **translator.params}, env):
-            translator = _stage(where, f"translator.{UNCONFIGURED_KEY}", {"name": fallback}, TRANSLATORS)
+        if unconfigured is not None and not llm_configured({**settings, **translator.params}, env):
+            translator = _stage(where, f"translator.{UNCONFIGURED_KEY}", {"name": unconfigured}, TRANSLATORS)
         else:
             translator.params = {**settings, **translator.params}
-    segmenter = _stage(where, "segmenter", data["segmenter"], SEGMENTERS)
+    seg_table = data["segmenter"]
+    if not isinstance(seg_table, Mapping):
+        raise ConfigError(
+            f"{where}: [segmenter] must be a table with a `name` ({', '.join(SEGMENTERS.names())})"
+        )
+    segmenter = _preferred(where, seg_table, SEGMENTERS)
     point = data.get("point_segmenter")
     point_spec = _stage(where, "point_segmenter", point, POINT_SEGMENTERS) if point is not None else None
     try:
@@ -182,6 +228,7 @@ def parse_config(
         translator=translator,
         segmenter=segmenter,
         point_segmenter=point_spec,
+        translator_fallback=fallback_spec,
         keyframe_rate=keyframe_rate,
         clip_seconds=clip_seconds,
         device=str(pipe.get("device", "auto")),

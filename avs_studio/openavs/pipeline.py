@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sys
+import threading
 import time
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator
@@ -13,9 +14,17 @@ from typing import Any
 import numpy as np
 
 import avs_studio
-from avs_studio.openavs.config import ConfigError, PipelineConfig, StageSpec, load_config, resolve_tiny
+from avs_studio.openavs.config import (
+    ConfigError,
+    PipelineConfig,
+    StageSpec,
+    default_fallback,
+    load_config,
+    resolve_tiny,
+)
 from avs_studio.openavs.registry import DESCRIBERS, POINT_SEGMENTERS, SEGMENTERS, TRANSLATORS, Registry
-from avs_studio.openavs.translators.base import normalise_phrase
+from avs_studio.openavs.translators.answer import normalise_phrase
+from avs_studio.openavs.translators.base import TranslationError, TranslatorConnectionError
 from avs_studio.openavs.types import (
     AudioDescriber,
     Clip,
@@ -29,6 +38,7 @@ from avs_studio.openavs.types import (
 )
 
 Progress = Callable[[int, int, str], None]
+AUDIO_RATE = 16000  # audio decoding rate when no describer asks for more
 LIBRARIES = ("torch", "transformers", "segment_anything", "whisper", "sentence_transformers", "openai")
 
 
@@ -107,6 +117,8 @@ class Pipeline:
         self._point_segmenter = point_segmenter
         self.config = config
         self.device = device
+        self._fallback: PromptTranslator | None = None
+        self._fallback_lock = threading.Lock()
 
     @classmethod
     def from_config(
@@ -196,6 +208,12 @@ class Pipeline:
         return out
 
     @property
+    def audio_rate(self) -> int:
+        """The rate to decode a clip's audio at, once: the highest any describer listens at (its `rate`;
+        AUDIO_RATE where it has none). Each describer resamples to its own."""
+        return max([AUDIO_RATE] + [int(getattr(d, "rate", 0) or 0) for d in self.describers])
+
+    @property
     def parallel(self) -> int:
         """Clip prompts the translator takes at once (its ``parallel``, e.g. an LLM server's; else 1)."""
         return max(1, int(getattr(self.translator, "parallel", 1) or 1))
@@ -204,8 +222,9 @@ class Pipeline:
         """The proposals of ``clips``, in order. When the translator takes several prompts at once
         (``parallel`` > 1, an LLM server), the next clips are described and their prompts sent while the
         earlier ones wait for their answers and are segmented: up to ``parallel`` prompts in flight.
-        Raises what the clip in turn raised (Cancelled between clips, TranslationError, ...); the clips
-        after it are dropped, their requests abandoned."""
+        Raises what the clip in turn raised (Cancelled between clips, TranslatorConnectionError, ...); the
+        clips after it are dropped, their requests abandoned. A clip whose translation failed is answered
+        by the fallback translator (see ``_translate``), so a bad LLM answer never ends the run."""
         if self.parallel == 1:
             for clip in clips:
                 yield self.run(clip, cancel=cancel)
@@ -237,9 +256,35 @@ class Pipeline:
         finally:
             pool.shutdown(wait=False, cancel_futures=True)
 
+    @property
+    def fallback_translator(self) -> PromptTranslator:
+        """The translator that answers a clip the configured one gave no usable answer for (the config's
+        ``[translator] fallback``, by default `offline`); built when first needed."""
+        with self._fallback_lock:
+            if self._fallback is None:
+                spec = self.config.translator_fallback if self.config else default_fallback()
+                self._fallback = _build(TRANSLATORS, spec, self.device, "fallback translator")
+            return self._fallback
+
     def _translate(self, descriptions: list[dict[str, str]], timings: dict[str, float]) -> Translation:
+        """The translator's answer; when it has none usable (TranslationError, not a connection problem),
+        the fallback translator's, with what failed in ``translation.fallback``."""
         t = time.perf_counter()
-        translation = self.translator.translate(descriptions)
+        try:
+            translation = self.translator.translate(descriptions)
+        except TranslatorConnectionError:
+            raise
+        except TranslationError as exc:
+            fallback = self.fallback_translator
+            if fallback is self.translator or fallback.name == self.translator.name:
+                raise
+            translation = fallback.translate(descriptions)
+            translation.fallback = {
+                "from": self.translator.name,
+                "error": str(exc),
+                "raw": exc.raw,
+                "attempts": exc.attempts,
+            }
         timings["translate"] = time.perf_counter() - t
         if len(translation.phrases) != len(descriptions):
             raise PipelineError(

@@ -2,7 +2,8 @@
 
 Registered by name like the model-backed stages, so a test swaps a stage in the config:
 - describer `fixed`: the same text(s) for every segment (``texts`` cycled); silent segments give "".
-- describer `tone`: the dominant frequency of a segment picks a text (``tones`` {"440": "dog barking"}).
+- describer `tone`: the dominant frequency of a segment picks a text (``tones`` {"440": "dog barking"});
+  ``rate``: the audio rate it asks the pipeline for (frequencies up to half of it are heard).
 - translator `keyword`: a frame gets ``keywords[k]`` when its descriptions contain k (same prompt and
   validation as the LLM translators, so provenance looks the same).
 - segmenter `color-box`: each phrase names a colour (``colors`` {"guitar": [220, 40, 40]} or a colour
@@ -73,8 +74,14 @@ class ToneDescriber:
     name = "tone"
 
     def __init__(
-        self, tones: Mapping[str, str], tolerance: float = 40.0, other: str = "", silence_rms: float = 1e-3
+        self,
+        tones: Mapping[str, str],
+        tolerance: float = 40.0,
+        other: str = "",
+        silence_rms: float = 1e-3,
+        rate: int = 16000,
     ):
+        self.rate = int(rate)  # the audio rate it asks for (the pipeline decodes at its describers' highest)
         self.tones = sorted((float(f), text) for f, text in tones.items())
         self.tolerance = float(tolerance)
         self.other = other

@@ -36,6 +36,16 @@ def _save_torch(obj: dict, path: Path) -> Path:
     return path
 
 
+def _as_pytorch_bin(folder: Path) -> None:
+    """Replace a saved model.safetensors by pytorch_model.bin (torch.save of the same tensors), the format
+    of repos that publish no safetensors file."""
+    from safetensors.torch import load_file
+
+    st = folder / "model.safetensors"
+    _save_torch(load_file(st), folder / "pytorch_model.bin")
+    st.unlink()
+
+
 def _wordpiece_tokenizer(folder: Path):
     from transformers import BertTokenizerFast
 
@@ -242,68 +252,110 @@ def build_clap(folder: Path) -> Path:
     )
     cfg = ClapConfig(text_config=text.to_dict(), audio_config=audio.to_dict(), projection_dim=16)
     ClapModel(cfg).eval().save_pretrained(folder)
+    _as_pytorch_bin(folder)  # as laion/clap-htsat-unfused publishes it
     fe = ClapFeatureExtractor(feature_size=16, sampling_rate=48000, max_length_s=2, hop_length=480)
     ClapProcessor(feature_extractor=fe, tokenizer=tok).save_pretrained(folder)
     return folder
 
 
-def build_audio_lm(folder: Path) -> Path:
-    """Tiny Qwen2-Audio (Whisper-style audio encoder + Qwen2 decoder) with a 2 s audio window."""
+def _audio_lm_tokenizer(folder: Path, audio_tokens: dict[str, str]):
+    """The tiny byte-level BPE tokenizer with Qwen chat specials and an audio-LM's audio tokens."""
     from tokenizers import AddedToken
-    from transformers import (
-        PreTrainedTokenizerFast,
-        Qwen2AudioConfig,
-        Qwen2AudioEncoderConfig,
-        Qwen2AudioForConditionalGeneration,
-        Qwen2AudioProcessor,
-        Qwen2Config,
-        WhisperFeatureExtractor,
-    )
+    from transformers import PreTrainedTokenizerFast
 
-    _seeded()
     roberta, _ = _bpe_tokenizer(folder)
     tk = roberta.backend_tokenizer
-    specials = ["<|endoftext|>", "<|im_start|>", "<|im_end|>", "<|AUDIO|>", "<|audio_bos|>", "<|audio_eos|>"]
+    specials = ["<|endoftext|>", "<|im_start|>", "<|im_end|>", *audio_tokens.values()]
     tk.add_special_tokens([AddedToken(t, special=True, normalized=False) for t in specials])
     tk.post_processor = None
-    tok = PreTrainedTokenizerFast(
+    return PreTrainedTokenizerFast(
         tokenizer_object=tk,
         eos_token="<|im_end|>",
         pad_token="<|endoftext|>",
         unk_token="<unk>",
-        extra_special_tokens={
-            "audio_token": "<|AUDIO|>",
-            "audio_bos_token": "<|audio_bos|>",
-            "audio_eos_token": "<|audio_eos|>",
-        },
+        extra_special_tokens=dict(audio_tokens),
     )
-    seconds = 2
-    fe = WhisperFeatureExtractor(feature_size=128, chunk_length=seconds)
-    audio = Qwen2AudioEncoderConfig(
-        num_mel_bins=128,
-        encoder_layers=1,
-        encoder_attention_heads=2,
-        encoder_ffn_dim=64,
-        d_model=32,
-        max_source_positions=seconds * 50,
-    )
-    text = Qwen2Config(
-        vocab_size=tk.get_vocab_size(),
-        **TINY_TEXT,
-        num_key_value_heads=1,
-        max_position_embeddings=512,
-        eos_token_id=tok.eos_token_id,
-        pad_token_id=tok.pad_token_id,
-    )
-    cfg = Qwen2AudioConfig(
-        audio_config=audio, text_config=text, audio_token_id=tok.convert_tokens_to_ids("<|AUDIO|>")
-    )
-    model = Qwen2AudioForConditionalGeneration(cfg).eval()
+
+
+def _tiny_qwen2(tok):
+    from transformers import Qwen2Config
+
+    return Qwen2Config(
+        vocab_size=len(tok), **TINY_TEXT, num_key_value_heads=1, max_position_embeddings=512,
+        eos_token_id=tok.eos_token_id, pad_token_id=tok.pad_token_id,
+    )  # fmt: skip
+
+
+def _save_lm(model, processor, tok, folder: Path) -> Path:
     model.generation_config.eos_token_id = tok.eos_token_id
     model.generation_config.pad_token_id = tok.pad_token_id
     model.save_pretrained(folder)
-    Qwen2AudioProcessor(feature_extractor=fe, tokenizer=tok).save_pretrained(folder)
+    processor.save_pretrained(folder)
     return folder
+
+
+AUDIO_SECONDS = 2  # the tiny audio-LMs' audio window (the real ones: 30 s)
+TINY_AUDIO_ENCODER = {
+    "num_mel_bins": 128, "encoder_layers": 1, "encoder_attention_heads": 2, "encoder_ffn_dim": 64, "d_model": 32,
+    "max_source_positions": AUDIO_SECONDS * 50,
+}  # fmt: skip
+
+
+def build_audio_lm(folder: Path) -> Path:
+    """Tiny Qwen2-Audio (Whisper-style audio encoder + Qwen2 decoder) with a 2 s audio window."""
+    from transformers import (
+        Qwen2AudioConfig,
+        Qwen2AudioEncoderConfig,
+        Qwen2AudioForConditionalGeneration,
+        Qwen2AudioProcessor,
+        WhisperFeatureExtractor,
+    )
+
+    _seeded()
+    tok = _audio_lm_tokenizer(
+        folder,
+        {"audio_token": "<|AUDIO|>", "audio_bos_token": "<|audio_bos|>", "audio_eos_token": "<|audio_eos|>"},
+    )
+    fe = WhisperFeatureExtractor(feature_size=128, chunk_length=AUDIO_SECONDS)
+    cfg = Qwen2AudioConfig(
+        audio_config=Qwen2AudioEncoderConfig(**TINY_AUDIO_ENCODER),
+        text_config=_tiny_qwen2(tok),
+        audio_token_id=tok.convert_tokens_to_ids("<|AUDIO|>"),
+    )
+    model = Qwen2AudioForConditionalGeneration(cfg).eval()
+    return _save_lm(model, Qwen2AudioProcessor(feature_extractor=fe, tokenizer=tok), tok, folder)
+
+
+# Audio Flamingo 3's chat format (Qwen2.5 turns; the processor expands <sound> into the audio's tokens).
+AF3_TEMPLATE = (
+    "{% for m in messages %}<|im_start|>{{ m['role'] }}\n{% if m['content'] is string %}{{ m['content'] }}"
+    "{% else %}{% for c in m['content'] %}{% if c['type'] == 'audio' %}<sound>{% elif c['type'] == 'text' %}"
+    "{{ c['text'] }}{% endif %}{% endfor %}{% endif %}<|im_end|>\n{% endfor %}"
+    "{% if add_generation_prompt %}<|im_start|>assistant\n{% endif %}"
+)
+
+
+def build_audio_flamingo3(folder: Path) -> Path:
+    """Tiny Audio Flamingo 3 (Whisper-style encoder, projector, Qwen2 decoder) with a 2 s audio window."""
+    from transformers import (
+        AudioFlamingo3Config,
+        AudioFlamingo3EncoderConfig,
+        AudioFlamingo3ForConditionalGeneration,
+        AudioFlamingo3Processor,
+        WhisperFeatureExtractor,
+    )
+
+    _seeded()
+    tok = _audio_lm_tokenizer(folder, {"audio_token": "<sound>"})
+    fe = WhisperFeatureExtractor(feature_size=128, chunk_length=AUDIO_SECONDS)
+    cfg = AudioFlamingo3Config(
+        audio_config=AudioFlamingo3EncoderConfig(**TINY_AUDIO_ENCODER),
+        text_config=_tiny_qwen2(tok),
+        audio_token_id=tok.convert_tokens_to_ids("<sound>"),
+    )
+    model = AudioFlamingo3ForConditionalGeneration(cfg).eval()
+    proc = AudioFlamingo3Processor(feature_extractor=fe, tokenizer=tok, chat_template=AF3_TEMPLATE)
+    return _save_lm(model, proc, tok, folder)
 
 
 def build_whisper(folder: Path) -> Path:
@@ -327,6 +379,82 @@ def build_whisper(folder: Path) -> Path:
     torch.nn.init.normal_(model.decoder.positional_embedding, std=0.01)
     state = {"dims": asdict(dims), "model_state_dict": model.state_dict()}
     return _save_torch(state, folder / "tiny_whisper.pt")
+
+
+def clip_char_tokenizer():
+    """A CLIP BPE tokenizer over single byte-level characters (no merges): every text tokenizes, with ids
+    below 600, so it serves any CLIP text encoder of at least that vocabulary (SAM 3's has 49408)."""
+    from transformers import CLIPTokenizer
+    from transformers.convert_slow_tokenizer import bytes_to_unicode
+
+    chars = list(bytes_to_unicode().values())
+    vocab: dict[str, int] = {}
+    for t in ["<|startoftext|>", "<|endoftext|>", *chars, *(c + "</w>" for c in chars)]:
+        vocab.setdefault(t, len(vocab))
+    return CLIPTokenizer(vocab=vocab, merges=[], model_max_length=32)
+
+
+def sam3_config(full_size: bool = False, vocab_size: int = 600):
+    """Sam3Config: the published architecture (full_size: Sam3Config() defaults, ViT-L 1008 px, about
+    0.85 B parameters) or a tiny one (112 px images, one layer per stage, 20 queries)."""
+    from transformers import CLIPTextConfig, Sam3Config, Sam3VisionConfig, Sam3ViTConfig
+
+    if full_size:
+        return Sam3Config()
+    size, patch = 112, 14
+    g = size // patch
+    vit = Sam3ViTConfig(
+        hidden_size=32, intermediate_size=64, num_hidden_layers=2, num_attention_heads=2, image_size=size,
+        patch_size=patch, window_size=4, global_attn_indexes=[1], pretrain_image_size=size // 2,
+    )  # fmt: skip
+    vision = Sam3VisionConfig(
+        backbone_config=vit, fpn_hidden_size=32, backbone_feature_sizes=[[4 * g] * 2, [2 * g] * 2, [g, g]]
+    )
+    text = CLIPTextConfig(
+        vocab_size=vocab_size, hidden_size=32, intermediate_size=64, projection_dim=16, num_hidden_layers=1,
+        num_attention_heads=2, max_position_embeddings=32, bos_token_id=0, eos_token_id=1, pad_token_id=1,
+    )  # fmt: skip
+    small = {"hidden_size": 32, "num_attention_heads": 2, "intermediate_size": 64, "num_layers": 1}
+    return Sam3Config(
+        vision_config=vision,
+        text_config=text,
+        geometry_encoder_config=small,
+        detr_encoder_config=small,
+        detr_decoder_config={**small, "num_queries": 20},
+        mask_decoder_config={"hidden_size": 32, "num_attention_heads": 2},
+    )
+
+
+def sam3_processor(config):
+    """Sam3Processor for a Sam3Config: its image size, the character tokenizer."""
+    from transformers import Sam3ImageProcessor, Sam3Processor
+
+    size = int(config.vision_config.backbone_config.image_size)
+    mask = int(config.vision_config.backbone_feature_sizes[0][0])
+    improc = Sam3ImageProcessor(
+        size={"height": size, "width": size}, mask_size={"height": mask, "width": mask}
+    )
+    return Sam3Processor(image_processor=improc, tokenizer=clip_char_tokenizer())
+
+
+def random_sam3(full_size: bool = True, device: str | torch.device = "cpu"):
+    """(Sam3Model, Sam3Processor) with random weights, built directly on ``device`` and nothing saved or
+    downloaded: the real-size model times like the published one (benchmarks on a GPU)."""
+    from transformers import Sam3Model
+
+    cfg = sam3_config(full_size)
+    _seeded()
+    with torch.device(device):
+        model = Sam3Model(cfg).eval()
+    return model, sam3_processor(cfg)
+
+
+def build_sam3(folder: Path) -> Path:
+    """Tiny SAM 3 (ViT backbone + CLIP text encoder + DETR detector + mask decoder), HF format."""
+    model, processor = random_sam3(full_size=False)
+    processor.save_pretrained(folder)
+    model.save_pretrained(folder)
+    return folder
 
 
 CHAT_TEMPLATE = (
@@ -370,10 +498,12 @@ BUILDERS = {
     "grounding-dino": build_grounding_dino,
     "sam": build_sam,
     "sam2": build_sam2,
+    "sam3": build_sam3,
     "ast": build_ast,
     "clap": build_clap,
     "whisper": build_whisper,
     "audio-lm": build_audio_lm,
+    "audio-flamingo3": build_audio_flamingo3,
     "chat": build_chat,
 }
 

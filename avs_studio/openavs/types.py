@@ -12,7 +12,8 @@ from avs_studio.media import AudioTrack
 
 @dataclass
 class Clip:
-    """T keyframes of one video and the audio they sit on (16 kHz mono, whole video)."""
+    """T keyframes of one video and the audio they sit on (mono, whole video, at the rate the pipeline asks
+    for: ``Pipeline.audio_rate``)."""
 
     frames: list[np.ndarray]
     frame_indices: list[int]
@@ -48,22 +49,28 @@ class FrameProposal:
 
 @dataclass
 class Translation:
-    """Per-frame phrases plus the raw exchange, kept for provenance."""
+    """Per-frame phrases plus the raw exchange, kept for provenance. ``fallback``: set when the configured
+    translator gave no usable answer and the pipeline's fallback translator answered instead (what failed,
+    its error and its answers)."""
 
     phrases: list[list[str]]
     prompt: str = ""
     raw: str = ""
     attempts: int = 1
     translator: str = ""
+    fallback: dict | None = None
 
     def as_dict(self) -> dict:
-        return {
+        out = {
             "phrases": self.phrases,
             "prompt": self.prompt,
             "raw": self.raw,
             "attempts": self.attempts,
             "translator": self.translator,
         }
+        if self.fallback is not None:
+            out["fallback"] = self.fallback
+        return out
 
 
 @dataclass

@@ -36,6 +36,7 @@ class AstDescriber:
         self.top_k, self.threshold, self.batch_size, self.name = top_k, threshold, batch_size, name
         cfg = model.config
         self.labels = [cfg.id2label[i] for i in range(cfg.num_labels)]
+        self.rate = int(feature_extractor.sampling_rate)  # the audio rate it listens at
         self.lock = threading.Lock()
 
     def scores(self, segments: list[np.ndarray], rate: int) -> np.ndarray:

@@ -1,6 +1,9 @@
-"""`audio-lm`: captions from any transformers audio-language model with a chat template (Qwen2-Audio style:
-AutoProcessor + a multimodal generate). Each instruction is asked of every segment in one batched generate;
-several instructions ("prompt consistency" of the OpenAVS paper) give several answers joined by " | "."""
+"""`audio-lm`: captions from a transformers audio-language model with a chat template (AutoProcessor + a
+multimodal generate): Qwen2-Audio, Audio Flamingo 3 and others built the same way.
+
+Each of ``prompts`` is asked of every segment, all in batched generates. The paper's instruction is
+"generate audio caption"; its prompt consistency asks three (PAPER_PROMPTS) and hands all three answers
+on, joined by " | ": set ``prompts = [...]`` to those three in the describer's table to switch it on."""
 
 from __future__ import annotations
 
@@ -15,8 +18,13 @@ from avs_studio.openavs.describers.common import prepare
 from avs_studio.openavs.devices import autocast, resolve_device
 from avs_studio.openavs.registry import register_describer
 
-DEFAULT_INSTRUCTIONS = ["Generate an audio caption."]
-PAPER_INSTRUCTIONS = ["Generate an audio caption.", "This is a sound of", "Generate metadata for this audio."]
+PAPER_PROMPTS = [
+    "generate audio caption",
+    "this is a sound of",
+    "generate metadata",
+]  # OpenAVS (Pengi's tasks)
+DEFAULT_PROMPTS = PAPER_PROMPTS[:1]
+ANSWER_SEP = " | "
 
 
 def load_audio_lm(path: str | Path, device: str | torch.device = "cpu"):
@@ -37,12 +45,12 @@ def load_audio_lm(path: str | Path, device: str | torch.device = "cpu"):
     return model.to(resolve_device(device)).eval(), processor
 
 
-def build_prompts(processor, instructions: list[str], n_segments: int) -> list[str]:
-    """One chat prompt per (segment, instruction), segment-major: an audio entry (the processor expands it
-    into the segment's audio tokens) followed by the instruction."""
+def build_prompts(processor, prompts: list[str], n_segments: int) -> list[str]:
+    """One chat prompt per (segment, prompt), segment-major: an audio entry (the processor expands it into
+    the segment's audio tokens) followed by the prompt text."""
     out = []
     for _ in range(n_segments):
-        for text in instructions:
+        for text in prompts:
             conv = [{"role": "user", "content": [{"type": "audio"}, {"type": "text", "text": text}]}]
             out.append(processor.apply_chat_template(conv, add_generation_prompt=True, tokenize=False))
     return out
@@ -54,14 +62,23 @@ class AudioLmDescriber:
         model,
         processor,
         device: torch.device,
-        instructions: list[str] | None = None,
+        prompts: list[str] | None = None,
         max_new_tokens: int = 32,
         batch_size: int = 8,
         name: str = "audio-lm",
     ):
         self.model, self.processor, self.device = model, processor, device
-        self.instructions = list(instructions or DEFAULT_INSTRUCTIONS)
+        if prompts is not None and (
+            isinstance(prompts, str)
+            or not prompts
+            or not all(isinstance(p, str) and p.strip() for p in prompts)
+        ):
+            raise ValueError(
+                f"audio-lm: `prompts` must be a list of texts, e.g. {PAPER_PROMPTS}; got {prompts!r}"
+            )
+        self.prompts = list(prompts or DEFAULT_PROMPTS)
         self.max_new_tokens, self.batch_size, self.name = max_new_tokens, batch_size, name
+        self.rate = int(processor.feature_extractor.sampling_rate)
         self.processor.tokenizer.padding_side = "left"  # batched generation continues every row at its end
         self.lock = threading.Lock()
 
@@ -75,7 +92,7 @@ class AudioLmDescriber:
                     audio=audio[s : s + self.batch_size],
                     sampling_rate=sr,
                     return_tensors="pt",
-                    padding=True,
+                    text_kwargs={"padding": True},  # the audio keeps its window (padding "max_length")
                 ).to(self.device)
                 with autocast(self.device):
                     out = self.model.generate(**enc, max_new_tokens=self.max_new_tokens, do_sample=False)
@@ -89,12 +106,12 @@ class AudioLmDescriber:
         sr = int(self.processor.feature_extractor.sampling_rate)
         audio = prepare(segments, rate, sr)
         keep = [i for i, a in enumerate(audio) if len(a)]
-        k = len(self.instructions)
-        prompts = build_prompts(self.processor, self.instructions, len(keep))
+        k = len(self.prompts)
+        prompts = build_prompts(self.processor, self.prompts, len(keep))
         answers = self.generate(prompts, [audio[i] for i in keep for _ in range(k)])
         out = [""] * len(audio)
         for j, i in enumerate(keep):
-            out[i] = " | ".join(a for a in answers[j * k : (j + 1) * k] if a)
+            out[i] = ANSWER_SEP.join(a for a in answers[j * k : (j + 1) * k] if a)
         return out
 
 
@@ -102,7 +119,7 @@ class AudioLmDescriber:
 def make_audio_lm(
     model: str | None = None,
     path: str | None = None,
-    instructions: list[str] | None = None,
+    prompts: list[str] | None = None,
     max_new_tokens: int = 32,
     batch_size: int = 8,
     device: str = "auto",
@@ -110,4 +127,4 @@ def make_audio_lm(
     dev = resolve_device(device)
     p = weights.local_path(model, path)
     m, proc = weights.shared_model("audio-lm", p, dev, lambda: load_audio_lm(p, dev))
-    return AudioLmDescriber(m, proc, dev, instructions, max_new_tokens, batch_size)
+    return AudioLmDescriber(m, proc, dev, prompts, max_new_tokens, batch_size)

@@ -82,6 +82,7 @@ class ClapDescriber:
         self.vocabulary, self.template = vocabulary, template
         self.top_k, self.min_prob, self.batch_size, self.name = top_k, min_prob, batch_size, name
         self.lock = threading.Lock()
+        self.rate = int(processor.feature_extractor.sampling_rate)  # 48 kHz: it hears up to 24 kHz
         self.text_features = self._text_features()
 
     def _text_features(self) -> torch.Tensor:

@@ -31,7 +31,10 @@ def prepare(segments: list[np.ndarray], rate: int, target: int) -> list[np.ndarr
     return [resample(mono(s), rate, target) for s in segments]
 
 
+LABEL_SEP = "; "  # between labels: AudioSet labels hold commas ("Vehicle horn, car horn, honking")
+
+
 def top_labels(probs: np.ndarray, labels: list[str], top_k: int, threshold: float) -> str:
-    """Labels of the top_k scores above threshold, best first, joined by ", "."""
+    """Labels of the top_k scores at or above threshold, best first, joined by "; "."""
     order = np.argsort(-probs)[:top_k]
-    return ", ".join(labels[i] for i in order if probs[i] >= threshold)
+    return LABEL_SEP.join(labels[i] for i in order if probs[i] >= threshold)

@@ -16,6 +16,7 @@ from avs_studio.openavs.devices import resolve_device
 from avs_studio.openavs.registry import register_describer
 
 RATE = 16000
+DEFAULT_LANGUAGE = "en"  # the language spoken; "auto": Whisper guesses it from each (short) segment
 SPECIAL = re.compile(r"<\|[^|>]*\|>")  # <|notimestamps|> and the like, never part of the speech
 
 
@@ -30,6 +31,23 @@ def load_whisper(path: str | Path, device: str | torch.device = "cpu"):
         return whisper.load_model(str(path), device=str(resolve_device(device))).eval()
     except Exception as exc:  # whisper/torch raise several types for a bad file
         raise weights.ModelError(f"cannot load Whisper checkpoint {path}: {exc}") from exc
+
+
+def whisper_language(language: str | None) -> str | None:
+    """A Whisper language code from a code or an English name ("en", "English"); None for "auto"."""
+    from whisper.tokenizer import LANGUAGES, TO_LANGUAGE_CODE
+
+    if language is None or str(language).strip().lower() == "auto":
+        return None
+    key = str(language).strip().lower()
+    if key in LANGUAGES:
+        return key
+    if key in TO_LANGUAGE_CODE:
+        return TO_LANGUAGE_CODE[key]
+    raise ValueError(
+        f'whisper: unknown language {language!r}; use "auto" or a code such as en, de, fr, es, zh, ja '
+        f"({len(LANGUAGES)} codes: whisper.tokenizer.LANGUAGES)"
+    )
 
 
 _VAD: list = []
@@ -67,12 +85,13 @@ class WhisperDescriber:
         model,
         device: torch.device,
         vad: Callable[[np.ndarray], bool],
-        language: str | None = None,
+        language: str | None = DEFAULT_LANGUAGE,
         max_tokens: int = 48,
         name: str = "whisper",
     ):
         self.model, self.device, self.vad = model, device, vad
-        self.language, self.max_tokens, self.name = language, max_tokens, name
+        self.language, self.max_tokens, self.name = whisper_language(language), max_tokens, name
+        self.rate = RATE
         self.decoded_segments = 0  # segments that went through Whisper (tests and stats)
         self.lock = threading.Lock()
 
@@ -116,7 +135,7 @@ class WhisperDescriber:
 def make_whisper(
     model: str | None = "whisper-small",
     path: str | None = None,
-    language: str | None = None,
+    language: str = DEFAULT_LANGUAGE,
     vad_threshold: float = 0.5,
     min_speech_ms: int = 250,
     max_tokens: int = 48,
@@ -124,7 +143,8 @@ def make_whisper(
 ) -> WhisperDescriber:
     from avs_studio.openavs.weights import shared_model
 
+    code = whisper_language(language)  # a bad name fails before the model loads
     dev = resolve_device(device)
     p = weights.local_path(model, path)
     m = shared_model("whisper", p, dev, lambda: load_whisper(p, dev))
-    return WhisperDescriber(m, dev, silero_speech(min_speech_ms, vad_threshold), language, max_tokens)
+    return WhisperDescriber(m, dev, silero_speech(min_speech_ms, vad_threshold), code or "auto", max_tokens)

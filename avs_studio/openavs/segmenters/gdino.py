@@ -15,6 +15,7 @@ import torch
 from avs_studio.openavs import weights
 from avs_studio.openavs.devices import autocast, resolve_device
 from avs_studio.openavs.registry import register_segmenter
+from avs_studio.openavs.segmenters.common import NMS_IOU, merge_duplicates
 from avs_studio.openavs.segmenters.sam import sam_engine
 from avs_studio.openavs.segmenters.sam2 import sam2_engine
 from avs_studio.openavs.types import ObjectProposal
@@ -52,7 +53,11 @@ class Detection:
 
 
 class GroundingDino:
-    """Batched open-vocabulary detection; each box gets the phrase whose tokens score highest."""
+    """Batched open-vocabulary detection; each box gets the phrase whose tokens score highest.
+
+    Thresholds (the paper's): a query is a box when its best token probability exceeds ``box_threshold``
+    and the phrase it gets scores above ``text_threshold``; boxes overlapping a better one by more than
+    ``nms_iou`` (IoU) are duplicates and dropped; at most ``max_boxes`` per frame, best first."""
 
     def __init__(
         self,
@@ -62,9 +67,11 @@ class GroundingDino:
         box_threshold: float = 0.25,
         text_threshold: float = 0.25,
         max_boxes: int = 10,
+        nms_iou: float = NMS_IOU,
     ):
         self.model, self.processor, self.device = model, processor, device
         self.box_threshold, self.text_threshold, self.max_boxes = box_threshold, text_threshold, max_boxes
+        self.nms_iou = float(nms_iou)
         self.max_text_len = int(getattr(model.config, "max_text_len", 256))
         self.lock = threading.RLock()
 
@@ -109,7 +116,7 @@ class GroundingDino:
         score = probs.max(axis=1)
         dets = []
         for q in np.argsort(-score):
-            if score[q] <= self.box_threshold or len(dets) >= self.max_boxes:
+            if score[q] <= self.box_threshold:
                 break
             per_phrase = [probs[q, token_phrase == k].max(initial=0.0) for k in range(len(names))]
             k = int(np.argmax(per_phrase))
@@ -128,7 +135,10 @@ class GroundingDino:
                     float(per_phrase[k]),
                 )
             )
-        return dets
+        keep = merge_duplicates(
+            np.array([d.box for d in dets]), np.array([d.score for d in dets]), self.nms_iou
+        )
+        return [dets[i] for i in keep[: self.max_boxes]]
 
 
 def grounding_dino(
@@ -138,12 +148,13 @@ def grounding_dino(
     box_threshold: float,
     text_threshold: float,
     max_boxes: int,
+    nms_iou: float = NMS_IOU,
 ) -> GroundingDino:
     p = weights.local_path(model, path)
     model_, processor = weights.shared_model(
         "grounding-dino", p, device, lambda: load_grounding_dino(p, device)
     )
-    return GroundingDino(model_, processor, device, box_threshold, text_threshold, max_boxes)
+    return GroundingDino(model_, processor, device, box_threshold, text_threshold, max_boxes, nms_iou)
 
 
 class DetectThenSegment:
@@ -185,11 +196,12 @@ def _register_detect_then_segment(name: str, engine_factory, default_sam: str):
         box_threshold: float = 0.25,
         text_threshold: float = 0.25,
         max_boxes: int = 10,
+        nms_iou: float = NMS_IOU,
         cache_size: int = 16,
         device: str = "auto",
     ) -> DetectThenSegment:
         dev = resolve_device(device)
-        det = grounding_dino(detector, detector_path, dev, box_threshold, text_threshold, max_boxes)
+        det = grounding_dino(detector, detector_path, dev, box_threshold, text_threshold, max_boxes, nms_iou)
         return DetectThenSegment(det, engine_factory(sam, sam_path, str(dev), cache_size), name)
 
     make.__name__ = make.__qualname__ = f"make_{name.replace('-', '_')}"

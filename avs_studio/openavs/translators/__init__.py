@@ -5,14 +5,13 @@ transformers, sentence-transformers) are imported only when a translator is buil
 """
 
 from avs_studio.openavs.translators import hf_chat, offline, openai_chat  # noqa: F401  (registration)
+from avs_studio.openavs.translators.answer import Answer, normalise_phrase, parse_answer, read_answer
 from avs_studio.openavs.translators.base import (
     SYSTEM_PROMPT,
     TranslationError,
     TranslationRecord,
     TranslatorConnectionError,
     build_prompt,
-    normalise_phrase,
-    parse_answer,
     translate_with_retries,
 )
 from avs_studio.openavs.translators.openai_chat import llm_configured, llm_settings
@@ -20,6 +19,7 @@ from avs_studio.openavs.translators.vocabulary import Vocabulary, VocabularyErro
 
 __all__ = [
     "SYSTEM_PROMPT",
+    "Answer",
     "TranslationError",
     "TranslationRecord",
     "TranslatorConnectionError",
@@ -31,5 +31,6 @@ __all__ = [
     "load_vocabulary",
     "normalise_phrase",
     "parse_answer",
+    "read_answer",
     "translate_with_retries",
 ]

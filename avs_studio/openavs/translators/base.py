@@ -7,11 +7,10 @@ consistency: neighbouring seconds inform each other), and asks for a strict per-
 
 from __future__ import annotations
 
-import json
-import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
+from avs_studio.openavs.translators.answer import Answer, read_answer
 from avs_studio.openavs.types import Translation
 
 SYSTEM_PROMPT = (
@@ -34,20 +33,23 @@ DESCRIBER_HINTS = {
     "tone": "audio description",
 }
 
-MAX_PHRASE_CHARS = 60
-_ARTICLE = re.compile(r"^(a|an|the|some)\s+")
-_SPACE = re.compile(r"\s+")
-_FENCE = re.compile(r"^```[a-zA-Z]*\s*|\s*```$")
-
 
 @dataclass
 class TranslationRecord(Translation):
-    """A Translation that also keeps every raw answer of the exchange (``raw`` is the one used)."""
+    """A Translation that also keeps every raw answer of the exchange (``raw`` is the one used), what was
+    repaired in it, and whether frames had to be padded (``salvaged``: no complete answer came)."""
 
     history: list[str] = field(default_factory=list)
+    repairs: list[str] = field(default_factory=list)
+    salvaged: bool = False
 
     def as_dict(self) -> dict:
-        return {**super().as_dict(), "history": list(self.history)}
+        out = {**super().as_dict(), "history": list(self.history)}
+        if self.repairs:
+            out["repairs"] = list(self.repairs)
+        if self.salvaged:
+            out["salvaged"] = True
+        return out
 
 
 class TranslationError(Exception):
@@ -94,62 +96,6 @@ def build_prompt(descriptions: Sequence[dict[str, str]]) -> str:
     return "\n".join(lines)
 
 
-def normalise_phrase(phrase: str) -> str:
-    p = _SPACE.sub(" ", phrase.strip().lower()).strip(" .,;:!\"'")
-    return _ARTICLE.sub("", p).strip()
-
-
-def _extract_json(raw: str) -> object:
-    text = _FENCE.sub("", raw.strip()).strip()
-    try:
-        return json.loads(text)
-    except json.JSONDecodeError:
-        start, end = text.find("{"), text.rfind("}")
-        if start < 0 or end <= start:
-            raise ValueError("the answer contains no JSON object") from None
-        try:
-            return json.loads(text[start : end + 1])
-        except json.JSONDecodeError as exc:
-            raise ValueError(f"the answer is not valid JSON ({exc.msg} at character {exc.pos})") from None
-
-
-def parse_answer(raw: str, n_frames: int) -> list[list[str]]:
-    """Validated per-frame phrases from an answer, or ValueError saying exactly what is wrong."""
-    data = _extract_json(raw)
-    if not isinstance(data, dict) or not isinstance(data.get("frames"), list):
-        raise ValueError('the answer must be a JSON object with a "frames" list')
-    frames = data["frames"]
-    if len(frames) != n_frames:
-        raise ValueError(
-            f'"frames" has {len(frames)} entries; it must have exactly {n_frames}, one per frame'
-        )
-    out: list[list[str]] = []
-    for i, entry in enumerate(frames):
-        if not isinstance(entry, dict):
-            raise ValueError(f'frame entry {i + 1} must be an object with "frame" and "objects"')
-        number = entry.get("frame", i + 1)
-        if isinstance(number, bool) or not isinstance(number, int) or number != i + 1:
-            raise ValueError(
-                f'entry {i + 1} has "frame": {json.dumps(number)}; frames must be numbered 1 to {n_frames} in order'
-            )
-        objects = entry.get("objects")
-        if not isinstance(objects, list):
-            raise ValueError(f'frame {i + 1}: "objects" must be a list of strings ([] when nothing sounds)')
-        phrases: list[str] = []
-        for obj in objects:
-            if not isinstance(obj, str):
-                raise ValueError(f"frame {i + 1}: every object must be a string, got {json.dumps(obj)}")
-            p = normalise_phrase(obj)
-            if len(p) > MAX_PHRASE_CHARS:
-                raise ValueError(
-                    f"frame {i + 1}: {obj!r} is not a short noun phrase (at most {MAX_PHRASE_CHARS} characters)"
-                )
-            if p and p not in phrases:
-                phrases.append(p)
-        out.append(phrases)
-    return out
-
-
 def retry_message(error: str, n_frames: int) -> str:
     return f"Your answer could not be used: {error}. {answer_format(n_frames)} JSON only."
 
@@ -160,9 +106,10 @@ Chat = Callable[[list[dict[str, str]]], str]
 def translate_with_retries(
     chat: Chat, descriptions: Sequence[dict[str, str]], *, translator: str, retries: int
 ) -> Translation:
-    """Ask ``chat`` (messages -> answer text), validate, retry a malformed answer with the error fed back.
-
-    Raises TranslationError with the last raw answer after ``retries`` retries.
+    """Ask ``chat`` (messages -> answer text) and read the answer, salvaging what is usable
+    (translators.answer). An answer with no usable JSON, or with frames missing, is asked again with the
+    problem fed back, up to ``retries`` times; then the most complete salvaged answer is used (missing
+    frames: no object). Raises TranslationError, with the last raw answer, only when no answer was usable.
     """
     n = len(descriptions)
     prompt = build_prompt(descriptions)
@@ -172,24 +119,36 @@ def translate_with_retries(
         )
     messages = [{"role": "system", "content": SYSTEM_PROMPT}, {"role": "user", "content": prompt}]
     raws: list[str] = []
+    best: tuple[Answer, str] | None = None
     error = ""
     for attempt in range(1, retries + 2):
         raw = chat(messages)
         raws.append(raw)
         try:
-            phrases = parse_answer(raw, n)
+            answer = read_answer(raw, n)
         except ValueError as exc:
             error = str(exc)
-            messages = messages + [
-                {"role": "assistant", "content": raw},
-                {"role": "user", "content": retry_message(error, n)},
-            ]
-            continue
+        else:
+            if answer.complete:
+                return TranslationRecord(
+                    phrases=answer.phrases, prompt=prompt, raw=raw, attempts=attempt, translator=translator,
+                    history=raws, repairs=answer.notes,
+                )  # fmt: skip
+            if best is None or len(answer.missing) < len(best[0].missing):
+                best = (answer, raw)
+            error = answer.problem(n)
+        messages = messages + [
+            {"role": "assistant", "content": raw},
+            {"role": "user", "content": retry_message(error, n)},
+        ]
+    if best is not None:
+        answer, raw = best
         return TranslationRecord(
-            phrases=phrases, prompt=prompt, raw=raw, attempts=attempt, translator=translator, history=raws
-        )
+            phrases=answer.phrases, prompt=prompt, raw=raw, attempts=retries + 1, translator=translator,
+            history=raws, repairs=answer.notes, salvaged=True,
+        )  # fmt: skip
     raise TranslationError(
-        f"the {translator} translator gave no valid answer after {retries + 1} attempts; last problem: {error}. "
+        f"the {translator} translator gave no usable answer after {retries + 1} attempts; last problem: {error}. "
         f"Last answer: {raws[-1][:300]!r}",
         raw=raws[-1],
         prompt=prompt,

@@ -77,10 +77,12 @@ class OfflineTranslator:
         vocabulary: str | Path | None = None,
         threshold: float = 0.5,
         neighbour_threshold: float = 0.55,
-        embeddings: bool = True,
+        embeddings: bool | str = True,
         model: str | None = None,
         device: str = "auto",
     ):
+        """``embeddings``: True (sentence embeddings for chunks no word matches; the model must be there),
+        "auto" (when the model is there, else keywords alone), False (keywords alone)."""
         self.vocabulary: Vocabulary = load_vocabulary(vocabulary)
         self.threshold = float(threshold)
         self.neighbour_threshold = float(neighbour_threshold)
@@ -90,11 +92,23 @@ class OfflineTranslator:
         self._name_vectors: list[np.ndarray] = []  # per entry: phrase and aliases only
         self.model_path = ""
         self.model_name = ""
+        if embeddings not in (True, False, "auto"):
+            raise ValueError(
+                f'offline translator: embeddings must be true, false or "auto", got {embeddings!r}'
+            )
+        if embeddings == "auto" and model is None:
+            from avs_studio.openavs.weights import ModelError
+
+            try:
+                model = embedding_model_path()
+            except ModelError as exc:  # keywords alone; the model id says so
+                log.info("offline translator without sentence embeddings: %s", exc)
+                embeddings = False
         if embeddings:
             from sentence_transformers import SentenceTransformer
 
             self.model_path = model or embedding_model_path()
-            self.model_name = Path(model).name if model else EMBEDDING_MODEL_ID
+            self.model_name = Path(model).name if model and embeddings is True else EMBEDDING_MODEL_ID
             dev = "cuda" if device in ("cuda", "auto") and _cuda() else "cpu"
             key = (self.model_path, dev)
             with _LOCK:

@@ -8,6 +8,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from avs_studio.openavs.registry import register_translator
+from avs_studio.openavs.translators.answer import answer_schema
 from avs_studio.openavs.translators.base import (
     TranslationError,
     TranslatorConnectionError,
@@ -20,6 +21,11 @@ DEFAULT_OPENAI_MODEL = "gpt-4o"
 ENV_URL = "AVS_STUDIO_LLM_BASE_URL"
 ENV_MODEL = "AVS_STUDIO_LLM_MODEL"
 ENV_KEY = "AVS_STUDIO_LLM_API_KEY"
+# response_format: "auto" asks for the answer's JSON schema and, when the server refuses that, asks again
+# in plain mode (and stays plain); "json_schema" always asks for it; "json_object" asks for any JSON
+# object; "text" asks for nothing (the prompt alone describes the answer).
+RESPONSE_FORMATS = ("auto", "json_schema", "json_object", "text")
+REFUSED_FORMAT = (400, 415, 422, 500, 501)  # HTTP statuses of servers that do not take a response_format
 
 
 def llm_settings(
@@ -54,7 +60,7 @@ class OpenAIChatTranslator:
         http_retries: int = 1,
         temperature: float = 0.0,
         max_tokens: int = 512,
-        json_mode: bool = False,
+        response_format: str = "auto",
         parallel: int = 1,
         device: str | None = None,  # accepted for a uniform factory signature; unused
     ):
@@ -79,7 +85,13 @@ class OpenAIChatTranslator:
         self.http_retries = int(http_retries)
         self.temperature = float(temperature)
         self.max_tokens = int(max_tokens)
-        self.json_mode = bool(json_mode)
+        if response_format not in RESPONSE_FORMATS:
+            raise TranslationError(
+                f"`response_format` must be one of {', '.join(RESPONSE_FORMATS)}, got {response_format!r}",
+                translator=self.name,
+            )
+        self.response_format = response_format
+        self.schema_refused = False  # "auto": the server refused the schema once; plain mode from then on
         if int(parallel) < 1:
             raise TranslationError(
                 f"`parallel` (clip prompts in flight at once) must be 1 or more, got {parallel}",
@@ -106,14 +118,38 @@ class OpenAIChatTranslator:
                 )
             return self._client
 
-    def chat(self, messages: list[dict[str, str]]) -> str:
+    def _format(self, n_frames: int | None) -> dict[str, Any] | None:
+        mode = self.response_format
+        if mode == "json_object":
+            return {"type": "json_object"}
+        if mode == "json_schema" or (mode == "auto" and not self.schema_refused and n_frames):
+            return answer_schema(n_frames or 1)
+        return None
+
+    def chat(self, messages: list[dict[str, str]], n_frames: int | None = None) -> str:
+        """One chat completion; with ``n_frames``, the answer's JSON schema is asked for (response_format)."""
         import openai
 
-        kwargs: dict[str, Any] = {}
-        if self.json_mode:
-            kwargs["response_format"] = {"type": "json_object"}
+        fmt = self._format(n_frames)
         try:
-            response = self._get_client().chat.completions.create(
+            response = self._complete(messages, fmt)
+        except openai.APIStatusError as exc:
+            if not (fmt and self.response_format == "auto" and exc.status_code in REFUSED_FORMAT):
+                raise self._status_error(exc) from exc
+            self.schema_refused = True  # plain mode from now on (the prompt describes the answer)
+            try:
+                response = self._complete(messages, None)
+            except openai.APIStatusError as exc2:
+                raise self._status_error(exc2) from exc2
+        choice = response.choices[0] if response.choices else None
+        return (choice.message.content if choice is not None and choice.message else None) or ""
+
+    def _complete(self, messages: list[dict[str, str]], fmt: dict[str, Any] | None):
+        import openai
+
+        kwargs: dict[str, Any] = {"response_format": fmt} if fmt else {}
+        try:
+            return self._get_client().chat.completions.create(
                 model=self.model,
                 messages=messages,
                 temperature=self.temperature,
@@ -134,21 +170,28 @@ class OpenAIChatTranslator:
                 f"server is running.",
                 translator=self.name,
             ) from exc
-        except openai.APIStatusError as exc:
-            hint = {
-                401: f"check the API key ({ENV_KEY} or OPENAI_API_KEY)",
-                403: f"check the API key ({ENV_KEY} or OPENAI_API_KEY)",
-                404: f"check the model name {self.model!r} ({ENV_MODEL}) and the URL ({ENV_URL})",
-            }.get(exc.status_code, "see the server's log")
-            raise TranslatorConnectionError(
-                f"the LLM endpoint {self.base_url} answered HTTP {exc.status_code}: {exc.message}; {hint}.",
-                translator=self.name,
-            ) from exc
-        choice = response.choices[0] if response.choices else None
-        return (choice.message.content if choice is not None and choice.message else None) or ""
+
+    def _status_error(self, exc: Any) -> TranslationError:
+        """An HTTP error answer: the endpoint's settings are wrong (401, 403, 404, 429: the job stops,
+        TranslatorConnectionError) or this request failed (other statuses: this clip's translation)."""
+        hint = {
+            401: f"check the API key ({ENV_KEY} or OPENAI_API_KEY)",
+            403: f"check the API key ({ENV_KEY} or OPENAI_API_KEY)",
+            404: f"check the model name {self.model!r} ({ENV_MODEL}) and the URL ({ENV_URL})",
+            429: "the server is rate limiting: lower `parallel` or wait",
+        }
+        kind = TranslatorConnectionError if exc.status_code in hint else TranslationError
+        return kind(
+            f"the LLM endpoint {self.base_url} answered HTTP {exc.status_code}: {exc.message}; "
+            f"{hint.get(exc.status_code, 'see the server log')}.",
+            translator=self.name,
+        )
 
     def translate(self, descriptions: Sequence[dict[str, str]]) -> Translation:
-        return translate_with_retries(self.chat, descriptions, translator=self.name, retries=self.retries)
+        n = len(descriptions)
+        return translate_with_retries(
+            lambda messages: self.chat(messages, n), descriptions, translator=self.name, retries=self.retries
+        )
 
 
 @register_translator("openai")

@@ -3,7 +3,8 @@
 ``answers`` are served in order (the last one repeats); each request body is kept in ``requests``.
 ``respond(body) -> answer text``, when given, answers instead (for requests that arrive in any order).
 ``delay`` seconds are slept before answering (to test timeouts); ``max_in_flight`` is the most requests
-the server was answering at the same time.
+the server was answering at the same time. ``refuse_format``: answer HTTP 400 to a request that asks for
+a ``response_format`` (as servers without structured output do).
 """
 
 from __future__ import annotations
@@ -23,7 +24,9 @@ class FakeLLM:
         delay: float = 0.0,
         status: int = 200,
         respond: Callable[[dict], str] | None = None,
+        refuse_format: bool = False,
     ):
+        self.refuse_format = refuse_format
         self.answers = list(answers)
         self.respond = respond
         self.in_flight = self.max_in_flight = 0
@@ -54,6 +57,8 @@ class FakeLLM:
                     time.sleep(owner.delay)
                 if self.path != "/v1/chat/completions":
                     return self._send(404, {"error": {"message": f"no route {self.path}"}})
+                if owner.refuse_format and "response_format" in body:
+                    return self._send(400, {"error": {"message": "response_format is not supported"}})
                 if owner.status != 200:
                     return self._send(owner.status, {"error": {"message": "refused by the test server"}})
                 if owner.respond is not None:

@@ -92,8 +92,8 @@ BASE = {
             "unknown key(s) 'fps' in [pipeline]; valid: keyframe_rate, clip_seconds, device",
         ),
         (
-            {"segmenter": {"name": "sam3"}},
-            "'sam3' is not a known text segmenter; valid: color-box, gdino-sam, gdino-sam2",
+            {"segmenter": {"name": "sam4"}},
+            "'sam4' is not a known text segmenter; valid: color-box, gdino-sam, gdino-sam2, sam3",
         ),
         ({"describers": [{"name": "pengi"}]}, "'pengi' is not a known audio describer; valid: "),
         (

@@ -8,7 +8,17 @@ import numpy as np
 import pytest
 
 from avs_studio.media import AudioTrack
-from avs_studio.openavs import DESCRIBERS, Clip, ConfigError, Pipeline, PipelineError, load_config
+from avs_studio.openavs import (
+    DESCRIBERS,
+    TRANSLATORS,
+    Clip,
+    ConfigError,
+    Pipeline,
+    PipelineError,
+    TranslationError,
+    TranslatorConnectionError,
+    load_config,
+)
 from avs_studio.openavs.config import parse_config
 from avs_studio.openavs.pipeline import Cancelled
 
@@ -192,3 +202,85 @@ def test_bad_context_is_a_config_error(value):
         parse_config({**CONFIG, "describers": [{"name": "fixed", "context": value}]}, "t")
     with pytest.raises(ConfigError, match="context_seconds"):
         parse_config({**CONFIG, "pipeline": {"context_seconds": value}}, "t")
+
+
+class Broken:
+    """A translator whose answers are never usable (or whose endpoint is gone)."""
+
+    name = "broken"
+
+    def __init__(self, connection: bool = False, device: str = "cpu"):
+        self.connection, self.calls = connection, 0
+
+    def translate(self, descriptions):
+        self.calls += 1
+        kind = TranslatorConnectionError if self.connection else TranslationError
+        raise kind("no usable answer", raw="I cannot tell", attempts=3, translator=self.name)
+
+
+@pytest.fixture
+def broken():
+    TRANSLATORS.add("broken", lambda **kw: Broken(**kw))
+    yield
+    TRANSLATORS.remove("broken")
+
+
+def test_a_clip_without_a_usable_answer_is_answered_by_the_fallback_translator(broken):
+    cfg = parse_config(
+        {
+            **CONFIG,
+            "translator": {
+                "name": "broken",
+                "fallback": {"name": "keyword", "keywords": {"guitar": "guitar"}},
+            },
+        },
+        "t",
+    )
+    assert (
+        cfg.translator_fallback.name == "keyword"
+        and cfg.to_dict()["translator"]["fallback"]["name"] == "keyword"
+    )
+    pipe = Pipeline.from_config(cfg, device="cpu")
+    outs = list(pipe.run_many([clip(), clip()]))
+    assert pipe.translator.calls == 2 and len(outs) == 2
+    for out in outs:
+        assert [f.phrases for f in out.frames] == [["guitar"], [], []]
+        assert out.frames[0].objects and out.frames[0].objects[0].phrase == "guitar"
+        t = out.translation
+        assert t["translator"] == "keyword"
+        assert t["fallback"] == {
+            "from": "broken",
+            "error": "no usable answer",
+            "raw": "I cannot tell",
+            "attempts": 3,
+        }
+
+
+def test_the_default_fallback_is_the_offline_translator(broken):
+    cfg = parse_config({**CONFIG, "translator": {"name": "broken"}}, "t")
+    assert cfg.translator_fallback.name == "offline" and cfg.translator_fallback.params == {
+        "embeddings": "auto"
+    }
+    out = Pipeline.from_config(cfg, device="cpu").run(clip())
+    assert out.translation["translator"] == "offline" and out.translation["fallback"]["from"] == "broken"
+    assert out.frames[0].phrases == ["guitar"]  # "acoustic guitar strumming"
+
+
+def test_a_connection_error_still_stops_the_run(broken):
+    cfg = parse_config({**CONFIG, "translator": {"name": "broken", "connection": True}}, "t")
+    with pytest.raises(TranslatorConnectionError):
+        Pipeline.from_config(cfg, device="cpu").run(clip())
+
+
+def test_bad_fallback_is_a_config_error():
+    with pytest.raises(ConfigError, match="'gpt' is not a known prompt translator"):
+        parse_config({**CONFIG, "translator": {"name": "keyword", "keywords": {}, "fallback": "gpt"}}, "t")
+
+
+def test_audio_is_decoded_at_the_highest_rate_a_describer_listens_at():
+    pipe = Pipeline.from_config(parse_config(CONFIG, "t"), device="cpu")
+    assert pipe.audio_rate == 16000  # no describer asks for more than the default
+    cfg = parse_config(
+        {**CONFIG, "describers": [{"name": "tone", "tones": {}, "rate": 48000}, {"name": "fixed"}]}, "t"
+    )
+    assert Pipeline.from_config(cfg, device="cpu").audio_rate == 48000

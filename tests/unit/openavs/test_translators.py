@@ -8,7 +8,13 @@ from concurrent.futures import ThreadPoolExecutor
 import pytest
 
 from avs_studio.openavs import TRANSLATORS, TranslationError, TranslatorConnectionError
-from avs_studio.openavs.translators import build_prompt, llm_configured, llm_settings, parse_answer
+from avs_studio.openavs.translators import (
+    build_prompt,
+    llm_configured,
+    llm_settings,
+    parse_answer,
+    read_answer,
+)
 from avs_studio.openavs.translators.base import translate_with_retries
 from avs_studio.openavs.translators.openai_chat import OpenAIChatTranslator
 from tests.unit.openavs.fake_llm import FakeLLM, answer, free_port
@@ -45,28 +51,55 @@ def test_parse_answer_normalises_and_dedupes():
         ("no json here", "no JSON object"),
         ("{not json}", "not valid JSON"),
         ('{"objects": []}', '"frames" list'),
-        (answer([["a"], ["b"]]), "exactly 3"),
-        (
-            '{"frames": [{"frame": 1, "objects": ["a"]}, {"frame": 3, "objects": []}, {"frame": 2, "objects": []}]}',
-            "numbered 1 to 3",
-        ),
-        (
-            '{"frames": [{"frame": 1, "objects": "guitar"}, {"frame": 2, "objects": []}, {"frame": 3, "objects": []}]}',
-            "must be a list",
-        ),
-        (
-            '{"frames": [{"frame": 1, "objects": [3]}, {"frame": 2, "objects": []}, {"frame": 3, "objects": []}]}',
-            "must be a string",
-        ),
-        (answer([["x" * 80], [], []]), "short noun phrase"),
+        ('{"frames": "guitar"}', '"frames" list'),
     ],
 )
-def test_parse_answer_rejects(raw, problem):
+def test_read_answer_rejects_answers_with_nothing_usable(raw, problem):
     with pytest.raises(ValueError, match=problem.replace("(", r"\(")):
-        parse_answer(raw, 3)
+        read_answer(raw, 3)
 
 
-def test_retry_feeds_back_the_error_then_raises_with_raw():
+FRAME = '{{"frame": {}, "objects": {}}}'
+
+
+@pytest.mark.parametrize(
+    "raw, phrases, missing, note",
+    [
+        # too few frames: the missing one is padded with no object
+        (answer([["a"], ["b"]]), [["a"], ["b"], []], [3], "frame(s) 3 missing"),
+        # numbered wrongly: taken in order
+        ('{"frames": [' + ", ".join(FRAME.format(n, "[]") for n in (1, 3, 3)) + "]}", [[], [], []], [],
+         "not numbered 1 to 3"),
+        # numbers as strings, in another order: matched by number
+        ('{"frames": [' + FRAME.format('"3"', '["dog"]') + ", " + FRAME.format('"1"', '["cat"]') + ", "
+         + FRAME.format(2, "[]") + "]}", [["cat"], [], ["dog"]], [], ""),
+        # a string where a list is expected; null; a list of one non-string
+        ('{"frames": [' + FRAME.format(1, '"guitar, man"') + ", " + FRAME.format(2, "null") + ", "
+         + FRAME.format(3, '[3, "dog", {"x": 1}]') + "]}", [["guitar", "man"], [], ["dog"]], [],
+         '"objects" was a string'),
+        # an over-long phrase is dropped, the rest kept
+        (answer([["x" * 80, "drum"], [], []]), [["drum"], [], []], [], "not a short noun phrase"),
+        # a bare list of lists, with an extra frame
+        ('[["guitar"], [], ["dog"], ["cat"]]', [["guitar"], [], ["dog"]], [], "taken as the \"frames\" list"),
+        # prose around JSON with a trailing comma and single quotes
+        ("Sure! {'frames': [{'frame': 1, 'objects': ['Guitar']}, {'frame': 2, 'objects': []},"
+         " {'frame': 3, 'objects': []},]} Hope this helps.", [["guitar"], [], []], [], "surrounding text"),
+        # broken JSON (cut off): the entries that parse on their own
+        ('{"frames": [' + FRAME.format(1, '["man"]') + ", " + FRAME.format(2, '["guitar"]') + ', {"frame": 3, "obj',
+         [["man"], ["guitar"], []], [3], "the JSON was broken; 2 frame entries"),
+        # objects of a wrong type: that frame is missing
+        ('{"frames": [' + FRAME.format(1, "5") + ", " + FRAME.format(2, "[]") + ", " + FRAME.format(3, "[]") + "]}",
+         [[], [], []], [1], '"objects" was int'),
+    ],
+)  # fmt: skip
+def test_read_answer_salvages_what_is_usable(raw, phrases, missing, note):
+    got = read_answer(raw, 3)
+    assert got.phrases == phrases and got.missing == missing
+    assert not note or any(note in n for n in got.notes), got.notes
+    assert got.complete == (not missing)
+
+
+def test_retry_feeds_back_the_problem_then_salvages_or_raises():
     seen: list[list[dict]] = []
     answers = iter(["nonsense", answer([["guitar"]] * 3)])
 
@@ -75,15 +108,32 @@ def test_retry_feeds_back_the_error_then_raises_with_raw():
         return next(answers)
 
     t = translate_with_retries(chat, DESCRIPTIONS, translator="t", retries=2)
-    assert t.attempts == 2 and t.phrases == [["guitar"]] * 3
+    assert t.attempts == 2 and t.phrases == [["guitar"]] * 3 and not t.as_dict().get("salvaged")
     assert t.history == ["nonsense", answer([["guitar"]] * 3)]
     assert seen[1][-2] == {"role": "assistant", "content": "nonsense"}
     assert "no JSON object" in seen[1][-1]["content"]
 
+    # frames missing every time: retried, then the most complete answer is used, padded
+    partial = iter([answer([["man"]]), answer([["man"], ["dog"]]), "prose only"])
+    t = translate_with_retries(lambda m: next(partial), DESCRIPTIONS, translator="t", retries=2)
+    assert t.phrases == [["man"], ["dog"], []] and t.raw == answer([["man"], ["dog"]]) and t.attempts == 3
+    d = t.as_dict()
+    assert d["salvaged"] is True and any("frame(s) 3 missing" in r for r in d["repairs"])
+
+    # a minor repair is not worth a retry
+    calls = []
+    t = translate_with_retries(
+        lambda m: calls.append(m) or answer([["a guitar"], "dog", []]),
+        DESCRIPTIONS,
+        translator="t",
+        retries=2,
+    )
+    assert len(calls) == 1 and t.phrases == [["guitar"], ["dog"], []] and t.as_dict()["repairs"]
+
     with pytest.raises(TranslationError) as info:
-        translate_with_retries(lambda m: '{"frames": []}', DESCRIPTIONS, translator="t", retries=1)
-    assert info.value.attempts == 2 and info.value.raw == '{"frames": []}'
-    assert "exactly 3" in str(info.value) and info.value.prompt == build_prompt(DESCRIPTIONS)
+        translate_with_retries(lambda m: "I cannot tell.", DESCRIPTIONS, translator="t", retries=1)
+    assert info.value.attempts == 2 and info.value.raw == "I cannot tell."
+    assert "no usable answer" in str(info.value) and info.value.prompt == build_prompt(DESCRIPTIONS)
 
 
 def test_settings_come_from_params_then_env():
@@ -118,14 +168,22 @@ def test_openai_malformed_then_valid():
     assert second[-2]["content"] == "I think it is a guitar" and "could not be used" in second[-1]["content"]
 
 
-def test_openai_always_malformed_raises_translation_error():
-    with FakeLLM([answer([["man"]])]) as server:  # one frame for a three-frame clip
+def test_openai_always_short_answers_are_padded():
+    with FakeLLM([answer([["man"]])]) as server:  # one frame for a three-frame clip, every time
         tr = OpenAIChatTranslator(base_url=server.url, model="m", retries=2, http_retries=0)
+        t = tr.translate(DESCRIPTIONS)
+    assert len(server.requests) == 3 and t.attempts == 3
+    assert t.phrases == [["man"], [], []] and t.as_dict()["salvaged"] is True
+    assert "exactly 3" in server.requests[1]["messages"][-1]["content"]
+
+
+def test_openai_always_prose_raises_translation_error():
+    with FakeLLM(["I think it is a guitar."]) as server:
+        tr = OpenAIChatTranslator(base_url=server.url, model="m", retries=1, http_retries=0)
         with pytest.raises(TranslationError) as info:
             tr.translate(DESCRIPTIONS)
-    assert len(server.requests) == 3 and info.value.attempts == 3
-    assert info.value.raw == answer([["man"]])
-    assert "exactly 3" in str(info.value)
+    assert not isinstance(info.value, TranslatorConnectionError)
+    assert len(server.requests) == 2 and info.value.raw == "I think it is a guitar."
 
 
 def test_openai_timeout_names_url_and_setting():
@@ -151,6 +209,42 @@ def test_openai_http_error_names_model():
         tr = OpenAIChatTranslator(base_url=server.url, model="nope", http_retries=0)
         with pytest.raises(TranslatorConnectionError, match="HTTP 404.*'nope'.*AVS_STUDIO_LLM_MODEL"):
             tr.translate(DESCRIPTIONS)
+
+
+def test_openai_asks_for_the_answer_schema_and_falls_back_to_plain_mode():
+    good = answer([["man"], [], []])
+    with FakeLLM([good]) as server:
+        t = OpenAIChatTranslator(base_url=server.url, model="m", http_retries=0).translate(DESCRIPTIONS)
+    fmt = server.requests[0]["response_format"]
+    assert t.phrases == [["man"], [], []] and fmt["type"] == "json_schema"
+    frames = fmt["json_schema"]["schema"]["properties"]["frames"]
+    assert frames["minItems"] == frames["maxItems"] == 3 and fmt["json_schema"]["strict"] is True
+    with FakeLLM([good], refuse_format=True) as server:
+        tr = OpenAIChatTranslator(base_url=server.url, model="m", http_retries=0)
+        assert tr.translate(DESCRIPTIONS).phrases == [["man"], [], []]
+        assert tr.translate(DESCRIPTIONS).phrases == [["man"], [], []]
+    # refused once, then plain mode for the rest of the run
+    assert ["response_format" in r for r in server.requests] == [True, False, False]
+    assert tr.schema_refused
+    with FakeLLM([good], refuse_format=True) as server:  # "json_schema" insists: the refusal is an error
+        tr = OpenAIChatTranslator(
+            base_url=server.url, model="m", http_retries=0, response_format="json_schema"
+        )
+        with pytest.raises(TranslationError, match="HTTP 400") as info:
+            tr.translate(DESCRIPTIONS)
+        assert not isinstance(info.value, TranslatorConnectionError)
+        tr = OpenAIChatTranslator(base_url=server.url, model="m", http_retries=0, response_format="text")
+        assert tr.translate(DESCRIPTIONS).phrases == [["man"], [], []]
+    with pytest.raises(TranslationError, match="response_format"):
+        OpenAIChatTranslator(base_url=server.url, model="m", response_format="xml")
+
+
+def test_openai_server_error_is_this_clips_failure_not_the_endpoints():
+    with FakeLLM([""], status=500) as server:
+        tr = OpenAIChatTranslator(base_url=server.url, model="m", http_retries=0)
+        with pytest.raises(TranslationError, match="HTTP 500") as info:
+            tr.translate(DESCRIPTIONS)
+    assert not isinstance(info.value, TranslatorConnectionError)
 
 
 def test_openai_needs_a_model_for_a_local_endpoint(monkeypatch):
