@@ -19,7 +19,16 @@ WORDS = (
     "a an the of and is in on to sound this person man woman child dog cat bird car guitar piano violin "
     "drum drums speech music singing engine water baby helicopter train keyboard microphone"
 ).split()
-AUDIO_LABELS = ["Speech", "Music", "Guitar", "Dog", "Piano", "Car", "Bird", "Singing"]
+AUDIO_LABELS = [
+    "Speech",
+    "Music",
+    "Guitar",
+    "Dog",
+    "Piano",
+    "Vehicle horn, car horn, honking",
+    "Bird",
+    "Singing",
+]
 # The one-layer text transformer of the tiny GroundingDINO, CLAP and audio-LM models.
 TINY_TEXT = {"hidden_size": 32, "num_hidden_layers": 1, "num_attention_heads": 2, "intermediate_size": 64}
 

@@ -462,12 +462,19 @@ def load_pretrained(what: str, path: str | Path, device: Any, model_cls: Any, pr
     the path."""
     from avs_studio.openavs.devices import resolve_device
 
+    import pickle
+
     path = Path(path)
     try:
         processor = processor_cls.from_pretrained(path)
         model = model_cls.from_pretrained(path)
     except (OSError, ValueError) as exc:
         raise ModelError(f"cannot load {what} from {path}: {exc}") from exc
+    except pickle.UnpicklingError as exc:  # a .bin file is read with torch.load(weights_only=True)
+        raise ModelError(
+            f"cannot load {what} from {path}: its pytorch_model.bin is damaged or holds more than tensors "
+            f"(refused: only plain weights are loaded). Delete the folder and download it again."
+        ) from exc
     return model.to(resolve_device(device)).eval(), processor
 
 

@@ -22,7 +22,7 @@ def main(quick: bool = False) -> list[dict]:
     from avs_studio.openavs import tiny, weights
     from avs_studio.openavs.describers import ast, audio_lm, clap, whisper  # noqa: F401
     from avs_studio.openavs.registry import DESCRIBERS, POINT_SEGMENTERS, SEGMENTERS, TRANSLATORS
-    from avs_studio.openavs.segmenters import gdino, sam, sam2  # noqa: F401
+    from avs_studio.openavs.segmenters import gdino, sam, sam2, sam3  # noqa: F401
     from avs_studio.openavs.translators import hf_chat  # noqa: F401
 
     torch.set_num_threads(1)  # steadier figures on a shared 2-core machine
@@ -44,12 +44,14 @@ def main(quick: bool = False) -> list[dict]:
             ("clap", "clap", {"min_prob": 0.0}),
             ("whisper", "whisper", {"max_tokens": 8}),
             ("audio-lm", "audio-lm", {"max_new_tokens": 8}),
+            ("audio-lm", "audio-flamingo3", {"max_new_tokens": 8}),
         ]:
             d = DESCRIBERS.create(name, model="", path=str(paths[fam]), device="cpu", **params)
             if name == "whisper":
                 d.vad = lambda a: True  # time the transcription itself, as if every second had speech
+            weights.forget_loaded()
             emit(
-                f"describe {name}, 5 x 1 s (batched)",
+                f"describe {name if name == fam else fam}, 5 x 1 s (batched)",
                 median_ms(lambda d=d: d.describe(segments, 16000), repeat),
             )
             if name == "ast":
@@ -94,6 +96,18 @@ def main(quick: bool = False) -> list[dict]:
                     lambda p=point: p.predict("v:0", frames[0], np.array([[100.0, 100.0]]), np.array([1])),
                     repeat,
                 ),
+            )
+
+        # SAM 3: the clip's frames and phrases batched versus one frame at a time (same code, `batched`)
+        weights.forget_loaded()
+        for batched in (True, False):
+            seg = SEGMENTERS.create(
+                "sam3", model=None, path=str(paths["sam3"]), threshold=0.0, mask_threshold=0.5,
+                batched=batched, device="cpu",
+            )  # fmt: skip
+            emit(
+                f"sam3, 5 frames x 2 phrases, {'batched' if batched else 'frame at a time'}",
+                median_ms(lambda s=seg: s.segment(frames, phrases), repeat),
             )
 
         # 4 clips' prompts: one left-padded generate (parallel = 4) versus one clip at a time

@@ -1,9 +1,15 @@
 """`offline` translator: no LLM. Descriptions -> visible sound-source nouns of the vocabulary file.
 
-Per frame, each describer text is cut into chunks (tags, clauses). A chunk that names an entry of
-resources/sound_sources.txt (phrase, alias or sound cue, whole words, longest first) gives that entry;
-a chunk with no such word is compared to every entry by sentence embeddings (all-MiniLM-L6-v2) and gives
-the best entry above ``threshold``. Entries marked "-" (music, wind, silence) give nothing. Speech
+Per frame, each describer text is cut into labels (at ";") and chunks (tags, clauses). A label's
+qualifier in parentheses is read apart: when it names a visible source (phrase or alias) that source is
+meant ("Whimper (dog)" -> dog), otherwise it is dropped ("Wind noise (microphone)" -> wind noise). A chunk
+that names an entry of resources/sound_sources.txt (phrase, alias or sound cue, whole words, longest
+first) gives that entry; a thing named in a label beats sound words in it ("a horse neighs and snorts" ->
+horse), and a person who is *playing* something named beside them is not the source ("a man playing the
+piano" -> piano). Entries marked "-" (music, wind, silence, and the generic sound words:
+impacts, beeps, noises, tones, textures) give nothing. Only a describer text in which no chunk named
+anything visible has its unknown chunks compared to every entry by sentence embeddings
+(all-MiniLM-L6-v2), giving the best entry above ``threshold``. Speech
 ("speech: <transcript>", as the whisper describer writes it) gives "person" (the transcript's own words
 are not matched: a person saying "dog" is not a dog). Frame consistency: a frame left with nothing but
 with unresolved sound evidence takes a neighbouring frame's phrase when its chunks are similar enough
@@ -36,7 +42,10 @@ SILENCE = "silence"
 _LOCK = threading.Lock()
 _ENCODERS: dict[tuple[str, str], Any] = {}
 _VECTORS: dict[str, np.ndarray] = {}
+_LABEL_SPLIT = re.compile(r"[;\n|]")
 _CHUNK_SPLIT = re.compile(r"[;\n|]|,\s+|\.\s+|\s+(?:and|while|with|as)\s+", re.IGNORECASE)
+_QUALIFIER = re.compile(r"\s*\(([^()]*)\)")
+_PLAYING = re.compile(r"\bplay(?:s|ing|ed)?\b", re.IGNORECASE)
 _SCORE = re.compile(r"\(\s*\d*\.?\d+\s*\)|[:=]\s*\d*\.\d+\s*$|\b\d+(?:\.\d+)?\s*%")
 
 log = logging.getLogger(__name__)
@@ -171,6 +180,26 @@ class OfflineTranslator:
         vectors = self._name_vectors if names_only else self._entry_vectors
         return np.stack([(v @ q.T).max(axis=0) for v in vectors], axis=1)
 
+    def _unqualified(self, label: str) -> str:
+        """A label with its parenthesised qualifier read apart (module docstring)."""
+        qualifiers = [q.strip() for q in _QUALIFIER.findall(label) if re.search(r"[^\W\d]", q)]
+        if not qualifiers:
+            return label
+        start = label.index("(")
+        if any(m.start < start < m.end for m in self.vocabulary.find(label)):  # "keyboard (musical)"
+            return label
+        for q in qualifiers:
+            if any(m.kind != "cue" and m.entry.visible for m in self.vocabulary.find(q)):
+                return q
+        return _QUALIFIER.sub(" ", label).strip()
+
+    def _labels(self, text: str) -> list[list[str]]:
+        """A describer text as labels (split at ";"), each as its chunks."""
+        return [split_chunks(self._unqualified(label)) for label in _LABEL_SPLIT.split(text)]
+
+    def _is_person(self, phrase: str) -> bool:
+        return phrase == SPEECH_PHRASE or SPEECH_PHRASE in self.vocabulary.ancestors(phrase)
+
     def _frame(self, per_describer: dict[str, str]) -> tuple[list[str], list[str]]:
         """(phrases, unresolved chunks) of one frame."""
         phrases: list[str] = []
@@ -182,16 +211,26 @@ class OfflineTranslator:
             if t.lower().startswith(SPEECH_PREFIX):
                 speech = speech or bool(t[len(SPEECH_PREFIX) :].strip(" .…-\"'"))
                 continue
-            for chunk in split_chunks(t):
-                matches = self.vocabulary.find(chunk)
-                if any(m.kind != "cue" for m in matches):  # a named thing beats a sound word ("cutting")
-                    matches = [m for m in matches if m.kind != "cue" or not m.entry.visible]
-                visible = [m.entry.phrase for m in matches if m.entry.visible]
-                phrases += visible
-                if not matches:
-                    unmatched.append(chunk)
-                elif not visible and all(m.entry.phrase != SILENCE for m in matches):
-                    unresolved.append(chunk)  # "music": nothing visible by itself, a hint for neighbours
+            named: list[str] = []  # visible sources this text names
+            unknown: list[str] = []  # its chunks no entry knows
+            for label in self._labels(t):
+                found = [(chunk, self.vocabulary.find(chunk)) for chunk in label]
+                # a thing named in a label beats sound words in it ("a horse neighs and snorts": horse)
+                by_name = any(m.kind != "cue" and m.entry.visible for _, ms in found for m in ms)
+                for chunk, matches in found:
+                    if by_name:
+                        matches = [m for m in matches if m.kind != "cue" or not m.entry.visible]
+                    visible = [m.entry.phrase for m in matches if m.entry.visible]
+                    if _PLAYING.search(chunk) and any(not self._is_person(p) for p in visible):
+                        visible = [p for p in visible if not self._is_person(p)]  # the instrument sounds
+                    named += visible
+                    if not matches:
+                        unknown.append(chunk)
+                    elif not visible and all(m.entry.phrase != SILENCE for m in matches):
+                        unresolved.append(chunk)  # "music": nothing visible by itself, a hint for neighbours
+            phrases += named
+            # unknown words beside named sources are hints only; alone, they go to the embeddings
+            (unresolved if named else unmatched).extend(unknown)
         if unmatched:
             sims = self._similarities(unmatched)
             for chunk, row in zip(unmatched, sims):

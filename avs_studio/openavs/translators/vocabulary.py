@@ -48,8 +48,10 @@ class Vocabulary:
         for kind in ("phrase", "alias", "cue"):  # a term names the first entry that has it, phrases first
             for e in self.entries:
                 terms = {"phrase": (e.phrase,), "alias": e.aliases, "cue": e.cues}[kind]
+                names = re.compile(rf"\b(?:{'|'.join(re.escape(n) for n in (e.phrase, *e.aliases))})\b")
                 for t in terms:
-                    by_term.setdefault(t, (e, kind))
+                    # a cue holding the thing's own name ("car horn", "door slam") names it
+                    by_term.setdefault(t, (e, "alias" if kind == "cue" and names.search(t) else kind))
         self._lookup = by_term
         # Longest terms first, so "bass drum" wins over "bass" and "male speech" over "speech".
         terms = sorted(by_term, key=len, reverse=True)

@@ -28,10 +28,14 @@ def test_ast_labels_top_k_and_threshold(tiny_models, audio_segments):
     probs = d.scores(audio_segments, 16000)
     assert probs.shape == (5, len(AUDIO_LABELS))
     for text, p in zip(out, probs):
-        labels = text.split(", ")
+        labels = text.split("; ")
         assert len(labels) == 2 and set(labels) <= set(AUDIO_LABELS)
         assert labels == [AUDIO_LABELS[i] for i in np.argsort(-p)[:2]]  # best first
     assert make("ast", tiny_models, threshold=1.01).describe(audio_segments, 16000) == [""] * 5
+    # labels holding commas keep their boundaries: "; " between labels
+    every = make("ast", tiny_models, top_k=len(AUDIO_LABELS), threshold=0.0).describe(audio_segments, 16000)
+    assert any("," in label for label in AUDIO_LABELS)
+    assert all(sorted(t.split("; ")) == sorted(AUDIO_LABELS) for t in every)
 
 
 def test_ast_batch_equals_single(tiny_models, audio_segments):
@@ -61,7 +65,7 @@ def test_clap_zero_shot_over_vocabulary(tiny_models, audio_segments, tmp_path):
     assert probs.shape == (5, 4)
     np.testing.assert_allclose(probs.sum(axis=1), 1.0, atol=1e-5)
     for text, p in zip(out, probs):
-        assert text.split(", ") == [d.vocabulary[i] for i in np.argsort(-p)[:2]]
+        assert text.split("; ") == [d.vocabulary[i] for i in np.argsort(-p)[:2]]
     single = np.concatenate([d.scores([s], 16000) for s in audio_segments])
     np.testing.assert_allclose(probs, single, atol=1e-5)
     assert (
@@ -124,20 +128,69 @@ def test_load_errors_name_the_path(tmp_path):
         whisper.load_whisper(tmp_path / "none.pt")
 
 
-def test_audio_lm_prompts_batching_and_answers(tiny_models, audio_segments):
-    """A tiny random Qwen2-Audio (a real audio-language architecture) through the generic adapter."""
+@pytest.mark.parametrize("family", ["audio-lm", "audio-flamingo3"])
+def test_audio_lm_prompts_batching_and_answers(tiny_models, audio_segments, family):
+    """Tiny random Qwen2-Audio and Audio Flamingo 3 (real audio-language architectures) through the
+    generic adapter, with the paper's three prompts (prompt consistency)."""
     from avs_studio.openavs.describers import audio_lm
-    from avs_studio.openavs.describers.audio_lm import build_prompts
+    from avs_studio.openavs.describers.audio_lm import PAPER_PROMPTS, build_prompts
 
-    instructions = ["Generate an audio caption.", "This is a sound of"]
-    d = make("audio-lm", tiny_models, instructions=instructions, max_new_tokens=4)
-    assert d.name == "audio-lm" and isinstance(d, audio_lm.AudioLmDescriber)
-    prompts = build_prompts(d.processor, instructions, 2)
-    assert len(prompts) == 4
-    assert [p.count("<|AUDIO|>") for p in prompts] == [1, 1, 1, 1]
-    assert instructions[0] in prompts[0] and instructions[1] in prompts[1] and instructions[0] in prompts[2]
+    weights.forget_loaded()
+    d = make("audio-lm", tiny_models, family=family, prompts=PAPER_PROMPTS, max_new_tokens=4)
+    assert d.name == "audio-lm" and isinstance(d, audio_lm.AudioLmDescriber) and d.rate == 16000
+    assert PAPER_PROMPTS == ["generate audio caption", "this is a sound of", "generate metadata"]
+    prompts = build_prompts(d.processor, PAPER_PROMPTS, 2)
+    assert len(prompts) == 6
+    assert [p.count(d.processor.audio_token) for p in prompts] == [1] * 6
+    assert all(PAPER_PROMPTS[i % 3] in p for i, p in enumerate(prompts))
     segs = audio_segments[:3] + [np.zeros(0, np.float32)]
     out = d.describe(segs, 16000)
     assert len(out) == 4 and out[3] == ""
-    assert all(len(t.split(" | ")) == 2 and all(t.split(" | ")) for t in out[:3])
+    assert all(len(t.split(" | ")) == 3 and all(t.split(" | ")) for t in out[:3])
     assert out[:3] == [d.describe([s], 16000)[0] for s in segs[:3]]  # left-padded batch = one at a time
+    one = make(
+        "audio-lm", tiny_models, family=family, max_new_tokens=4
+    )  # default: the paper's caption prompt
+    assert one.prompts == ["generate audio caption"] and " | " not in one.describe(segs[:1], 16000)[0]
+    with pytest.raises(ValueError, match="`prompts` must be a list"):
+        make("audio-lm", tiny_models, family=family, prompts="generate audio caption")
+
+
+def test_whisper_language_setting(tiny_models):
+    from avs_studio.openavs.describers.whisper import DEFAULT_LANGUAGE, whisper_language
+
+    assert DEFAULT_LANGUAGE == "en" and make("whisper", tiny_models).language == "en"
+    assert whisper_language("English") == "en" and whisper_language("de") == "de"
+    assert whisper_language("auto") is None and make("whisper", tiny_models, language="auto").language is None
+    with pytest.raises(ValueError, match="unknown language 'klingon'.*auto"):
+        make("whisper", tiny_models, language="klingon")
+
+
+def test_clap_loads_the_pytorch_bin_the_hub_repo_has_and_refuses_pickled_code(tiny_models, tmp_path):
+    import os
+    import shutil
+
+    import torch
+
+    folder = tiny_models["clap"]
+    assert (folder / "pytorch_model.bin").is_file() and not (folder / "model.safetensors").exists()
+    model, _ = clap.load_clap(folder)
+    saved = torch.load(folder / "pytorch_model.bin", weights_only=True)
+    assert torch.equal(model.state_dict()["logit_scale_a"], saved["logit_scale_a"])
+    evil = tmp_path / "evil"
+    shutil.copytree(folder, evil)
+    marker = tmp_path / "ran"
+
+    class Payload:
+        def __reduce__(self):
+            return (os.system, (f"touch {marker}",))
+
+    torch.save({"logit_scale_a": Payload()}, evil / "pytorch_model.bin")
+    with pytest.raises(weights.ModelError, match="holds more than tensors"):
+        clap.load_clap(evil)
+    assert not marker.exists()
+
+
+def test_clap_listens_at_48_khz(tiny_models):
+    d = make("clap", tiny_models)
+    assert d.rate == 48000 and make("ast", tiny_models).rate == 16000

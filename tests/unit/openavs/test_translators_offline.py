@@ -173,3 +173,56 @@ def test_custom_vocabulary_without_embeddings(tmp_path):
         [],
         [],
     ]
+
+
+@pytest.fixture(scope="module")
+def offline():
+    from avs_studio.openavs.translators.offline import OfflineTranslator
+
+    return OfflineTranslator(device="cpu")
+
+
+def test_precision_and_recall_on_labelled_audioset_labels_and_captions(offline):
+    """tests/data/offline_translation_labels.tsv: 400 AudioSet labels and captions with the expected
+    visible sources (figures: python -m tests.benchmarks --only offline_translator)."""
+    from tests.helpers.offline_eval import evaluate, load_cases
+
+    cases = load_cases()
+    assert len(cases) >= 150 and {c.kind for c in cases} == {"label", "caption"}
+    scores = evaluate(offline, cases)
+    for kind in ("label", "caption"):
+        s = scores[kind]
+        assert s.precision >= 0.92 and s.recall >= 0.95, (kind, s.precision, s.recall, s.mistakes)
+
+
+def test_generic_sound_words_never_name_an_object(offline):
+    """Every sound word of the vocabulary's generic entries (impacts, beeps, noises, tones, textures),
+    alone or as a label list, gives no object: neither by a keyword nor by embedding similarity."""
+    generic = [e for e in offline.vocabulary.entries if not e.visible]
+    words = [t for e in generic for t in e.texts()]
+    assert {"squeal", "thud", "beep", "rustle", "hum", "crash"} <= set(words) and len(words) > 150
+    answers = offline.answer([{"ast": w.capitalize()} for w in words])
+    assert {w: a for w, a in zip(words, answers) if a} == {}
+    for e in offline.vocabulary.visible_entries:  # and no visible entry keeps one as a cue
+        assert not set(e.cues) & set(words), (e.phrase, set(e.cues) & set(words))
+
+
+@pytest.mark.parametrize(
+    "label, expected",
+    [
+        ("Wind noise (microphone)", []),  # the qualifier says where, not what sounds
+        ("Whimper (dog)", ["dog"]),  # the qualifier names the source
+        ("Tapping (guitar technique)", ["guitar"]),
+        ("Roaring cats (lions, tigers)", ["lion"]),
+        ("Police car (siren)", ["ambulance"]),  # a qualifier naming nothing is dropped
+        ("Keyboard (musical)", ["synthesizer"]),  # a vocabulary term that holds the parentheses
+        ("Speech (0.93); Dog (0.41)", ["person", "dog"]),  # scores in parentheses are no qualifiers
+    ],
+)
+def test_parenthesised_qualifiers(offline, label, expected):
+    assert sorted(offline.answer([{"ast": label}])[0]) == sorted(expected)
+
+
+def test_a_person_playing_something_is_not_the_source(offline):
+    answer = offline.answer([{"audio-lm": "a man is playing the piano while a woman sings and a band plays"}])
+    assert sorted(answer[0]) == ["band", "piano", "woman"]
