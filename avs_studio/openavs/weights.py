@@ -460,9 +460,9 @@ def load_pretrained(what: str, path: str | Path, device: Any, model_cls: Any, pr
     """(model, processor) of a local HF-format folder: processor_cls and model_cls `.from_pretrained(path)`,
     the model moved to device in eval mode. A missing or foreign folder raises ModelError naming `what` and
     the path."""
-    from avs_studio.openavs.devices import resolve_device
-
     import pickle
+
+    from avs_studio.openavs.devices import resolve_device
 
     path = Path(path)
     try:

@@ -175,13 +175,6 @@ def test_custom_vocabulary_without_embeddings(tmp_path):
     ]
 
 
-@pytest.fixture(scope="module")
-def offline():
-    from avs_studio.openavs.translators.offline import OfflineTranslator
-
-    return OfflineTranslator(device="cpu")
-
-
 def test_precision_and_recall_on_labelled_audioset_labels_and_captions(offline):
     """tests/data/offline_translation_labels.tsv: 400 AudioSet labels and captions with the expected
     visible sources (figures: python -m tests.benchmarks --only offline_translator)."""
