@@ -14,7 +14,7 @@ import pytest
 from avs_studio.cli import main
 from avs_studio.jobs import add_videos, init_project, open_project
 from avs_studio.jobs.propose import ProposeError, propose
-from avs_studio.openavs import TranslationError, TranslatorConnectionError
+from avs_studio.openavs import TranslatorConnectionError
 from tests.helpers.media_factory import counter_height, make_video
 from tests.unit.openavs.fake_llm import FakeLLM, free_port
 
@@ -184,14 +184,21 @@ def llm_config(tmp_path: Path, url: str, *, clip_seconds: int = 5, parallel: int
     return f
 
 
-def test_malformed_llm_answers_write_nothing(project, tmp_path):
+def test_unusable_llm_answers_fall_back_to_the_offline_translator(project, tmp_path):
     with FakeLLM(["not json at all"]) as server:
-        with pytest.raises(TranslationError) as info:
-            propose(project, video_ids=[1], config=str(llm_config(tmp_path, server.url)))
-    assert info.value.attempts == 2 and info.value.raw == "not json at all" and len(server.requests) == 2
+        report = propose(project, video_ids=[1], config=str(llm_config(tmp_path, server.url)))
+    assert len(server.requests) == 4  # two clips, each asked twice (retries = 1)
     store = project.store
-    assert store.annotations() == [] and store.objects(1) == [] and store.clip_results(1) == []
-    assert store.pipeline_runs()[0].status == "failed"
+    assert [c.frames for c in store.clip_results(1)] == [[0, 10, 20, 30, 40], [50, 60]]
+    t = store.clip_results(1)[0].result["translation"]
+    assert t["translator"] == "offline" and t["fallback"]["from"] == "openai"
+    assert t["fallback"]["raw"] == "not json at all" and t["fallback"]["attempts"] == 2
+    assert "no usable answer" in t["fallback"]["error"]
+    # the offline translator heard "guitar" in frames 0, 10, 50, 60 and a dog (not in the picture) at 30, 40
+    labelled = {a.frame for a in store.annotations(video_id=1) if a.object_id is not None}
+    assert labelled == set(GUITAR_FRAMES)
+    assert report.fallback_clips == 2 and report.clips == 2 and store.pipeline_runs()[0].status == "done"
+    assert len([w for w in report.warnings if "gave no usable answer" in w]) == 2
 
 
 def test_unreachable_llm_writes_nothing(project, tmp_path):
@@ -319,26 +326,121 @@ def test_several_clips_prompts_in_flight_give_the_same_proposals(project, tmp_pa
     assert report.clips == 4 and store.pipeline_runs()[0].status == "done"
 
 
-def test_a_failing_clip_among_those_in_flight_stops_the_run_after_the_clips_before_it(project, tmp_path):
-    # clip 2 (frames 20, 30) hears wind: the LLM answers it with prose, twice; clips 3 and 4 answer fine
+def test_a_failing_clip_among_those_in_flight_falls_back_and_the_run_goes_on(project, tmp_path):
+    # clip 2 (frames 20, 30) hears wind: the LLM answers it with prose, twice; the other clips answer fine
     with FakeLLM(respond=lambda b: guitar_where_heard(b, malformed_on="wind"), delay=0.2) as server:
         config = llm_config(tmp_path, server.url, clip_seconds=2, parallel=3)
-        with pytest.raises(TranslationError, match="no valid answer"):
-            propose(project, video_ids=[1], config=str(config))
+        report = propose(project, video_ids=[1], config=str(config))
     assert server.max_in_flight >= 2
     store = project.store
-    assert [c.frames for c in store.clip_results(1)] == [[0, 10]]  # nothing after the failing clip
-    assert sorted(a.frame for a in store.annotations(video_id=1)) == [0, 10]
-    assert store.pipeline_runs()[0].status == "failed"
+    clips = store.clip_results(1)
+    assert [c.frames for c in clips] == [[0, 10], [20, 30], [40, 50], [60]]  # every clip, in order
+    assert [c.result["translation"]["translator"] for c in clips] == ["openai", "offline", "openai", "openai"]
+    assert report.fallback_clips == 1 and report.clips == 4
 
 
-def test_cancel_with_prompts_in_flight_keeps_whole_clips_only(project, tmp_path):
-    cancel = threading.Event()
-    with FakeLLM(respond=guitar_where_heard, delay=0.2) as server:
-        config = llm_config(tmp_path, server.url, clip_seconds=2, parallel=3)
-        report = propose(
-            project, video_ids=[1], config=str(config), cancel=cancel, on_clip=lambda v, fr: cancel.set()
-        )
-    assert report.cancelled and report.clips == 1
-    assert [c.frames for c in project.store.clip_results(1)] == [[0, 10]]
-    assert project.store.pipeline_runs()[0].status == "cancelled"
+def bad_answers(body: dict) -> str:
+    """An LLM that answers every clip badly, each clip in its own way (the clips have 2 frames, the last 1)."""
+    prompt = next(m["content"] for m in body["messages"] if m["role"] == "user")
+    if "acoustic guitar strumming" in prompt:  # frames 0, 10: always one frame too few
+        return json.dumps({"frames": [{"frame": 1, "objects": ["guitar"]}]})
+    if "wind blowing" in prompt:  # frames 20, 30: prose, never JSON
+        return "The first second sounds like wind and the second like a dog."
+    if "The clip has 1 frame" in prompt:  # frame 60: wrong types, in a code fence
+        return '```json\n{"frames": [{"frame": "1", "objects": "guitar"}]}\n```'
+    # frames 40, 50: JSON cut off in the middle of a third entry
+    return 'Here you go: {"frames": [{"frame": 1, "objects": []}, {"frame": 2, "objects": ["guitar"]}, {"fra'
+
+
+def test_bad_llm_answers_still_give_proposals_for_every_clip(project, tmp_path):
+    with FakeLLM(respond=bad_answers) as server:
+        report = propose(project, video_ids=[1], config=str(llm_config(tmp_path, server.url, clip_seconds=2)))
+    store = project.store
+    clips = {tuple(c.frames): c.result for c in store.clip_results(1)}
+    assert list(clips) == [(0, 10), (20, 30), (40, 50), (60,)]
+    assert {a.frame for a in store.annotations(video_id=1)} == {0, 10, 20, 30, 40, 50, 60}
+    short, prose, broken, types = clips.values()
+    assert short["translation"]["salvaged"] is True and short["phrases"] == [["guitar"], []]
+    assert any("frame(s) 2 missing" in r for r in short["translation"]["repairs"])
+    assert (
+        prose["translation"]["translator"] == "offline"
+        and prose["translation"]["fallback"]["from"] == "openai"
+    )
+    assert broken["phrases"] == [[], ["guitar"]] and "salvaged" not in broken["translation"]
+    assert any("JSON was broken" in r for r in broken["translation"]["repairs"])
+    assert types["phrases"] == [["guitar"]] and any(
+        "was a string" in r for r in types["translation"]["repairs"]
+    )
+    labelled = {a.frame for a in store.annotations(video_id=1) if a.object_id is not None}
+    assert labelled == {0, 50, 60}  # frame 10's guitar was lost with the missing frame
+    assert (report.clips, report.fallback_clips, report.salvaged_clips) == (4, 1, 1)
+    # retries: the short answer and the prose were asked again (retries = 1), the others were usable at once
+    assert len(server.requests) == 6
+
+
+SAM3_CONFIG = """
+[pipeline]
+clip_seconds = 5
+device = "cpu"
+
+[[describers]]
+name = "tone"
+tones = {"400" = "acoustic guitar strumming", "700" = "guitar riff"}
+
+[translator]
+name = "keyword"
+keywords = {guitar = "guitar"}
+
+[segmenter]
+name = "sam3"
+model = ""
+path = "tiny:sam3"
+threshold = 0.0
+mask_threshold = 0.45
+max_objects = 2
+"""
+
+
+def test_cli_propose_with_sam3_on_tiny_weights(project, tmp_path, capsys):
+    """SAM 3 (tiny random weights of the real architecture) proposes through `propose --config FILE`."""
+    config = tmp_path / "sam3.toml"
+    config.write_text(SAM3_CONFIG)
+    project_dir = project.dir
+    project.close()
+    assert main(["propose", str(project_dir), "--config", str(config), "--video", "1", "--json"]) == 0
+    data = json.loads(capsys.readouterr().out)
+    assert data["clips"] == 2 and data["keyframes"] == 7 and data["fallback_clips"] == 0
+    with open_project(project_dir) as p:
+        run = p.store.pipeline_runs()[0]
+        assert run.status == "done" and run.models["segmenter"].startswith("sam3")
+        first = p.store.clip_results(1)[0].result
+        assert first["phrases"][:2] == [["guitar"], ["guitar"]] and first["phrases"][2] == []
+        objects = first["objects"]
+        assert 1 <= len(objects[0]) <= 2 and all(o["phrase"] == "guitar" for o in objects[0])
+        assert objects[2] == [] and all(0.0 <= o["box_score"] <= 1.0 for o in objects[0])
+        rows = {a.frame: a for a in p.store.annotations(video_id=1)}
+        assert set(rows) == {0, 10, 20, 30, 40, 50, 60}
+        for frame in (0, 10):  # the tiny model's masks, stored at frame size
+            assert rows[frame].object_id is not None and rows[frame].mask().shape == (H, W)
+            assert rows[frame].mask().sum() == rows[frame].area > 0
+        assert rows[20].object_id is None and rows[20].area == 0
+
+
+def test_audio_is_decoded_at_the_rate_the_describers_need(tmp_path):
+    """A describer that listens at 48 kHz hears a 12 kHz tone (above what 16 kHz audio holds)."""
+    video = make_video(
+        tmp_path / "high.mp4", frames=2 * FPS, fps=FPS, size=(W, H), tone_schedule=[12000.0, 12000.0],
+        audio_rate=48000,
+    )  # fmt: skip
+    results = {}
+    for rate in (16000, 48000):
+        p = init_project(tmp_path / f"p{rate}")
+        add_videos(p, [video])
+        f = tmp_path / f"c{rate}.toml"
+        tones = next(line for line in CONFIG.splitlines() if line.startswith("tones = "))
+        f.write_text(CONFIG.replace(tones, f'tones = {{"12000" = "guitar"}}\nrate = {rate}\ntolerance = 200'))
+        report = propose(p, config=str(f))
+        results[rate] = (report.annotations, p.store.clip_results(1)[0].result["descriptions"][0])
+        p.close()
+    assert results[48000] == (2, {"tone": "guitar"})
+    assert results[16000][0] == 0 and results[16000][1] == {"tone": ""}

@@ -145,9 +145,9 @@ class Sam3Segmenter:
         return [self._objects(images[i].shape[:2], found[i]) for i in range(len(images))]
 
     def _candidates(self, phrase: str, scores, boxes, masks) -> list[tuple[str, float, np.ndarray, Any]]:
-        """The (at most max_objects) queries of one (frame, phrase) pair scoring above the threshold."""
+        """The queries of one (frame, phrase) pair scoring above the threshold, best first."""
         keep = torch.nonzero(scores > self.threshold).flatten()
-        keep = keep[torch.argsort(scores[keep], descending=True)][: self.max_objects]
+        keep = keep[torch.argsort(scores[keep], descending=True)]
         chosen = masks[keep]  # a copy: the batch's other queries are freed
         return [
             (phrase, float(scores[q]), boxes[q].cpu().numpy(), chosen[k : k + 1])
@@ -161,17 +161,22 @@ class Sam3Segmenter:
         h, w = hw
         scale = np.array([w, h, w, h], np.float32)
         boxes = np.stack([np.clip(c[2] * scale, 0, scale) for c in cands])
-        order = merge_duplicates(boxes, np.array([c[1] for c in cands]), self.nms_iou)[: self.max_objects]
-        low = torch.cat([cands[i][3] for i in order]).float().sigmoid()[None]  # (1, K, h', w')
-        probs = torch.nn.functional.interpolate(low, size=(h, w), mode="bilinear", align_corners=False)[0]
-        out = []
-        for k, i in enumerate(order):
-            m = probs[k] > self.mask_threshold
-            if not bool(m.any()):
-                continue
-            phrase, score = cands[i][0], cands[i][1]
-            box = tuple(float(v) for v in boxes[i])
-            out.append(ObjectProposal(phrase, m.cpu().numpy(), box, score, float(probs[k][m].mean())))
+        order = merge_duplicates(boxes, np.array([c[1] for c in cands]), self.nms_iou)
+        out: list[ObjectProposal] = []
+        for s in range(0, len(order), self.max_objects):  # frame-size masks for a few at a time
+            chunk = order[s : s + self.max_objects]
+            low = torch.cat([cands[i][3] for i in chunk]).float().sigmoid()[None]  # (1, K, h', w')
+            probs = torch.nn.functional.interpolate(low, size=(h, w), mode="bilinear", align_corners=False)[0]
+            for k, i in enumerate(chunk):
+                m = probs[k] > self.mask_threshold
+                if not bool(m.any()):  # an empty mask is no object
+                    continue
+                box = tuple(float(v) for v in boxes[i])
+                out.append(
+                    ObjectProposal(cands[i][0], m.cpu().numpy(), box, cands[i][1], float(probs[k][m].mean()))
+                )
+                if len(out) == self.max_objects:
+                    return out
         return out
 
 
