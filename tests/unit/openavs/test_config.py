@@ -136,3 +136,43 @@ def test_importing_openavs_is_light():
         "assert {'openai', 'hf-chat', 'offline', 'keyword'} <= set(o.TRANSLATORS.names())\n"
     )
     subprocess.run([sys.executable, "-c", code], check=True)
+
+
+def test_default_profiles_use_sam3_once_its_weights_are_in_the_cache(tmp_path, monkeypatch):
+    from avs_studio.openavs import weights
+
+    monkeypatch.setenv("AVS_STUDIO_CACHE", str(tmp_path))
+    for name in ("default", "offline"):
+        cfg = load_config(name, env=NO_LLM)
+        assert cfg.segmenter.name == "gdino-sam2" and cfg.segmenter.params["nms_iou"] == 0.7
+    sam3 = load_config("sam3", env=NO_LLM)
+    assert sam3.segmenter.name == "sam3" and sam3.segmenter.params["model"] == "sam3"
+    folder = weights.model_dir("sam3")  # as if downloaded: every registered file present
+    for f in weights.get_spec("sam3").files:
+        (folder / f.path).parent.mkdir(parents=True, exist_ok=True)
+        (folder / f.path).write_bytes(b"{}")
+    assert weights.is_cached("sam3")
+    for name in ("default", "offline"):
+        cfg = load_config(name, env=NO_LLM)
+        assert cfg.segmenter.name == "sam3"
+        assert cfg.segmenter.params == {"model": "sam3", "threshold": 0.5, "mask_threshold": 0.5}
+        assert cfg.to_dict()["segmenter"]["name"] == "sam3"  # provenance names what runs
+
+
+@pytest.mark.parametrize(
+    "prefer, message",
+    [
+        ({"name": "sam3"}, "needs `model`"),
+        ({"name": "sam3", "model": "no-such-model"}, "needs `model`"),
+        ({"name": "sam4", "model": "sam3"}, "'sam4' is not a known text segmenter"),
+        ("sam3", r"\[segmenter.prefer\] must be a table"),
+    ],
+)
+def test_bad_prefer_table_is_a_config_error(prefer, message):
+    data = {
+        "describers": [{"name": "fixed"}],
+        "translator": {"name": "keyword", "keywords": {}},
+        "segmenter": {"name": "color-box", "prefer": prefer},
+    }
+    with pytest.raises(ConfigError, match=message):
+        parse_config(data, "t")

@@ -350,3 +350,26 @@ def test_models_command(tmp_path, monkeypatch, hub, cache, capsys):
     err = capsys.readouterr().err
     assert "toy" in err and "AVS_STUDIO_OFFLINE is set" in err and "avs-studio models import PATH" in err
     assert "Download them with" not in err  # never offer a download that cannot work
+
+
+
+def test_every_registered_hub_file_is_in_the_recorded_listing_of_its_repo():
+    """resources/models.toml against tests/data/hub_listings.json (where each listing came from is recorded
+    there): a registered file the repo does not have (CLAP's model.safetensors) cannot slip in again."""
+    import json
+
+    listings = json.loads((Path(__file__).parents[2] / "data" / "hub_listings.json").read_text())["repos"]
+    hub = [s for s in weights.load_registry().values() if s.source == "hf"]
+    assert {s.repo for s in hub} <= set(listings), "record the listing of every registered repo"
+    unknown = []
+    for spec in hub:
+        listing = listings[spec.repo]
+        assert listing["source"] and all(
+            how in ("listing", "copy", "fetched", "reported", "inferred") for how in listing["files"].values()
+        )
+        for f in spec.files:
+            assert f.path not in listing["absent"], f"{spec.name}: {spec.repo} has no {f.path} on main"
+            if f.path not in listing["files"]:
+                unknown.append(f"{spec.name}: {f.path}")
+    assert unknown == []
+    assert "pytorch_model.bin" in [f.path for f in weights.get_spec("clap-htsat").files]
