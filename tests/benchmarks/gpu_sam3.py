@@ -1,4 +1,4 @@
-"""GPU timings of the `sam3` text segmenter at the REAL model size with RANDOM weights (tiny.random_sam3:
+"""GPU timings of the `sam3` text segmenter at the REAL model size with RANDOM weights (tiny_sam3.random_sam3:
 Sam3Config defaults, about 0.85 B parameters, built on the GPU, nothing downloaded). Speed does not depend
 on the weight values. The app's own Sam3Segmenter (pre/post-processing included) on one 5-frame clip with
 1-3 phrases per frame, batched (all frames' image features in one call, all (frame, phrase) pairs in
@@ -34,7 +34,7 @@ def emit(**row) -> None:
 def main(argv: list[str] | None = None) -> int:
     from avs_studio.openavs.devices import autocast
     from avs_studio.openavs.segmenters.sam3 import Sam3Segmenter
-    from avs_studio.openavs.tiny import random_sam3
+    from avs_studio.openavs.tiny_sam3 import random_sam3
 
     parser = argparse.ArgumentParser()
     parser.add_argument("--smoke", action="store_true", help="tiny model on the CPU")

@@ -104,8 +104,8 @@ def test_missing_weights_name_the_gated_repo_download(monkeypatch, tmp_path):
 
 
 def test_the_real_size_model_is_the_published_architecture():
-    """What the GPU benchmark builds with random weights (tiny.random_sam3): Sam3Config's defaults."""
-    from avs_studio.openavs.tiny import sam3_config, sam3_processor
+    """What the GPU benchmark builds with random weights (tiny_sam3.random_sam3): Sam3Config's defaults."""
+    from avs_studio.openavs.tiny_sam3 import sam3_config, sam3_processor
 
     cfg = sam3_config(full_size=True)
     vit = cfg.vision_config.backbone_config
