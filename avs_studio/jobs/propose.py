@@ -112,7 +112,8 @@ def propose(
 
     ``config``: a profile name, a TOML path, a PipelineConfig, or a built Pipeline (the GUI's, whose models
     stay loaded); None = the "default" profile. ``engine``: "openavs" or "student:NAME".
-    Raises TranslationError (nothing of the failing clip is written), ModelMissingError, ConfigError.
+    A clip the LLM gave no usable answer for is answered by the fallback translator (report.fallback_clips).
+    Raises TranslatorConnectionError (nothing of that clip is written), ModelMissingError, ConfigError.
     """
     kind, _, name = engine.partition(":")
     fn = ENGINES.get(kind)

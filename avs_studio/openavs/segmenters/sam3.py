@@ -140,19 +140,18 @@ class Sam3Segmenter:
                     scores, boxes, masks = self._decode(
                         vision, [k for k, _, _ in chunk], text, mask, [column[p] for _, _, p in chunk]
                     )
+                    scores, boxes = scores.cpu(), boxes.cpu().numpy()  # one device sync per batch
                     for row, (_, i, p) in enumerate(chunk):
                         found[i] += self._candidates(p, scores[row], boxes[row], masks[row])
         return [self._objects(images[i].shape[:2], found[i]) for i in range(len(images))]
 
     def _candidates(self, phrase: str, scores, boxes, masks) -> list[tuple[str, float, np.ndarray, Any]]:
-        """The queries of one (frame, phrase) pair scoring above the threshold, best first."""
+        """The queries of one (frame, phrase) pair scoring above the threshold, best first (scores and
+        boxes on the CPU, mask logits where the model ran)."""
         keep = torch.nonzero(scores > self.threshold).flatten()
         keep = keep[torch.argsort(scores[keep], descending=True)]
-        chosen = masks[keep]  # a copy: the batch's other queries are freed
-        return [
-            (phrase, float(scores[q]), boxes[q].cpu().numpy(), chosen[k : k + 1])
-            for k, q in enumerate(keep.tolist())
-        ]
+        chosen = masks[keep.to(masks.device)]  # a copy: the batch's other queries are freed
+        return [(phrase, float(scores[q]), boxes[q], chosen[k : k + 1]) for k, q in enumerate(keep.tolist())]
 
     def _objects(self, hw: tuple[int, int], cands: list) -> list[ObjectProposal]:
         """Candidates of one frame -> objects: boxes to pixels, duplicates merged, masks at frame size."""
@@ -167,14 +166,15 @@ class Sam3Segmenter:
             chunk = order[s : s + self.max_objects]
             low = torch.cat([cands[i][3] for i in chunk]).float().sigmoid()[None]  # (1, K, h', w')
             probs = torch.nn.functional.interpolate(low, size=(h, w), mode="bilinear", align_corners=False)[0]
+            binary = probs > self.mask_threshold
+            area = binary.flatten(1).sum(1)
+            mean = (probs * binary).flatten(1).sum(1) / area.clamp(min=1)  # mask probability inside the mask
+            binary, area, mean = binary.cpu().numpy(), area.cpu().numpy(), mean.cpu().numpy()
             for k, i in enumerate(chunk):
-                m = probs[k] > self.mask_threshold
-                if not bool(m.any()):  # an empty mask is no object
+                if area[k] == 0:  # an empty mask is no object
                     continue
                 box = tuple(float(v) for v in boxes[i])
-                out.append(
-                    ObjectProposal(cands[i][0], m.cpu().numpy(), box, cands[i][1], float(probs[k][m].mean()))
-                )
+                out.append(ObjectProposal(cands[i][0], binary[k], box, cands[i][1], float(mean[k])))
                 if len(out) == self.max_objects:
                     return out
         return out
