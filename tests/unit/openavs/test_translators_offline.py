@@ -176,7 +176,7 @@ def test_custom_vocabulary_without_embeddings(tmp_path):
 
 
 def test_precision_and_recall_on_labelled_audioset_labels_and_captions(offline):
-    """tests/data/offline_translation_labels.tsv: 400 AudioSet labels and captions with the expected
+    """tests/data/offline_translation_labels.tsv: 400 AudioSet labels and 76 captions with the expected
     visible sources (figures: python -m tests.benchmarks --only offline_translator)."""
     from tests.helpers.offline_eval import evaluate, load_cases
 
