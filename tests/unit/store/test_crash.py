@@ -14,7 +14,7 @@ KILLS = {"sqlite": 50, "postgres": 20}
 def _check(report: crash.CrashReport, kills: int) -> None:
     assert report.ok, report.problems[:5]
     assert report.kills == kills and report.lost == 0 and report.corrupted == 0
-    assert report.committed > kills  # every editor committed before it was killed
+    assert report.committed >= kills  # every editor committed at least once before it was killed
     assert report.acknowledged <= report.committed - 1  # nothing acknowledged is missing
 
 
