@@ -18,6 +18,7 @@ from avs_studio.io.evalfolders import iter_video_pairs
 from avs_studio.jobs.importing import LABEL2IDX_SETTING
 from avs_studio.masks import decode
 from avs_studio.masks.metrics import BATCH_VIDEOS, BinaryEvaluator, SemanticEvaluator
+from avs_studio.progress import Progress
 
 TASKS = ("binary", "semantic")
 PROTOCOLS = ("avsbench", "per-frame")
@@ -40,7 +41,7 @@ def evaluate_folders(
     task: str = "binary",
     protocol: str = "avsbench",
     batch_videos: int = BATCH_VIDEOS,
-    progress: Callable[[int, int, str], None] | None = None,
+    progress: Progress | None = None,
 ) -> dict:
     """Evaluate PNG folders (see avs_studio.io.evalfolders for how frames are paired and ordered)."""
     ev = _evaluator(task, protocol, batch_videos)
