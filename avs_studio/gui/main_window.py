@@ -86,7 +86,7 @@ class MainWindow(QMainWindow):
         self.settings = settings if settings is not None else QSettings()
         self.ask = ask  # False: never block on a question dialog (tests)
         self.last_error: str | None = None
-        self.session = s = AnnotationSession(brush_radius=float(self.settings.value("brush_radius", 8.0)))
+        self.session = s = AnnotationSession(brush_radius=float(str(self.settings.value("brush_radius", 8.0))))
 
         # threads
         self.frames = FrameLoader(parent=self)
@@ -202,7 +202,7 @@ class MainWindow(QMainWindow):
         self.jobs_panel.cancel_requested.connect(self._cancel_job)
         e.error.connect(self.show_error)
         e.frame_shown.connect(self.frame_shown.emit)
-        e.media_loaded.connect(lambda _media: s.video is not None and self.media_loaded.emit(s.video.id))
+        e.media_loaded.connect(lambda _media: self.media_loaded.emit(s.video.id if s.video else -1))
 
     # ------------------------------------------------------------------ project
     def set_project(self, project: Project | None) -> None:

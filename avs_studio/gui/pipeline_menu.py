@@ -180,8 +180,14 @@ class PipelineMenu(QObject):
     def open_download(self, names: list[str]) -> Any:
         from avs_studio.gui.model_dialog import ModelDownloadDialog
 
-        dialog = ModelDownloadDialog(names, parent=self.window)
-        dialog.allDone.connect(lambda ok: ok and self.status.showMessage("models downloaded", 5000))
+        models: list[Any] = list(names)
+        dialog = ModelDownloadDialog(models, parent=self.window)
+
+        def all_done(ok: bool) -> None:
+            if ok:
+                self.status.showMessage("models downloaded", 5000)
+
+        dialog.allDone.connect(all_done)
         dialog.show()
         self.dialog = dialog
         return dialog

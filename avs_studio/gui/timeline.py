@@ -308,7 +308,7 @@ class TimelineWidget(QWidget):
         if done is not None and done[0] == want:
             self._spec_pending = False
             return done[1].scaled(w, h, Qt.AspectRatioMode.IgnoreAspectRatio)
-        if self._spec_requested != want:
+        if self._spec_requested != want and self._audio is not None:
             self._spec_requested = want
             self._spec_pending = True
             self._spec_worker.request(want, self._audio, lambda: self._spec_requested)
@@ -459,7 +459,7 @@ def _blend(argb: np.ndarray, colour: QColor, alpha: int) -> np.ndarray:
     """``colour`` at ``alpha``/255 over opaque ARGB pixels."""
     out = np.empty_like(argb)
     a = alpha / 255.0
-    result = np.uint32(0xFF000000)
+    result = np.full(argb.shape, 0xFF000000, np.uint32)
     for shift, value in ((16, colour.red()), (8, colour.green()), (0, colour.blue())):
         ch = (argb >> np.uint32(shift)) & np.uint32(0xFF)
         mixed = np.round(ch * (1 - a) + value * a).astype(np.uint32)

@@ -24,8 +24,10 @@ SETTINGS_KEY = "pipeline"
 
 def clip_length(config: PipelineConfig | str | Path | None = None) -> int:
     """Keyframes per clip of a pipeline config, profile name or TOML file (None: the default profile)."""
-    from avs_studio.openavs import load_config
+    from avs_studio.openavs import PipelineConfig, load_config
 
+    if isinstance(config, PipelineConfig):
+        return int(config.clip_seconds)
     return int(load_config(config).clip_seconds)
 
 

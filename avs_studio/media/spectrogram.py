@@ -99,13 +99,13 @@ def spectrogram_columns(
     starts = np.round(centres * rate).astype(np.int64) - n_fft // 2
     x = audio.samples if audio.samples.ndim == 2 else audio.samples[None, :]
     n = x.shape[1]
-    mono = x[0] if x.shape[0] == 1 else None
+    single = x[0] if x.shape[0] == 1 else None
     excerpts = np.zeros((width, n_fft), np.float32)
     inside = (starts >= 0) & (starts + n_fft <= n)
     if inside.any():  # whole excerpts: one strided view, no per-sample index array
         idx = starts[inside]
-        if mono is not None:
-            view = np.lib.stride_tricks.sliding_window_view(mono, n_fft)
+        if single is not None:
+            view = np.lib.stride_tricks.sliding_window_view(single, n_fft)
             excerpts[inside] = view[idx]
         else:
             excerpts[inside] = np.stack([x[:, a : a + n_fft].mean(axis=0) for a in idx])

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import bisect
 import contextlib
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
@@ -196,7 +197,12 @@ class EditController(Controller):
             return
         vid, path, image, frame = s.video.id, s.video.path, s.image, s.frame
         self.worker.embed_ahead(frame_key(vid, frame), lambda: image)
+        reader = self.frames.reader
+
+        def decode(k: int) -> Callable[[], np.ndarray]:
+            return lambda: reader(path).frame(k)
+
         i = bisect.bisect_right(s.keyframes, frame)
         for k in s.keyframes[i : i + 2] + s.keyframes[max(0, i - 2) : i][-1:]:
             if k != frame:
-                self.worker.embed_ahead(frame_key(vid, k), lambda k=k: self.frames.reader(path).frame(k))
+                self.worker.embed_ahead(frame_key(vid, k), decode(k))

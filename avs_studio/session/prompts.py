@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 from avs_studio.jobs.resegment import phrase_list
 from avs_studio.store import ClipResultRow
@@ -31,6 +32,11 @@ class ClipPrompt:
     run_id: int | None = None
 
 
+def _frame_of(info: dict[str, Any]) -> int:
+    value = info["frame_index"] if "frame_index" in info else info.get("frame", -1)
+    return int(value)
+
+
 def parse_clip_result(row: ClipResultRow) -> ClipPrompt:
     """What jobs.propose stored for one clip -> panel data."""
     r = row.result
@@ -38,9 +44,7 @@ def parse_clip_result(row: ClipResultRow) -> ClipPrompt:
     descriptions = r.get("descriptions") or []
     answer = translation.get("phrases") or []
     used = r.get("phrases") or []
-    per_frame = {
-        int(f.get("frame_index", f.get("frame", -1))): f for f in r.get("frames") or [] if isinstance(f, dict)
-    }
+    per_frame = {_frame_of(f): f for f in r.get("frames") or [] if isinstance(f, dict)}
     frames = []
     for i, frame in enumerate(row.frames):
         info = per_frame.get(int(frame), {})
