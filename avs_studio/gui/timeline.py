@@ -33,8 +33,8 @@ Drawing: the waveform comes from ``EnvelopePyramid.envelope(t0, t1, width)`` (ex
 pixel column of the visible window), so cost and memory depend on the widget width, not the file length.
 Everything but the playhead is cached as one image per (view, size, mode, statuses): moving the playhead
 repaints in ~0.1 ms. The spectrogram (``log_mel``, at most SPEC_MAX_COLUMNS time columns, one 25 ms window
-per column when the view is long) is computed on a worker thread; until it arrives the previous one is
-shown moved/stretched into the new view, then ``spectrogramReady`` is emitted.
+per column when the view is long) is computed by ``gui.spectrogram_worker`` off the GUI thread; until it
+arrives the previous one is shown moved/stretched into the new view, then ``spectrogramReady`` is emitted.
 """
 
 from __future__ import annotations

@@ -78,7 +78,9 @@ def test_accept_clip_and_copy_keyframe(setup, capsys):
 
 def test_resegment_a_frame(setup, capsys):
     project_dir, vid, config, video = setup
-    out = run_json(capsys, "resegment", project_dir, vid, 10, "--phrases", "red square", "--config", config, "--json")
+    out = run_json(
+        capsys, "resegment", project_dir, vid, 10, "--phrases", "red square", "--config", config, "--json"
+    )
     assert out == {"annotations": 1, "empty": 0, "skipped": 0}
     with VideoReader(video) as reader:
         expected = red(reader.frame(10))

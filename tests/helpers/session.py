@@ -85,7 +85,9 @@ class SyncWorker(ImmediateRunner):
             self._point = self.pipeline().point_segmenter
         return self._point
 
-    def start_job(self, title: str, fn: Callable[..., Any], on_done: Callable[[Any], None] | None = None) -> int:
+    def start_job(
+        self, title: str, fn: Callable[..., Any], on_done: Callable[[Any], None] | None = None
+    ) -> int:
         class Never:
             def is_set(self) -> bool:
                 return False

@@ -16,7 +16,14 @@ class _Video:
 
 @pytest.mark.parametrize(
     "fps,count,rate,size",
-    [(10, 60, 1.0, 5), (25, 1000, 1.0, 5), (29.97, 901, 1.0, 5), (23.976, 500, 2.0, 3), (30, 7, 1.0, 5), (12.5, 400, 1.0, 1)],
+    [
+        (10, 60, 1.0, 5),
+        (25, 1000, 1.0, 5),
+        (29.97, 901, 1.0, 5),
+        (23.976, 500, 2.0, 3),
+        (30, 7, 1.0, 5),
+        (12.5, 400, 1.0, 1),
+    ],
 )
 def test_clip_of_matches_split_clips(fps, count, rate, size):
     from avs_studio.jobs import keyframes

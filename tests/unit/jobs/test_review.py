@@ -45,7 +45,11 @@ def test_accept_clip_accepts_the_clip_in_one_step(project):
     report = accept_clip(project, vid, 42, clip_keyframes=5)
     assert (report.first, report.end, report.accepted) == (0, 50, 3)
     assert {r.frame: r.status for r in store.annotations(video_id=vid)} == {
-        0: "accepted", 25: "accepted", 49: "accepted", 50: "proposed", 70: "rejected"
+        0: "accepted",
+        25: "accepted",
+        49: "accepted",
+        50: "proposed",
+        70: "rejected",
     }
     store.undo()
     assert {r.frame: r.status for r in store.annotations(video_id=vid)}[25] == "edited"

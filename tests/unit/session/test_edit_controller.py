@@ -50,7 +50,9 @@ def test_a_conflicting_write_is_reported_and_the_stored_mask_shown(headless):
     assert s.pending == {} and np.array_equal(s.layers()[0].mask, theirs)
     headless.edit.commit_mask(headless.edit.editable_mask() | box(100, 110, 100, 110))
     assert not s.write_failed
-    assert np.array_equal(store.annotations(video_id=vid, frame=0)[0].mask(), theirs | box(100, 110, 100, 110))
+    assert np.array_equal(
+        store.annotations(video_id=vid, frame=0)[0].mask(), theirs | box(100, 110, 100, 110)
+    )
 
 
 def test_locked_and_unselected_objects_are_not_edited(headless):

@@ -41,7 +41,9 @@ def test_resegment_replaces_proposals_but_keeps_reviewed_frames(headless):
     assert headless.messages[-1] == f"frame {FPS}: 1 proposal(s) stored"
     # phrases that find nothing: an explicit "nothing sounds here" replaces the old proposal
     headless.proposals.resegment_frame(FPS, ["blue whale"])
-    assert [(r.object_id, r.mask().any()) for r in store.annotations(video_id=vid, frame=FPS)] == [(None, False)]
+    assert [(r.object_id, r.mask().any()) for r in store.annotations(video_id=vid, frame=FPS)] == [
+        (None, False)
+    ]
     # T on the shown frame after a person accepted it changes nothing
     headless.review.accept()
     before = [(r.id, r.status, r.version) for r in store.annotations(video_id=vid, frame=0)]

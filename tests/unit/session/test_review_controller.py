@@ -26,7 +26,10 @@ def test_accept_reject_and_accept_clip(headless):
     headless.review.accept()
     headless.objects.select_number(2)
     headless.review.reject()
-    assert {r.object_id: r.status for r in store.annotations(video_id=vid, frame=0)} == {a: "accepted", b: "rejected"}
+    assert {r.object_id: r.status for r in store.annotations(video_id=vid, frame=0)} == {
+        a: "accepted",
+        b: "rejected",
+    }
     assert s.states[0] == "accepted" and s.review_text().startswith("rejected by ")
     headless.nav.next_review()
     assert s.frame == FPS  # the next keyframe that needs a look
