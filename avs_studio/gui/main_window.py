@@ -41,6 +41,7 @@ from avs_studio.gui.worker import InferenceWorker, JobRunner, Priority, TaskRunn
 from avs_studio.jobs import Project, add_videos, init_project, is_project, open_project
 from avs_studio.session import (
     AnnotationSession,
+    Controller,
     EditController,
     HistoryController,
     NavigationController,
@@ -86,7 +87,8 @@ class MainWindow(QMainWindow):
         self.settings = settings if settings is not None else QSettings()
         self.ask = ask  # False: never block on a question dialog (tests)
         self.last_error: str | None = None
-        self.session = s = AnnotationSession(brush_radius=float(str(self.settings.value("brush_radius", 8.0))))
+        brush = float(str(self.settings.value("brush_radius", 8.0)))
+        self.session = s = AnnotationSession(brush_radius=brush)
 
         # threads
         self.frames = FrameLoader(parent=self)
@@ -122,7 +124,7 @@ class MainWindow(QMainWindow):
         )  # fmt: skip
         self.transport = Transport(s, self.nav, self.playback)
         self.pipeline_menu = PipelineMenu(
-            self, self.nav, self.worker, self.status, self.show_error, self._note_error, ask
+            self, Controller(s, self.writer), self.worker, self.status, self.show_error, self._note_error, ask
         )
         self.action_table = ActionTable(self, self.settings)
         self.tools = {name: cls(self.edit) for name, cls in TOOLS.items()}
@@ -197,7 +199,7 @@ class MainWindow(QMainWindow):
             runner.job_progress.connect(self.jobs_panel.update_job)
             runner.job_finished.connect(self._job_finished)
         self.worker.job_clip.connect(lambda _job, payload: self.proposals.clip_done(payload))
-        self.worker.models_changed.connect(self._on_models)
+        self.worker.models_changed.connect(self.status.set_device_models)
         self.worker.model_missing.connect(self.pipeline_menu.offer_download)
         self.jobs_panel.cancel_requested.connect(self._cancel_job)
         e.error.connect(self.show_error)
@@ -209,7 +211,7 @@ class MainWindow(QMainWindow):
         """Show ``project`` (the window closes the previous one)."""
         old = self.session.project
         if old is not None and old is not project:
-            self.wait_for_writes()
+            self.writer.wait_idle()
             self.worker.cancel_all()
             self.io.cancel_all()
             self.worker.submit(old.close, priority=99)  # after any cancelled job let go of it
@@ -310,25 +312,11 @@ class MainWindow(QMainWindow):
                 on_done=lambda device: self.status.set_device(f"{device} (no model loaded)"),
             )
 
-    def _on_models(self, device: str, models: str) -> None:
-        self.status.set_device(device)
-        self.status.set_models(models)
-
     # ------------------------------------------------------------------ closing
-    def wait_for_writes(self, timeout_ms: int = 10000) -> bool:
-        """Process events until every queued write is stored (used before closing)."""
-        from PySide6.QtCore import QDeadlineTimer, QEventLoop
-        from PySide6.QtWidgets import QApplication
-
-        deadline = QDeadlineTimer(timeout_ms)
-        while not self.writer.idle() and not deadline.hasExpired():
-            QApplication.processEvents(QEventLoop.ProcessEventsFlag.AllEvents, 20)
-        return self.writer.idle()
-
     def closeEvent(self, event: QCloseEvent) -> None:
         self.playback.close()
         self.nav.remember_position()
-        self.wait_for_writes()
+        self.writer.wait_idle()
         self.worker.cancel_all()
         self.io.cancel_all()
         for runner in (self.writer, self.io, self.media, self.queries, self.worker):

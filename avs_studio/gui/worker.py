@@ -87,6 +87,16 @@ class TaskRunner(QObject):
         with self._lock:
             return self._pending == 0 and not self._tasks
 
+    def wait_idle(self, timeout_ms: int = 10000) -> bool:
+        """Process GUI events until every queued task is done and delivered (before closing)."""
+        from PySide6.QtCore import QDeadlineTimer, QEventLoop
+        from PySide6.QtWidgets import QApplication
+
+        deadline = QDeadlineTimer(timeout_ms)
+        while not self.idle() and not deadline.hasExpired():
+            QApplication.processEvents(QEventLoop.ProcessEventsFlag.AllEvents, 20)
+        return self.idle()
+
     def is_stopped(self) -> bool:
         return not self._thread.is_alive()
 
