@@ -430,3 +430,36 @@ def test_accepting_a_silent_frame(qtbot, main_window):
     wait_stored(qtbot, w)
     assert [(r.object_id, r.status) for r in store.annotations(video_id=vid, frame=0)] == [(None, "accepted")]
     assert w.session.states[0] == "accepted"
+
+
+def test_the_clip_is_the_profiles_clip_length(qtbot, main_window, tmp_path):
+    """Shift+A and L use the profile's clip length in keyframes (here 2), not 5 s."""
+    from avs_studio.openavs import load_config
+
+    w = main_window
+    toml = tmp_path / "two.toml"
+    toml.write_text(
+        '[pipeline]\nclip_seconds = 2\n[[describers]]\nname = "fixed"\ntexts = ["x"]\n'
+        '[translator]\nname = "keyword"\nkeywords = {}\n[segmenter]\nname = "color-box"\n'
+    )
+    w.worker.set_profile(load_config(toml))
+    store, vid = w.project.store, w.video.id
+    oid = store.add_object(vid, "drum")
+    m = np.zeros((120, 160), bool)
+    m[50:70, 40:80] = True
+    for f in (0, FPS, 2 * FPS, 3 * FPS):
+        store.put_annotation(vid, f, oid, m, source="proposal", status="proposed")
+    w.session.reload(all_frames=True)
+    press(qtbot, w, Qt.Key.Key_A, Qt.KeyboardModifier.ShiftModifier)
+    wait_stored(qtbot, w)
+    assert {r.frame: r.status for r in store.annotations(video_id=vid)} == {
+        0: "accepted",
+        FPS: "accepted",
+        2 * FPS: "proposed",
+        3 * FPS: "proposed",
+    }
+    w.nav.seek(25)
+    wait_shown(qtbot, w, 25)
+    w.action_table["loop_clip"].trigger()
+    t0, t1 = w.playback.loop_range()
+    assert (t0, t1) == (pytest.approx(2.0), pytest.approx(4.0))
