@@ -1,28 +1,28 @@
 """EditController: the ``Editor`` the canvas tools talk to, and the edits of keys (fill holes, copy the
 previous keyframe, brush size, SAM clicks).
 
-Every change is one store call on the writer (a committed transaction with its revision; a change of many
-rows, like C, is one ``Store.group``: one transaction and one undo step), so the window never waits on
-the disk. Until a mask is stored it is shown from ``session.pending``.
+Every change is one use case on the writer (``jobs.editing.save_mask`` for a stroke: one transaction and
+one undo step that never overwrites what another annotator stored meanwhile; ``jobs.review`` for C), so
+the window never waits on the disk. Until a mask is stored it is shown from ``session.pending``.
 """
 
 from __future__ import annotations
 
 import bisect
-import contextlib
 from collections.abc import Callable
 from typing import Any
 
 import numpy as np
 
 from avs_studio.jobs.clips import frame_key
+from avs_studio.jobs.editing import save_mask
 from avs_studio.jobs.review import CopyReport, copy_previous_keyframe
 from avs_studio.masks import fill_holes
 from avs_studio.session.controller import Controller
 from avs_studio.session.display import Layer
 from avs_studio.session.runners import FrameSource, Runner, Worker
 from avs_studio.session.state import AnnotationSession
-from avs_studio.store import AnnotationRow, NotFoundError, ObjectRow
+from avs_studio.store import AnnotationRow, ObjectRow
 
 MIN_RADIUS, MAX_RADIUS = 1.0, 200.0
 SIZED_TOOLS = ("brush", "eraser")  # tools whose size the status bar shows
@@ -89,20 +89,13 @@ class EditController(Controller):
             return
         vid, frame, store = s.video.id, s.shown, s.store
         key = (vid, frame, oid)
-        row = s.annotations.get(oid)
-        expected = row.version if row is not None and key not in s.pending else None
-        source = row.source if row is not None else "manual"
+        # the row this edit changes, as seen; a stroke still in flight replaces this author's own row
+        seen = s.annotations.get(oid) if key not in s.pending else None
         empty = s.annotations.get(None)  # an explicit "nothing sounds here" this mask contradicts
         s.set_pending(key, mask)
 
         def put() -> AnnotationRow:
-            stored = store.put_annotation(
-                vid, frame, oid, mask, source=source, status="edited", expected_version=expected
-            )
-            if empty is not None and mask.any():
-                with contextlib.suppress(NotFoundError):  # someone removed it already
-                    store.delete_annotation(empty.id)
-            return stored
+            return save_mask(store, vid, frame, oid, mask, seen=seen, empty=empty)
 
         def stored(_row: Any) -> None:
             s.write_failed = False

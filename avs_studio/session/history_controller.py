@@ -46,8 +46,8 @@ class HistoryController(Controller):
             if frame is not None and frame != s.frame:
                 self.navigation.seek(int(frame))
             s.reload(all_frames=True)
-            group = rev.group_id is not None
-            step = "grouped change" if group else f"{rev.action} of annotation {rev.annotation_id}"
-            self.say(f"{what}: {step}", 3000)
+            step = "grouped change" if rev.group_id is not None else rev.action
+            where = f" on frame {int(frame) + 1}" if frame is not None else ""
+            self.say(f"{what}: {step}{where}", 3000)  # the window now shows that frame
 
         self.write(fn, done, what)

@@ -55,6 +55,21 @@ def test_a_conflicting_write_is_reported_and_the_stored_mask_shown(headless):
     )
 
 
+def test_a_new_mask_never_overwrites_one_another_author_created_meanwhile(headless):
+    s, store, vid = headless.session, headless.store, headless.session.video.id
+    oid = store.add_object(vid, "drum")
+    s.reload()  # nothing on this frame yet, as far as this window knows
+    other = Store(store.url, author="someone-else")
+    theirs = box(10, 20, 10, 20)
+    other.put_annotation(vid, 0, oid, theirs, source="manual", status="edited")
+    other.close()
+    headless.edit.commit_mask(box(100, 110, 100, 110))
+    assert s.write_failed and headless.errors[-1][0] == "The stroke was not stored"
+    (row,) = store.annotations(video_id=vid, frame=0)
+    assert row.author == "someone-else" and np.array_equal(row.mask(), theirs)
+    assert np.array_equal(s.layers()[0].mask, theirs)  # the window now shows theirs
+
+
 def test_locked_and_unselected_objects_are_not_edited(headless):
     s, store, vid = headless.session, headless.store, headless.session.video.id
     a = store.add_object(vid, "drum")
