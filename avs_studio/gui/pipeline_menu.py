@@ -167,15 +167,21 @@ class PipelineMenu(QObject):
         return self.open_download(missing)
 
     def offer_download(self, model: str, message: str) -> None:
-        """A task needed weights that are not cached: say so, and offer the download dialog."""
+        """A task needed weights that are not cached: offer every model the profile lacks, at once."""
+        from avs_studio.gui.model_dialog import missing_models
+        from avs_studio.openavs import load_config
+
         self.status.showMessage(message, 15000)
         self.note_error(message)
+        try:
+            names = missing_models([model, *config_models(load_config(self.worker.profile))])
+        except Exception:  # the profile itself is broken: that error is shown elsewhere
+            names = [model]
         if self.ask:
-            answer = QMessageBox.question(
-                self.window, "Model not downloaded", f"{message}\n\nDownload it now?"
-            )
+            question = f"{message}\n\nMissing: {', '.join(names)}. Open the model dialog?"
+            answer = QMessageBox.question(self.window, "Models not downloaded", question)
             if answer == QMessageBox.StandardButton.Yes:
-                self.open_download([model])
+                self.open_download(names)
 
     def open_download(self, names: list[str]) -> Any:
         from avs_studio.gui.model_dialog import ModelDownloadDialog

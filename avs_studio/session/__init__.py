@@ -2,7 +2,7 @@
 
 ``AnnotationSession`` holds what is shown and emits ``events``; each controller takes the session and
 the runners it writes and computes on, and turns one user intent into store work. The GUI only connects
-its signals to controllers and draws the session (see docs/adr/0007-session-and-controllers.md).
+its signals to controllers and draws the session (see docs/adr/0010-session-and-controllers.md).
 """
 
 from avs_studio.session.controller import Controller
