@@ -28,6 +28,7 @@ run: $(STAMP)
 lint: $(STAMP)
 	$(VENV)/bin/ruff check avs_studio tests main.py
 	$(VENV)/bin/lint-imports
+	$(VENV)/bin/mypy
 
 test: $(STAMP)
 	QT_QPA_PLATFORM=offscreen $(PY) -m pytest $(PYTEST_ARGS)
@@ -41,4 +42,4 @@ lock: $(STAMP)
 	mv $(PINS).new $(PINS)
 
 clean:
-	rm -rf $(VENV) build *.egg-info .pytest_cache
+	rm -rf $(VENV) build *.egg-info .pytest_cache .mypy_cache

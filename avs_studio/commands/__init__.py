@@ -1,16 +1,11 @@
 """Sub-commands of `avs-studio`. Each module has `register(subparsers)`; thin over `avs_studio.jobs`."""
 
 import importlib
+from typing import Any
 
-MODULES = ["project", "models", "propose", "datasets", "train", "gui"]
+MODULES = ["project", "models", "propose", "review", "datasets", "train", "gui"]
 
 
-def register_all(subparsers) -> None:
+def register_all(subparsers: Any) -> None:
     for name in MODULES:
-        try:
-            module = importlib.import_module(f"{__name__}.{name}")
-        except ModuleNotFoundError as exc:  # a command module not written yet
-            if exc.name != f"{__name__}.{name}":
-                raise
-            continue
-        module.register(subparsers)
+        importlib.import_module(f"{__name__}.{name}").register(subparsers)

@@ -1,5 +1,5 @@
-"""avs_studio.gui: the PySide6 windows, canvas, timeline, tools, panels and workers (see docs/CONTRACTS.md)."""
+"""avs_studio.gui: the PySide6 window, canvas, timeline, tools, panels and workers (see docs/CONTRACTS.md).
 
-from avs_studio.gui import qtfix
-
-qtfix.apply()  # PySide6 6.12.0 signal-emit refcount bug: see qtfix.py
+The window's state and behaviour live in ``avs_studio.session`` (no Qt); this package draws the session
+and connects Qt signals to its controllers.
+"""

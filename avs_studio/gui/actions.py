@@ -1,13 +1,14 @@
 """The one table of actions: id, menu text, default keys, tooltip. Shortcuts are rebindable.
 
 Every non-drawing command of the main window is a QAction made from this table, so menus, tooltips,
-the F1 list and the shortcut editor all read the same place. User bindings are kept in QSettings
-(group "shortcuts", key = action id, value = portable key text; "" = no key).
+the F1 list and the shortcut editor all read the same place. User bindings are kept in one place, the
+user's QSettings (group "shortcuts", key = action id, value = portable key text, several joined by
+"; ", "" = no key): ``save_keys`` / ``load_keys`` below, used by ``ActionTable``.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
 from PySide6.QtCore import QObject, QSettings, Signal
@@ -150,6 +151,27 @@ SPECS: tuple[ActionSpec, ...] = (
 ) + tuple(ActionSpec(f"select_{i}", f"Select object {i}", (str(i),), "", "Review") for i in range(1, 10))
 
 
+GROUP = "shortcuts"
+PORTABLE = QKeySequence.SequenceFormat.PortableText
+
+
+def save_keys(settings: QSettings, action_id: str, keys: list[QKeySequence]) -> None:
+    """Remember the keys of one action for this user."""
+    settings.setValue(f"{GROUP}/{action_id}", "; ".join(k.toString(PORTABLE) for k in keys))
+
+
+def load_keys(settings: QSettings, action_id: str) -> list[QKeySequence] | None:
+    """The keys the user gave an action; None when never changed (its defaults apply)."""
+    value = settings.value(f"{GROUP}/{action_id}")
+    if value is None:
+        return None
+    return [QKeySequence(part.strip()) for part in str(value).split(";") if part.strip()]
+
+
+def forget_keys(settings: QSettings, action_id: str) -> None:
+    settings.remove(f"{GROUP}/{action_id}")
+
+
 def _tip(spec: ActionSpec, keys: list[QKeySequence]) -> str:
     text = spec.tip or spec.text.replace("&", "").rstrip("…")
     shown = ", ".join(k.toString(QKeySequence.SequenceFormat.NativeText) for k in keys if not k.isEmpty())
@@ -189,12 +211,26 @@ class ActionTable(QObject):
         """Rebind ``action_id`` (empty list = no key) and remember it across restarts."""
         seqs = [k if isinstance(k, QKeySequence) else QKeySequence(k) for k in keys]
         self._apply(action_id, seqs)
-        text = "; ".join(s.toString(QKeySequence.SequenceFormat.PortableText) for s in seqs)
-        self.settings.setValue(f"shortcuts/{action_id}", text)
+        save_keys(self.settings, action_id, seqs)
         self.changed.emit(action_id)
 
+    def default_mapping(self) -> dict[str, str]:
+        """Action id -> its first default key ("" = none), what the shortcut editor resets to."""
+        return {aid: spec.keys[0] if spec.keys else "" for aid, spec in self.specs.items()}
+
+    def apply_mapping(self, mapping: Mapping[str, str]) -> list[str]:
+        """Bind and remember the keys of a mapping {action id: key} as a whole (the shortcut editor's
+        OK); ShortcutConflict and nothing changed when two actions would share a key."""
+        from avs_studio.gui.shortcuts import apply_shortcuts, normalise_key
+
+        changed = apply_shortcuts(self.actions, mapping)  # checks the whole mapping first
+        for aid, key in mapping.items():
+            if aid in self.actions and aid in changed:
+                self.set_keys(aid, [normalise_key(key)] if normalise_key(key) else [])
+        return changed
+
     def reset(self, action_id: str) -> None:
-        self.settings.remove(f"shortcuts/{action_id}")
+        forget_keys(self.settings, action_id)
         self._apply(action_id, self.default_keys(action_id))
         self.changed.emit(action_id)
 
@@ -216,10 +252,8 @@ class ActionTable(QObject):
         return out
 
     def _stored(self, action_id: str) -> list[QKeySequence]:
-        value = self.settings.value(f"shortcuts/{action_id}")
-        if value is None:
-            return self.default_keys(action_id)
-        return [QKeySequence(part.strip()) for part in str(value).split(";") if part.strip()]
+        keys = load_keys(self.settings, action_id)
+        return self.default_keys(action_id) if keys is None else keys
 
     def _apply(self, action_id: str, keys: list[QKeySequence]) -> None:
         action = self.actions[action_id]

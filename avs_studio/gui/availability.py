@@ -19,7 +19,7 @@ FEATURE_ACTIONS = {
 
 def grey_out_unavailable(window: Any) -> dict[str, str]:
     """Disable the window's actions that need a missing extra; returns action id -> tooltip set."""
-    table = getattr(getattr(window, "actions", None), "actions", {})
+    table = getattr(getattr(window, "action_table", None), "actions", {})
     named = {a.objectName(): a for a in window.findChildren(QAction) if a.objectName()}
     done = {}
     for feature, missing in extras.unavailable_features().items():

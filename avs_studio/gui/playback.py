@@ -18,7 +18,7 @@ Public API
     set_speed(speed)  clamped to [0.25, 2.0]
     set_loop(start_frame, end_frame)  (inclusive frames) / clear_loop() / loop_range() -> (t0, t1) | None
     play_span(frame0, frame1, return_to_start=True)  plays [t(frame0), end of frame1) once, then pauses
-    is_playing(), frame(), position() (s), speed(), audio_active(), close()
+    is_playing(), frame(), frame_count(), position() (s), speed(), audio_active(), close()
 
 The clock: with an audio device, media time is read from the audio stream (the time stamp at which the
 block that holds sample k reaches the speaker, plus the stream time elapsed since), so the picture follows
@@ -177,6 +177,10 @@ class PlaybackController(QObject):
     # ------------------------------------------------------------------ state
     def is_playing(self) -> bool:
         return self._playing
+
+    def frame_count(self) -> int:
+        """Frames of the media set (0 before ``set_media``)."""
+        return len(self._times)
 
     def frame(self) -> int:
         return self._frame

@@ -2,21 +2,16 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 import cv2
 import numpy as np
 from PySide6.QtGui import QColor, QImage
 
+from avs_studio.session.display import Layer
+
+__all__ = ["FILL_ALPHA", "MODES", "Layer", "argb_qimage", "composite", "from_qimage", "outline", "rgb_of", "to_qimage"]
+
 FILL_ALPHA = 115  # about 45% of 255
 MODES = ("fill", "outline", "hidden")
-
-
-@dataclass
-class Layer:
-    mask: np.ndarray  # bool (H, W)
-    colour: str  # "#rrggbb"
-    selected: bool = False
 
 
 def to_qimage(rgb: np.ndarray) -> QImage:
@@ -64,3 +59,10 @@ def composite(shape: tuple[int, int], layers: list[Layer], mode: str) -> np.ndar
         edge = outline(layer.mask, edge_width + (1 if layer.selected else 0))
         out[edge] = (r, g, b, 255)
     return out
+
+
+def argb_qimage(argb: np.ndarray) -> QImage:
+    """QImage (RGB32, a copy) of an (h, w) uint32 0xAARRGGBB array."""
+    h, w = argb.shape
+    data = np.ascontiguousarray(argb, dtype=np.uint32)
+    return QImage(data.data, w, h, 4 * w, QImage.Format.Format_RGB32).copy()

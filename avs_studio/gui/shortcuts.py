@@ -1,16 +1,15 @@
 """Shortcut editor (rebind keys, conflict check, reset) and the read-only F1 list.
 
-A shortcut mapping is a plain dict ``{action_id: "Ctrl+Z"}`` (Qt portable key text, "" = no key) that
-the main window stores with ``store.set_setting("shortcuts", mapping)`` and applies at start with
-``apply_shortcuts(actions, mapping)``.
+A shortcut mapping is a plain dict ``{action_id: "Ctrl+Z"}`` (Qt portable key text, "" = no key). The
+editor applies it on OK through ``apply`` (default ``apply_shortcuts``: the QActions only); the main
+window passes ``ActionTable.apply_mapping``, which also remembers the keys (the one shortcut storage,
+the user's QSettings, see ``gui/actions.py``).
 
 Usage::
 
-    actions = window.actions.actions                       # dict[str, QAction]
-    defaults = {a: spec.keys[0] if spec.keys else "" for a, spec in window.actions.specs.items()}
-    dlg = ShortcutEditor(actions, defaults, parent=window)
-    if dlg.exec():
-        store.set_setting("shortcuts", dlg.mapping())      # already applied to the actions
+    table = window.action_table
+    dlg = ShortcutEditor(table.actions, table.default_mapping(), parent=window, apply=table.apply_mapping)
+    dlg.exec()                                             # OK: applied and remembered
 
 Public API
     normalise_key(text) -> str                     portable form of a key ("ctrl+z" -> "Ctrl+Z"), "" for none
@@ -18,18 +17,17 @@ Public API
     find_conflicts(mapping) -> dict[str, list[str]]   key -> action ids, for keys bound more than once
     apply_shortcuts(actions, mapping) -> list[str]     sets the keys (ids not in ``actions`` ignored);
                                                        raises ShortcutConflict (nothing applied) on clashes
-    ShortcutEditor(actions, defaults, mapping=None, parent=None)   QDialog
+    ShortcutEditor(actions, defaults, mapping=None, parent=None, apply=apply_shortcuts)   QDialog
         mapping() -> dict[str, str]          the edited keys
         set_key(action_id, key) -> str | None    assign; returns the conflict message (not applied) or None
         reset_defaults()                     every action back to its default key
         message (QLabel), table (QTableWidget: action, id, key, default), key_edit (QKeySequenceEdit)
-        On OK the mapping is applied to the actions.
     ShortcutListDialog(actions, parent=None)   F1: read-only table of action, keys, tooltip
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 
 from PySide6.QtCore import Qt
 from PySide6.QtGui import QAction, QKeySequence
@@ -114,10 +112,12 @@ class ShortcutEditor(QDialog):
         defaults: Mapping[str, str],
         mapping: Mapping[str, str] | None = None,
         parent: QWidget | None = None,
+        apply: Callable[[Mapping[str, str]], object] | None = None,
     ) -> None:
         super().__init__(parent)
         self.setWindowTitle("Keyboard shortcuts")
         self.actions = dict(actions)
+        self._apply = apply
         self.defaults = {aid: normalise_key(defaults.get(aid, "")) for aid in self.actions}
         self._mapping = current_mapping(self.actions)
         if mapping:
@@ -194,7 +194,10 @@ class ShortcutEditor(QDialog):
 
     def accept(self) -> None:
         try:
-            apply_shortcuts(self.actions, self._mapping)
+            if self._apply is None:
+                apply_shortcuts(self.actions, self._mapping)
+            else:
+                self._apply(self._mapping)
         except ShortcutConflict as exc:  # defaults that clash, or an inconsistent starting mapping
             self._say(str(exc), error=True)
             return

@@ -50,5 +50,9 @@ class StatusBar(QStatusBar):
     def set_device(self, device: str) -> None:
         self.device_label.setText(device or "device: –")
 
+    def set_device_models(self, device: str, models: str) -> None:
+        self.set_device(device)
+        self.set_models(models)
+
     def set_models(self, models: str) -> None:
         self.models_label.setText(models or "models: none loaded")

@@ -33,33 +33,27 @@ Drawing: the waveform comes from ``EnvelopePyramid.envelope(t0, t1, width)`` (ex
 pixel column of the visible window), so cost and memory depend on the widget width, not the file length.
 Everything but the playhead is cached as one image per (view, size, mode, statuses): moving the playhead
 repaints in ~0.1 ms. The spectrogram (``log_mel``, at most SPEC_MAX_COLUMNS time columns, one 25 ms window
-per column when the view is long) is computed on a worker thread; until it arrives the previous one is
-shown moved/stretched into the new view, then ``spectrogramReady`` is emitted.
+per column when the view is long) is computed by ``gui.spectrogram_worker`` off the GUI thread; until it
+arrives the previous one is shown moved/stretched into the new view, then ``spectrogramReady`` is emitted.
 """
 
 from __future__ import annotations
 
-import contextlib
 import math
-from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
-import pyqtgraph as pg
-from PySide6.QtCore import QObject, QPointF, QRectF, QSize, Qt, Signal
+from PySide6.QtCore import QPointF, QRectF, QSize, Qt, Signal
 from PySide6.QtGui import QColor, QImage, QMouseEvent, QPainter, QPaintEvent, QPen, QResizeEvent, QWheelEvent
 from PySide6.QtWidgets import QSizePolicy, QWidget
 
-from avs_studio.media import AudioTrack, EnvelopePyramid, log_mel
+from avs_studio.gui.render import argb_qimage
+from avs_studio.gui.spectrogram_worker import SPEC_MAX_COLUMNS, SpectrogramWorker
+from avs_studio.media import AudioTrack, EnvelopePyramid, spectrogram_columns
+from avs_studio.session.display import STATUS_COLOURS as STATE_COLOURS
 
-# Review status -> tick colour (UX.md: grey / amber / green / red / blue). "unprocessed" = "none".
-STATUS_COLOURS: dict[str, str] = {
-    "none": "#8a8a8a",
-    "unprocessed": "#8a8a8a",
-    "proposed": "#f0a020",
-    "accepted": "#30b050",
-    "rejected": "#d03838",
-    "edited": "#3c7ce0",
-}
+# Review status -> tick colour (session.display's, plus "none" = "unprocessed")
+STATUS_COLOURS: dict[str, str] = {"none": STATE_COLOURS["unprocessed"], **STATE_COLOURS}
+__all__ = ["SPEC_MAX_COLUMNS", "STATUS_COLOURS", "STATUS_PRIORITY", "TimelineWidget", "spectrogram_columns"]
 BACKGROUND = "#1e1f22"
 WAVE_COLOUR = "#7fb2e5"
 AXIS_COLOUR = "#3a3d42"
@@ -78,9 +72,6 @@ MIN_SPAN_S = 0.02
 ZOOM_STEP = 0.8  # view span factor per wheel notch
 PAN_STEP = 0.1  # fraction of the span per Shift+wheel notch
 FOLLOW_MARGIN = 0.1  # when following, page so the playhead sits this far into the view
-SPEC_DB_RANGE = 80.0
-N_MELS = 64
-SPEC_MAX_COLUMNS = 480  # time columns analysed per view (stretched to the width); bounds the FFT work
 
 
 def _nice_step(span: float, pixels: int, min_px: int = 80) -> float:
@@ -128,10 +119,8 @@ class TimelineWidget(QWidget):
         self._drag: str | None = None  # "seek" | "pan"
         self._drag_x = 0.0
         self._drag_view = (0.0, 1.0)
-        rgb = pg.colormap.get("inferno").getLookupTable(0.0, 1.0, 256, alpha=False).astype(np.uint32)
-        self._lut = (0xFF000000 | (rgb[:, 0] << 16) | (rgb[:, 1] << 8) | rgb[:, 2]).astype(np.uint32)
-        self._spec_bridge = _SpecBridge()
-        self._spec_bridge.ready.connect(self._spectrogram_ready)
+        self._spec_worker = SpectrogramWorker(self)
+        self._spec_worker.ready.connect(self._spectrogram_ready)
         self._spec_done: tuple[tuple, QImage] | None = None
         self._spec_requested: tuple | None = None
         self._spec_pending = False
@@ -298,7 +287,7 @@ class TimelineWidget(QWidget):
         else:
             img[top:bottom] = self._wave_array(w, bottom - top)
         self._draw_ticks(img, top, bottom)
-        layer = _qimage(img)
+        layer = argb_qimage(img)
         p = QPainter(layer)
         self._paint_ruler(p, w)
         p.end()
@@ -319,11 +308,10 @@ class TimelineWidget(QWidget):
         if done is not None and done[0] == want:
             self._spec_pending = False
             return done[1].scaled(w, h, Qt.AspectRatioMode.IgnoreAspectRatio)
-        if self._spec_requested != want:
+        if self._spec_requested != want and self._audio is not None:
             self._spec_requested = want
             self._spec_pending = True
-            audio, bridge, lut = self._audio, self._spec_bridge, self._lut
-            _spec_pool().submit(_spectrogram_job, want, audio, lut, bridge, lambda: self._spec_requested)
+            self._spec_worker.request(want, self._audio, lambda: self._spec_requested)
         img = QImage(w, h, QImage.Format.Format_RGB32)
         img.fill(QColor(BACKGROUND))
         if done is not None and done[0][3] == id(self._audio):  # stale image, mapped onto the new view
@@ -334,7 +322,7 @@ class TimelineWidget(QWidget):
         return img
 
     def _spectrogram_ready(self, key: tuple, argb: np.ndarray) -> None:
-        self._spec_done = (key, _qimage(argb))
+        self._spec_done = (key, argb_qimage(argb))
         if key == self._spec_requested:
             self._spec_pending = False
             self._layer_key = None
@@ -471,114 +459,10 @@ def _blend(argb: np.ndarray, colour: QColor, alpha: int) -> np.ndarray:
     """``colour`` at ``alpha``/255 over opaque ARGB pixels."""
     out = np.empty_like(argb)
     a = alpha / 255.0
-    result = np.uint32(0xFF000000)
+    result = np.full(argb.shape, 0xFF000000, np.uint32)
     for shift, value in ((16, colour.red()), (8, colour.green()), (0, colour.blue())):
         ch = (argb >> np.uint32(shift)) & np.uint32(0xFF)
         mixed = np.round(ch * (1 - a) + value * a).astype(np.uint32)
         result = result | (mixed << np.uint32(shift))
     out[...] = result
     return out
-
-
-def _qimage(argb: np.ndarray) -> QImage:
-    """QImage (RGB32, a copy) of an (h, w) uint32 0xAARRGGBB array."""
-    h, w = argb.shape
-    data = np.ascontiguousarray(argb, dtype=np.uint32)
-    return QImage(data.data, w, h, 4 * w, QImage.Format.Format_RGB32).copy()
-
-
-def spectrogram_argb(audio: AudioTrack, t0: float, t1: float, cols: int, lut: np.ndarray) -> np.ndarray:
-    """(n_mels, cols) uint32 image of the log-mel of [t0, t1): low frequencies at the bottom, top 80 dB."""
-    mel = spectrogram_columns(audio, t0, t1, cols)
-    top = float(mel.max()) if mel.size else 0.0
-    norm = np.clip((mel - (top - SPEC_DB_RANGE)) / SPEC_DB_RANGE, 0.0, 1.0)
-    idx = (norm[::-1] * 255).astype(np.uint8)
-    return lut[idx]
-
-
-_POOL: ThreadPoolExecutor | None = None
-
-
-def _spec_pool() -> ThreadPoolExecutor:
-    """One worker thread for the spectrograms of every timeline (made on first use)."""
-    global _POOL
-    if _POOL is None:
-        _POOL = ThreadPoolExecutor(max_workers=1, thread_name_prefix="timeline-spectrogram")
-    return _POOL
-
-
-def _one_blas_thread():
-    """log_mel's small mel matmul runs 3-5x slower with a BLAS thread pool on a busy CPU: use one thread."""
-    try:
-        from threadpoolctl import threadpool_limits
-    except ImportError:  # optional (comes with scikit-learn)
-        return contextlib.nullcontext()
-    return threadpool_limits(limits=1, user_api="blas")
-
-
-class _SpecBridge(QObject):
-    ready = Signal(object, object)  # key, (n_mels, cols) uint32
-
-
-def _spectrogram_job(key: tuple, audio: AudioTrack, lut: np.ndarray, bridge: _SpecBridge, latest) -> None:
-    """Worker thread: skip requests the view has already moved past, else compute and hand back."""
-    if latest() != key:
-        return
-    t0, t1, cols, _ = key
-    with _one_blas_thread():
-        img = spectrogram_argb(audio, t0, t1, cols, lut)
-    try:
-        bridge.ready.emit(key, img)
-    except RuntimeError:  # the widget is gone
-        pass
-
-
-def spectrogram_columns(
-    audio: AudioTrack, t0: float, t1: float, width: int, n_mels: int = N_MELS
-) -> np.ndarray:
-    """(n_mels, width) log-mel dB of [t0, t1), one frame per column, reading O(width * n_fft) samples."""
-    width = max(int(width), 1)
-    rate = audio.rate
-    win = max(2, int(round(0.025 * rate)))
-    n_fft = 1 << int(np.ceil(np.log2(win)))
-    span = max(t1 - t0, 1e-6)
-    if span * rate <= width * n_fft:  # short window: analyse it directly
-        mono = audio.span(t0 - n_fft / rate, t1 + n_fft / rate)
-        mono = mono.mean(axis=0) if mono.ndim == 2 else mono
-        off = n_fft / rate
-        hop = max(span / width, 1.0 / rate)
-        mel = log_mel(mono, rate, off, off + min(hop * width, span), n_mels=n_mels, hop_s=hop)
-        return _fit_columns(mel, width)
-    # long window: one n_fft excerpt centred on each column, laid end to end
-    centres = t0 + (np.arange(width) + 0.5) * span / width
-    starts = np.round(centres * rate).astype(np.int64) - n_fft // 2
-    x = audio.samples if audio.samples.ndim == 2 else audio.samples[None, :]
-    n = x.shape[1]
-    mono = x[0] if x.shape[0] == 1 else None
-    excerpts = np.zeros((width, n_fft), np.float32)
-    inside = (starts >= 0) & (starts + n_fft <= n)
-    if inside.any():  # whole excerpts: one strided view, no per-sample index array
-        idx = starts[inside]
-        if mono is not None:
-            view = np.lib.stride_tricks.sliding_window_view(mono, n_fft)
-            excerpts[inside] = view[idx]
-        else:
-            excerpts[inside] = np.stack([x[:, a : a + n_fft].mean(axis=0) for a in idx])
-    for i in np.flatnonzero(~inside):  # the few excerpts that cross the ends of the audio
-        a = int(starts[i])
-        lo, hi = max(a, 0), min(a + n_fft, n)
-        if hi > lo:
-            excerpts[i, lo - a : hi - a] = x[:, lo:hi].mean(axis=0)
-    flat = excerpts.reshape(-1)
-    hop_s = n_fft / rate
-    mel = log_mel(
-        flat, rate, (n_fft // 2) / rate, (n_fft // 2) / rate + width * hop_s, n_mels=n_mels, hop_s=hop_s
-    )
-    return _fit_columns(mel, width)
-
-
-def _fit_columns(mel: np.ndarray, width: int) -> np.ndarray:
-    if mel.shape[1] == width:
-        return mel
-    pick = np.minimum((np.arange(width) * mel.shape[1] / width).astype(np.int64), mel.shape[1] - 1)
-    return mel[:, pick]

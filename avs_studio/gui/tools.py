@@ -1,8 +1,8 @@
 """Editing tools: brush, eraser, polygon and SAM clicks.
 
 Tools get image coordinates in the masks convention (pixel (x, y) has its centre at (x, y)) and talk
-to an ``Editor`` (the main window): it hands out the mask being edited, shows previews and commits
-the final mask when the mouse is released (one transaction and one revision per stroke).
+to an ``Editor`` (``session.EditController``): it hands out the mask being edited, shows previews and
+commits the final mask when the mouse is released (one transaction and one revision per stroke).
 """
 
 from __future__ import annotations
@@ -15,12 +15,14 @@ from PySide6.QtGui import QBrush, QColor, QPainterPath, QPen
 from PySide6.QtWidgets import QGraphicsEllipseItem, QGraphicsPathItem, QGraphicsRectItem, QGraphicsScene
 
 from avs_studio.masks import brush_stroke, erase_stroke, polygon_fill
+from avs_studio.session.edit_controller import MAX_RADIUS, MIN_RADIUS
 
-MIN_RADIUS, MAX_RADIUS = 1.0, 200.0
+__all__ = ["MAX_RADIUS", "MIN_RADIUS", "TOOLS", "BrushTool", "Editor", "EraserTool", "PolygonTool", "SamTool", "Tool"]
 
 
 class Editor(Protocol):
-    brush_radius: float
+    @property
+    def brush_radius(self) -> float: ...
 
     def editable_mask(self) -> np.ndarray | None: ...  # None: nothing to edit (message shown)
     def preview_mask(self, mask: np.ndarray) -> None: ...
@@ -149,6 +151,11 @@ class BrushTool(Tool):
     @property
     def points(self) -> list[tuple[float, float]]:
         return list(self._points)
+
+    @property
+    def circle(self) -> QGraphicsEllipseItem | None:
+        """The brush outline under the mouse (None while the tool is not on a canvas)."""
+        return self._circle
 
 
 class EraserTool(BrushTool):

@@ -15,16 +15,13 @@ import queue
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from enum import IntEnum
 from typing import Any
 
 from PySide6.QtCore import QObject, Signal, Slot
 
+from avs_studio.session.runners import Priority
 
-class Priority(IntEnum):
-    INTERACTIVE = 0
-    PREFETCH = 1
-    BATCH = 2
+__all__ = ["Cancelled", "InferenceWorker", "JobRunner", "Priority", "TaskRunner"]
 
 
 class Cancelled(Exception):
@@ -89,6 +86,16 @@ class TaskRunner(QObject):
         """No task queued or running, and every result delivered to the GUI thread."""
         with self._lock:
             return self._pending == 0 and not self._tasks
+
+    def wait_idle(self, timeout_ms: int = 10000) -> bool:
+        """Process GUI events until every queued task is done and delivered (before closing)."""
+        from PySide6.QtCore import QDeadlineTimer, QEventLoop
+        from PySide6.QtWidgets import QApplication
+
+        deadline = QDeadlineTimer(timeout_ms)
+        while not self.idle() and not deadline.hasExpired():
+            QApplication.processEvents(QEventLoop.ProcessEventsFlag.AllEvents, 20)
+        return self.idle()
 
     def is_stopped(self) -> bool:
         return not self._thread.is_alive()
@@ -229,6 +236,7 @@ class InferenceWorker(JobRunner):
     """The one thread that owns the models: pipeline (text prompts) and point segmenter (SAM clicks)."""
 
     models_changed = Signal(str, str)  # device, model names
+    profile_changed = Signal()  # set_profile took another config (GUI thread)
 
     def __init__(self, profile: Any = "default", parent: QObject | None = None) -> None:
         super().__init__("inference", parent)
@@ -247,6 +255,7 @@ class InferenceWorker(JobRunner):
             self._pipeline = None
             self._point_segmenter = None if self._injected is None else self._injected
             self._embedded.clear()
+            self.profile_changed.emit()
 
     def set_point_segmenter(self, segmenter: Any) -> None:
         """Use this point segmenter instead of the profile's (tests: a tiny random SAM)."""

@@ -18,6 +18,8 @@ from avs_studio.io.evalfolders import iter_video_pairs
 from avs_studio.jobs.importing import LABEL2IDX_SETTING
 from avs_studio.masks import decode
 from avs_studio.masks.metrics import BATCH_VIDEOS, BinaryEvaluator, SemanticEvaluator
+from avs_studio.progress import Progress
+from avs_studio.store import AnnotationRow
 
 TASKS = ("binary", "semantic")
 PROTOCOLS = ("avsbench", "per-frame")
@@ -34,25 +36,26 @@ def _evaluator(task: str, protocol: str, batch_videos: int) -> Any:
 
 
 def evaluate_folders(
-    pred: str | os.PathLike,
-    gt: str | os.PathLike,
+    pred: str | os.PathLike[str],
+    gt: str | os.PathLike[str],
     *,
     task: str = "binary",
     protocol: str = "avsbench",
     batch_videos: int = BATCH_VIDEOS,
-    progress: Callable[[int, int, str], None] | None = None,
-) -> dict:
+    progress: Progress | None = None,
+) -> dict[str, Any]:
     """Evaluate PNG folders (see avs_studio.io.evalfolders for how frames are paired and ordered)."""
     ev = _evaluator(task, protocol, batch_videos)
     for n, (folder, preds, gts) in enumerate(iter_video_pairs(pred, gt, task)):
         ev.add_video(preds, gts)
         if progress:
             progress(n + 1, 0, folder)
-    return ev.result()
+    result: dict[str, Any] = ev.result()
+    return result
 
 
-def _masks_by_frame(store: Any, video_id: int, spec: dict) -> dict[int, list]:
-    out: dict[int, list] = defaultdict(list)
+def _masks_by_frame(store: Any, video_id: int, spec: dict[str, Any]) -> dict[int, list[AnnotationRow]]:
+    out: dict[int, list[AnnotationRow]] = defaultdict(list)
     for a in store.iter_annotations(video_id=video_id, status=spec.get("status"), source=spec.get("source")):
         out[a.frame].append(a)
     return out
@@ -60,14 +63,14 @@ def _masks_by_frame(store: Any, video_id: int, spec: dict) -> dict[int, list]:
 
 def evaluate(
     project: Any,
-    pred: dict | None = None,
-    gt: dict | None = None,
+    pred: dict[str, Any] | None = None,
+    gt: dict[str, Any] | None = None,
     *,
     task: str = "binary",
     protocol: str = "avsbench",
     split: str | None = None,
     batch_videos: int = BATCH_VIDEOS,
-) -> dict:
+) -> dict[str, Any]:
     """Score annotations matching ``pred`` ({"status": .., "source": ..}) against those matching ``gt``.
 
     Frames are the ground truth's annotated frames, per video in id order; a frame with no prediction
@@ -78,14 +81,15 @@ def evaluate(
     gt = gt or {"status": "accepted"}
     store = project.store
     ev = _evaluator(task, protocol, batch_videos)
-    class_of = dict(store.get_setting(LABEL2IDX_SETTING) or {})
+    class_of: dict[str, int] = dict(store.get_setting(LABEL2IDX_SETTING) or {})
     missing = 0
 
     def class_index(label: str) -> int:
         if label not in class_of:
-            free = sorted(set(range(1, ev.num_classes)) - set(class_of.values()))
+            num_classes = int(ev.num_classes)
+            free = sorted(set(range(1, num_classes)) - set(class_of.values()))
             if not free:
-                raise ValueError(f"more than {ev.num_classes - 1} classes: no index left for {label!r}")
+                raise ValueError(f"more than {num_classes - 1} classes: no index left for {label!r}")
             class_of[label] = free[0]
         return class_of[label]
 
@@ -96,7 +100,8 @@ def evaluate(
         pred_frames = _masks_by_frame(store, video.id, pred)
         labels = {o.id: o.label for o in store.objects(video.id)}
         size = (video.height, video.width)
-        preds, gts = [], []
+        preds: list[np.ndarray] = []
+        gts: list[np.ndarray] = []
         for fi in sorted(gt_frames):
             if fi not in pred_frames:
                 missing += 1
@@ -110,7 +115,7 @@ def evaluate(
     return {**ev.result(), "missing_pred": missing}
 
 
-def _union(anns: list, size: tuple[int, int]) -> np.ndarray:
+def _union(anns: list[AnnotationRow], size: tuple[int, int]) -> np.ndarray:
     m = np.zeros(size, bool)
     for a in anns:
         if a.area:
@@ -118,7 +123,9 @@ def _union(anns: list, size: tuple[int, int]) -> np.ndarray:
     return m
 
 
-def _labels(anns: list, size: tuple[int, int], labels: dict, class_index: Callable[[str], int]) -> np.ndarray:
+def _labels(
+    anns: list[AnnotationRow], size: tuple[int, int], labels: dict[int, str], class_index: Callable[[str], int]
+) -> np.ndarray:
     out = np.zeros(size, np.int32)
     for a in anns:
         if a.area and a.object_id is not None:

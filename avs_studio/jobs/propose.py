@@ -19,16 +19,16 @@ from typing import Any
 
 import numpy as np
 
+from avs_studio.jobs.clips import SETTINGS_KEY, clip_length, split_clips
 from avs_studio.jobs.project import Project, keyframes
 from avs_studio.media import MediaError, NoAudioError, VideoReader, load_audio
 from avs_studio.openavs import Clip, FrameProposal, Pipeline, PipelineConfig, load_config
 from avs_studio.openavs.pipeline import Cancelled, PipelineError
+from avs_studio.progress import Progress
 from avs_studio.store import FrameMasks, ProposalCounts, VideoRow
 
-Progress = Callable[[int, int, str], None]
 OnClip = Callable[[int, list[FrameProposal]], None]
 SOURCE = "proposal"
-SETTINGS_KEY = "pipeline"  # project setting the GUI writes; its "llm" {"base_url", "model", "api_key"}
 
 
 class ProposeError(Exception):
@@ -150,10 +150,6 @@ def select_videos(project: Project, video_ids: Sequence[int] | None, split: str 
         )
     chosen = [by_id[i] for i in dict.fromkeys(video_ids)]
     return [v for v in chosen if split is None or v.split == split]
-
-
-def split_clips(frames: list[int], size: int) -> list[list[int]]:
-    return [frames[i : i + size] for i in range(0, len(frames), size)]
 
 
 def plan_clips(
@@ -363,7 +359,7 @@ def _propose_openavs(
     else:
         cfg = config if isinstance(config, PipelineConfig) else load_config(config, llm=llm_settings(project))
         pipeline = None
-    clip_size = cfg.clip_seconds if cfg is not None else 5
+    clip_size = clip_length(cfg)
     plan = plan_clips(videos, clip_size, frames)
     if pipeline is None and any(v.has_audio for v, _ in plan):
         pipeline = Pipeline.from_config(cfg, device=device)

@@ -20,6 +20,7 @@ import torch
 
 from avs_studio import masks
 from avs_studio.atomic import atomic_path
+from avs_studio.jobs.clips import clip_length
 from avs_studio.jobs.project import Project, keyframes
 from avs_studio.jobs.propose import (
     Progress,
@@ -40,7 +41,6 @@ from avs_studio.training.paths import model_dir
 
 LABEL = "sounding object"
 SOURCE = "student"
-CLIP_SECONDS = 5
 
 
 def frame_proposal(
@@ -97,7 +97,7 @@ def propose_with_student(
     options = DataOptions(image_size=cfg.image_size, n_mels=cfg.n_mels, audio_frames=cfg.audio_frames)
     cache = project.dir / "cache" / "training"
     report = ProposeReport(engine=engine)
-    plan = plan_clips(select_videos(project, video_ids, split), CLIP_SECONDS, frames)
+    plan = plan_clips(select_videos(project, video_ids, split), clip_length(), frames)
     config = {"model": name, "path": str(path), "threshold": threshold, "model_config": cfg.to_dict()}
 
     def propose_video(video: VideoRow, clips: list[list[int]], done: int, total: int) -> int:

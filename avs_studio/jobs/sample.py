@@ -21,7 +21,7 @@ def default_sample_dir() -> Path:
     return Path(os.environ.get("AVS_STUDIO_DATA", user_data_dir("avs-studio"))) / "sample-project"
 
 
-def open_sample_project(project_dir: str | os.PathLike | None = None) -> Project:
+def open_sample_project(project_dir: str | os.PathLike[str] | None = None) -> Project:
     """Open the sample project, creating it (SQLite + the bundled clip) on first use."""
     path = Path(project_dir) if project_dir else default_sample_dir()
     if is_project(path):

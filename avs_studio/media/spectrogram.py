@@ -3,8 +3,12 @@
 from __future__ import annotations
 
 from functools import lru_cache
+from typing import TYPE_CHECKING
 
 import numpy as np
+
+if TYPE_CHECKING:
+    from avs_studio.media.audio import AudioTrack
 
 
 def hz_to_mel(f: np.ndarray | float) -> np.ndarray:
@@ -72,3 +76,54 @@ def log_mel(
     power = np.abs(np.fft.rfft(frames * window, axis=1)) ** 2
     mel = mel_filterbank(int(rate), n_fft, int(n_mels)) @ power.T
     return (10.0 * np.log10(np.maximum(mel, 1e-10))).astype(np.float32)
+
+
+def spectrogram_columns(
+    audio: AudioTrack, t0: float, t1: float, width: int, n_mels: int = 64
+) -> np.ndarray:
+    """(n_mels, width) log-mel dB of [t0, t1), one frame per column, reading O(width * n_fft) samples."""
+    width = max(int(width), 1)
+    rate = audio.rate
+    win = max(2, int(round(0.025 * rate)))
+    n_fft = 1 << int(np.ceil(np.log2(win)))
+    span = max(t1 - t0, 1e-6)
+    if span * rate <= width * n_fft:  # short window: analyse it directly
+        mono = audio.span(t0 - n_fft / rate, t1 + n_fft / rate)
+        mono = mono.mean(axis=0) if mono.ndim == 2 else mono
+        off = n_fft / rate
+        hop = max(span / width, 1.0 / rate)
+        mel = log_mel(mono, rate, off, off + min(hop * width, span), n_mels=n_mels, hop_s=hop)
+        return _fit_columns(mel, width)
+    # long window: one n_fft excerpt centred on each column, laid end to end
+    centres = t0 + (np.arange(width) + 0.5) * span / width
+    starts = np.round(centres * rate).astype(np.int64) - n_fft // 2
+    x = audio.samples if audio.samples.ndim == 2 else audio.samples[None, :]
+    n = x.shape[1]
+    single = x[0] if x.shape[0] == 1 else None
+    excerpts = np.zeros((width, n_fft), np.float32)
+    inside = (starts >= 0) & (starts + n_fft <= n)
+    if inside.any():  # whole excerpts: one strided view, no per-sample index array
+        idx = starts[inside]
+        if single is not None:
+            view = np.lib.stride_tricks.sliding_window_view(single, n_fft)
+            excerpts[inside] = view[idx]
+        else:
+            excerpts[inside] = np.stack([x[:, a : a + n_fft].mean(axis=0) for a in idx])
+    for i in np.flatnonzero(~inside):  # the few excerpts that cross the ends of the audio
+        a = int(starts[i])
+        lo, hi = max(a, 0), min(a + n_fft, n)
+        if hi > lo:
+            excerpts[i, lo - a : hi - a] = x[:, lo:hi].mean(axis=0)
+    flat = excerpts.reshape(-1)
+    hop_s = n_fft / rate
+    mel = log_mel(
+        flat, rate, (n_fft // 2) / rate, (n_fft // 2) / rate + width * hop_s, n_mels=n_mels, hop_s=hop_s
+    )
+    return _fit_columns(mel, width)
+
+
+def _fit_columns(mel: np.ndarray, width: int) -> np.ndarray:
+    if mel.shape[1] == width:
+        return mel
+    pick = np.minimum((np.arange(width) * mel.shape[1] / width).astype(np.int64), mel.shape[1] - 1)
+    return mel[:, pick]

@@ -121,7 +121,7 @@ def _case_open_and_scroll(video: str, project_dir: str, seeks: int) -> dict:
     s = time.perf_counter()
     for _ in range(100):
         f = window.frame + 1
-        window.step(1)
+        window.nav.step(1)
         wait(lambda f=f: window.canvas.frame_index == f)
     step_fps = 100 / (time.perf_counter() - s)
     rss_peak = max(rss_peak, proc.memory_info().rss)

@@ -112,13 +112,19 @@ def main(quick: bool = False) -> list[dict]:
         playhead.append(time.perf_counter() - s)
     emit("playhead-only repaint p50 (cached layer)", np.percentile(playhead, 50) * 1000, "ms", "<= 4")
 
-    from avs_studio.gui.timeline import SPEC_MAX_COLUMNS, _one_blas_thread, spectrogram_argb
+    from avs_studio.gui.spectrogram_worker import (
+        SPEC_MAX_COLUMNS,
+        inferno_lut,
+        one_blas_thread,
+        spectrogram_argb,
+    )
 
+    lut = inferno_lut()
     compute = []
     for t0, t1 in views[:40]:
         s = time.perf_counter()
-        with _one_blas_thread():  # as the widget's worker thread does
-            spectrogram_argb(track, max(t0, 0.0), min(t1, float(seconds)), SPEC_MAX_COLUMNS, widget._lut)
+        with one_blas_thread():  # as the widget's worker thread does
+            spectrogram_argb(track, max(t0, 0.0), min(t1, float(seconds)), SPEC_MAX_COLUMNS, lut)
         compute.append(time.perf_counter() - s)
     emit("spectrogram compute p50 (worker thread)", np.percentile(compute, 50) * 1000, "ms", "<= 100")
     emit("spectrogram compute p95 (worker thread)", np.percentile(compute, 95) * 1000, "ms", "<= 200")

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import re
 import threading
@@ -227,9 +226,6 @@ def test_engine_errors(project):
         propose(project, engine="magic")
     with pytest.raises(ProposeError, match="no video with id 9"):
         propose(project, video_ids=[9], config="offline")
-    if importlib.util.find_spec("avs_studio.jobs.propose_student") is None:
-        with pytest.raises(ProposeError, match="student engine is not available"):
-            propose(project, engine="student:s1")
 
 
 def test_cli_propose_json(project, config, capsys):

@@ -68,7 +68,7 @@ def test_menus_have_import_export_and_no_dead_entries(main_window):
     w = main_window
     texts = {a.text() for a in w.menus["File"].actions()}
     assert {"Import AVSBench…", "Export…"} <= texts
-    profiles = [a.text() for a in w.profile_menu.actions()]
+    profiles = [a.text() for a in w.pipeline_menu.menu.actions()]
     assert "tiny-random" in profiles and "default" in profiles
     for menu in w.menus.values():
         for action in menu.actions():

@@ -16,7 +16,7 @@ def test_actions_of_a_missing_extra_are_disabled_with_the_pip_command(qtbot, vid
     try:
         train = next(a for a in window.findChildren(QAction) if a.objectName() == "train_student")
         assert not train.isEnabled() and "pip install 'avs-studio[train]'" in train.toolTip()
-        assert window.actions["run_clip"].isEnabled() and window.actions["tool_sam"].isEnabled()
+        assert window.action_table["run_clip"].isEnabled() and window.action_table["tool_sam"].isEnabled()
         window.train_menu.popup(window.mapToGlobal(window.rect().center()))
         qtbot.wait(50)
         window.train_menu.grab().save(str(screenshot_dir / "train_menu_missing_extra.png"))
@@ -35,7 +35,7 @@ def test_download_models_offline_lists_every_missing_model_and_offers_no_downloa
     window = open_window(qtbot, video_project, gui_settings)
     try:
         window.worker.set_profile("default")
-        dialog = window.download_models()  # Annotate ▸ Download models…
+        dialog = window.pipeline_menu.download_models()  # Annotate ▸ Download models…
         qtbot.addWidget(dialog)
         expected = config_models(load_config("default"))
         assert len(expected) >= 2 and [s.name for s in dialog.specs] == expected

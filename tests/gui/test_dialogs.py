@@ -342,7 +342,9 @@ def test_shortcut_conflict_is_refused_with_a_message(qtbot):
 
 
 def test_shortcut_editor_keyboard_edit_reset_and_persistence(qtbot, tmp_path, screenshot_dir: Path):
-    from avs_studio.store import Store
+    from PySide6.QtCore import QSettings
+
+    from avs_studio.gui.actions import load_keys, save_keys
 
     editor = ShortcutEditor(make_actions(None), DEFAULTS)
     qtbot.addWidget(editor)
@@ -358,12 +360,12 @@ def test_shortcut_editor_keyboard_edit_reset_and_persistence(qtbot, tmp_path, sc
     )
     editor.grab().save(str(screenshot_dir / "shortcut_editor.png"))
     editor.accept()
-    store = Store(f"sqlite:///{tmp_path / 'p.db'}")
-    try:
-        store.set_setting("shortcuts", editor.mapping())
-        stored = store.get_setting("shortcuts")
-    finally:
-        store.close()
+    # kept where the window keeps them (the user's QSettings), read back by a fresh start
+    settings = QSettings(str(tmp_path / "keys.ini"), QSettings.Format.IniFormat)
+    for aid, key in editor.mapping().items():
+        save_keys(settings, aid, [QKeySequence(key)])
+    again_settings = QSettings(str(tmp_path / "keys.ini"), QSettings.Format.IniFormat)
+    stored = {aid: load_keys(again_settings, aid)[0].toString() for aid in DEFAULTS}
     fresh = make_actions(None)
     changed = apply_shortcuts(fresh, stored)
     assert changed == ["reject"] and fresh["reject"].shortcut().toString() == "Ctrl+X"

@@ -16,20 +16,20 @@ def test_timeline_click_seeks_and_follows(qtbot, main_window):
     w = main_window
     tl = w.timeline
     qtbot.waitUntil(lambda: tl.keyframe_status() != {}, timeout=10000)
-    assert tl.keyframe_status() == {k: "unprocessed" for k in w.keyframes}
+    assert tl.keyframe_status() == {k: "unprocessed" for k in w.session.keyframes}
     x = int(tl.x_for_time(3.0 + 0.5 / FPS))
     QTest.mouseClick(
         tl, Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier, QPoint(x, tl.height() // 2)
     )
     qtbot.waitUntil(lambda: w.canvas.frame_index == 3 * FPS, timeout=10000)
     assert read_counter(w.canvas.displayed_image()) == 3 * FPS
-    w.step(1)
+    w.nav.step(1)
     assert tl.frame() == 3 * FPS + 1  # the playhead follows keyboard steps
 
 
 def test_space_plays_and_pauses(qtbot, main_window):
     w = main_window
-    qtbot.waitUntil(lambda: len(w.playback._times) == w.video.frame_count, timeout=10000)  # media loaded
+    qtbot.waitUntil(lambda: w.playback.frame_count() == w.video.frame_count, timeout=10000)  # media loaded
     w.canvas.setFocus()
     QTest.keyClick(w.canvas, Qt.Key.Key_Space)  # a tap (no drag): play
     qtbot.waitUntil(w.playback.is_playing, timeout=5000)
@@ -46,7 +46,7 @@ def test_settings_dialog_sets_the_worker_config(qtbot, main_window):
     from avs_studio.gui.settings_dialog import default_settings
 
     w = main_window
-    dialog = w.show_settings()
+    dialog = w.pipeline_menu.show_settings()
     values = default_settings("tiny-random")
     values["device"] = "cpu"
     dialog.set_values(values)
@@ -56,21 +56,23 @@ def test_settings_dialog_sets_the_worker_config(qtbot, main_window):
     assert stored["profile"] == "tiny-random" and stored["device"] == "cpu"
     assert isinstance(w.worker.profile, PipelineConfig) and w.worker.profile.profile == "tiny-random"
     # the profile menu starts from a built-in profile and is remembered by the project
-    w.set_profile("offline")
+    w.pipeline_menu.set_profile("offline")
     qtbot.waitUntil(w.writer.idle)
     assert w.project.store.get_setting("pipeline")["profile"] == "offline"
-    w._fill_profile_menu()
-    assert [a.text() for a in w.profile_menu.actions() if a.isChecked()] == ["offline"]
+    w.pipeline_menu.fill()
+    assert [a.text() for a in w.pipeline_menu.menu.actions() if a.isChecked()] == ["offline"]
 
 
 def test_shortcut_editor_rebinds_and_remembers(qtbot, main_window, gui_settings):
     w = main_window
-    dialog = w.edit_shortcuts()
+    from avs_studio.gui import menus
+
+    dialog = menus.edit_shortcuts(w)
     assert dialog.set_key("accept", "Ctrl+Alt+A") is None
     assert dialog.set_key("reject", "Ctrl+Alt+A") is not None  # a conflict is refused with a message
     dialog.accept()
-    assert w.actions["accept"].shortcut().toString() == "Ctrl+Alt+A"
-    assert "(Ctrl+Alt+A)" in w.actions["accept"].toolTip()
+    assert w.action_table["accept"].shortcut().toString() == "Ctrl+Alt+A"
+    assert "(Ctrl+Alt+A)" in w.action_table["accept"].toolTip()
     from avs_studio.gui.actions import ActionTable
 
     assert ActionTable(w, gui_settings)["accept"].shortcut().toString() == "Ctrl+Alt+A"
@@ -88,11 +90,11 @@ def test_missing_model_is_reported_with_download(qtbot, main_window, tmp_path, m
     w = main_window
     w.worker.set_profile(load_config(toml))
     w.project.store.add_object(w.video.id, "thing")
-    w.reload()
+    w.session.reload()
     QTest.keyClick(w.canvas, Qt.Key.Key_S)
     qtbot.waitUntil(lambda: "sam-vit-b" in (getattr(w, "last_error", "") or ""), timeout=30000)
     assert "avs-studio models download sam-vit-b" in w.last_error
-    dialog = w.download_models()
+    dialog = w.pipeline_menu.download_models()
     assert dialog is not None and dialog.table.item(0, 0).text().startswith("sam-vit-b")
     assert not dialog.is_running()
     dialog.close()

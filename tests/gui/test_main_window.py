@@ -62,7 +62,7 @@ def test_first_frame_and_keys_step_and_seek(qtbot, main_window):
     w.timeline.seekRequested.emit(37)
     wait_shown(qtbot, w, 37)
     assert shown_counter(w) == 37
-    w.seek(10_000)
+    w.nav.seek(10_000)
     last = w.video.frame_count - 1
     wait_shown(qtbot, w, last)
     assert shown_counter(w) == last
@@ -72,16 +72,16 @@ def test_first_frame_and_keys_step_and_seek(qtbot, main_window):
 def test_fast_stepping_shows_the_newest_frame(qtbot, main_window):
     w = main_window
     for _ in range(15):
-        w.step(1)
+        w.nav.step(1)
     wait_shown(qtbot, w, 15)
     assert shown_counter(w) == 15
 
 
 def _add_object(qtbot, w, label="drum") -> int:
-    w.add_object(label)
+    w.objects.add(label)
     wait_stored(qtbot, w)
-    obj = next(o for o in w.objects if o.label == label)
-    assert w.selected_object == obj.id
+    obj = next(o for o in w.session.objects if o.label == label)
+    assert w.session.selected_object == obj.id
     return obj.id
 
 
@@ -90,7 +90,7 @@ def test_brush_stroke_is_stored_exactly(qtbot, main_window):
     oid = _add_object(qtbot, w)
     press(qtbot, w, Qt.Key.Key_B)
     assert w.canvas.tool is w.tools["brush"]
-    w.set_brush_radius(5)
+    w.edit.set_brush_radius(5)
     pos = drag(w, [(30, 60), (50, 62), (80, 70), (100, 90)])
     wait_stored(qtbot, w)
     pts = [w.canvas.image_point(p) for p in pos]
@@ -129,7 +129,7 @@ def test_polygon_fill_holes_and_copy_previous(qtbot, main_window):
     assert np.array_equal(stored, expected)
     # punch a hole with the eraser, then H fills it again
     press(qtbot, w, Qt.Key.Key_E)
-    w.set_brush_radius(4)
+    w.edit.set_brush_radius(4)
     drag(w, [(55, 70)])
     wait_stored(qtbot, w)
     assert not w.project.store.annotations(video_id=w.video.id, frame=0)[0].mask()[70, 55]
@@ -150,7 +150,7 @@ def test_undo_redo_also_after_restart(qtbot, video_project, gui_settings):
     w = open_window(qtbot, video_project, gui_settings)
     _add_object(qtbot, w)
     press(qtbot, w, Qt.Key.Key_B)
-    w.set_brush_radius(6)
+    w.edit.set_brush_radius(6)
     pos1 = drag(w, [(40, 60), (60, 60)])
     wait_stored(qtbot, w)
     first = w.project.store.annotations(video_id=w.video.id, frame=0)[0].mask()
@@ -195,9 +195,9 @@ def test_accept_reject_and_clip_and_next_review(qtbot, main_window):
     for f in (0, FPS, 2 * FPS, 5 * FPS):
         store.put_annotation(vid, f, a, m, source="proposal", status="proposed")
     store.put_annotation(vid, 0, b, ~m, source="proposal", status="proposed")
-    w.reload()
+    w.session.reload()
     press(qtbot, w, Qt.Key.Key_1)
-    assert w.selected_object == a
+    assert w.session.selected_object == a
     press(qtbot, w, Qt.Key.Key_A)
     wait_stored(qtbot, w)
     row = store.annotations(video_id=vid, frame=0, status="accepted")
@@ -219,7 +219,7 @@ def test_accept_reject_and_clip_and_next_review(qtbot, main_window):
     # N now skips to keyframe 3 s (never processed)
     press(qtbot, w, Qt.Key.Key_N)
     wait_shown(qtbot, w, 3 * FPS)
-    assert w.states[:3] == ["accepted", "accepted", "accepted"]
+    assert w.session.states[:3] == ["accepted", "accepted", "accepted"]
 
 
 def test_mask_modes_and_objects(qtbot, main_window):
@@ -229,7 +229,7 @@ def test_mask_modes_and_objects(qtbot, main_window):
     m = np.zeros((120, 160), bool)
     m[40:80, 40:100] = True
     store.put_annotation(vid, 0, a, m, source="proposal", status="proposed")
-    w.reload()
+    w.session.reload()
     fill = w.canvas.overlay_rgba()
     assert fill[60, 70, 3] == 115 and fill[40, 40, 3] == 255 and fill[10, 10, 3] == 0
     press(qtbot, w, Qt.Key.Key_O)
@@ -252,7 +252,7 @@ def test_mask_modes_and_objects(qtbot, main_window):
     wait_stored(qtbot, w)
     assert np.array_equal(store.annotations(video_id=vid, frame=0)[0].mask(), m)
     b = store.add_object(vid, "cymbal")
-    w.merge_objects(a, b)
+    w.objects.merge(a, b)
     wait_stored(qtbot, w)
     assert [o.id for o in store.objects(vid)] == [a]
     w.object_panel.table.selectRow(0)
@@ -264,31 +264,33 @@ def test_mask_modes_and_objects(qtbot, main_window):
 @pytest.mark.parametrize("action_id,key", [("accept", "A"), ("undo", "Ctrl+Z"), ("shortcuts", "F1")])
 def test_actions_show_keys_and_rebind(qtbot, main_window, gui_settings, action_id, key):
     w = main_window
-    action = w.actions[action_id]
+    action = w.action_table[action_id]
     assert action.shortcut().toString() == key
     assert f"({key})" in action.toolTip()
-    w.actions.set_keys(action_id, ["Ctrl+Alt+K"])
+    w.action_table.set_keys(action_id, ["Ctrl+Alt+K"])
     assert action.shortcut().toString() == "Ctrl+Alt+K" and "(Ctrl+Alt+K)" in action.toolTip()
     # a new window reads the binding back
     from avs_studio.gui.actions import ActionTable
 
     again = ActionTable(w, gui_settings)
     assert again[action_id].shortcut().toString() == "Ctrl+Alt+K"
-    w.actions.reset(action_id)
+    w.action_table.reset(action_id)
     assert action.shortcut().toString() == key
 
 
 def test_f1_lists_every_action(qtbot, main_window):
     w = main_window
     press(qtbot, w, Qt.Key.Key_F1)
-    dialog = w._shortcut_list
+    from avs_studio.gui.shortcuts import ShortcutListDialog
+
+    dialog = w.findChild(ShortcutListDialog)
     texts = {
         dialog.table.item(r, 0).text(): dialog.table.item(r, 1).text() for r in range(dialog.table.rowCount())
     }
     assert texts["Accept clip"] == "Shift+A"
     assert texts["Next keyframe to review"] == "N"
-    assert len(texts) == len(w.actions.actions)
-    assert not w.actions.conflicts()
+    assert len(texts) == len(w.action_table.actions)
+    assert not w.action_table.conflicts()
     dialog.close()
 
 
@@ -325,15 +327,15 @@ def test_zoom_pan_and_brush_cursor(qtbot, main_window):
     assert c.horizontalScrollBar().value() == h0 + 60 and not w.playback.is_playing()
     # brush size keys and the cursor circle
     QTest.keyClick(c, Qt.Key.Key_B)
-    w.set_brush_radius(8)
+    w.edit.set_brush_radius(8)
     QTest.keyClick(c, Qt.Key.Key_BracketRight)
-    assert w.brush_radius == pytest.approx(10)
+    assert w.session.brush_radius == pytest.approx(10)
     QTest.keyClick(c, Qt.Key.Key_BracketLeft)
     QTest.keyClick(c, Qt.Key.Key_BracketLeft)
-    assert w.brush_radius == pytest.approx(6.4)
+    assert w.session.brush_radius == pytest.approx(6.4)
     middle = QPoint(vp.width() // 2, vp.height() // 2)
     QTest.mouseMove(vp, middle)
-    circle = w.tools["brush"]._circle
+    circle = w.tools["brush"].circle
     assert circle.isVisible() and circle.rect().width() == pytest.approx(12.8)
     x, y = c.image_point(middle)
     assert (circle.rect().center().x(), circle.rect().center().y()) == (
@@ -371,7 +373,7 @@ def test_conflicting_write_is_reported_and_loses_nothing(qtbot, main_window):
     m = np.zeros((120, 160), bool)
     m[50:70, 40:80] = True
     store.put_annotation(vid, 0, oid, m, source="proposal", status="proposed")
-    w.reload()
+    w.session.reload()
     other = Store(store.url, author="someone-else")
     theirs = np.zeros((120, 160), bool)
     theirs[10:20, 10:20] = True
@@ -400,14 +402,14 @@ def test_painting_replaces_an_explicit_empty_proposal_and_resizes_small_masks(qt
     small = np.zeros((60, 80), bool)  # stored at half size (as an import at another resolution would)
     small[10:20, 10:20] = True
     store.put_annotation(vid, FPS, oid, small, source="imported", status="accepted")
-    w.reload()
+    w.session.reload()
     press(qtbot, w, Qt.Key.Key_B)
-    w.set_brush_radius(4)
+    w.edit.set_brush_radius(4)
     drag(w, [(100, 100), (104, 100)])
     wait_stored(qtbot, w)
     assert [r.object_id for r in store.annotations(video_id=vid, frame=0)] == [oid]
     # the half-size mask is shown and edited at the frame's size
-    w.seek(FPS)
+    w.nav.seek(FPS)
     wait_shown(qtbot, w, FPS)
     alpha = w.canvas.overlay_rgba()[..., 3] > 0
     assert alpha[20:40, 20:40].all() and alpha.sum() == 400
@@ -422,9 +424,42 @@ def test_accepting_a_silent_frame(qtbot, main_window):
     w = main_window
     store, vid = w.project.store, w.video.id
     store.put_annotation(vid, 0, None, np.zeros((120, 160), bool), source="proposal", status="proposed")
-    w.reload()
-    assert w.states[0] == "proposed"
+    w.session.reload()
+    assert w.session.states[0] == "proposed"
     press(qtbot, w, Qt.Key.Key_A)
     wait_stored(qtbot, w)
     assert [(r.object_id, r.status) for r in store.annotations(video_id=vid, frame=0)] == [(None, "accepted")]
-    assert w.states[0] == "accepted"
+    assert w.session.states[0] == "accepted"
+
+
+def test_the_clip_is_the_profiles_clip_length(qtbot, main_window, tmp_path):
+    """Shift+A and L use the profile's clip length in keyframes (here 2), not 5 s."""
+    from avs_studio.openavs import load_config
+
+    w = main_window
+    toml = tmp_path / "two.toml"
+    toml.write_text(
+        '[pipeline]\nclip_seconds = 2\n[[describers]]\nname = "fixed"\ntexts = ["x"]\n'
+        '[translator]\nname = "keyword"\nkeywords = {}\n[segmenter]\nname = "color-box"\n'
+    )
+    w.worker.set_profile(load_config(toml))
+    store, vid = w.project.store, w.video.id
+    oid = store.add_object(vid, "drum")
+    m = np.zeros((120, 160), bool)
+    m[50:70, 40:80] = True
+    for f in (0, FPS, 2 * FPS, 3 * FPS):
+        store.put_annotation(vid, f, oid, m, source="proposal", status="proposed")
+    w.session.reload(all_frames=True)
+    press(qtbot, w, Qt.Key.Key_A, Qt.KeyboardModifier.ShiftModifier)
+    wait_stored(qtbot, w)
+    assert {r.frame: r.status for r in store.annotations(video_id=vid)} == {
+        0: "accepted",
+        FPS: "accepted",
+        2 * FPS: "proposed",
+        3 * FPS: "proposed",
+    }
+    w.nav.seek(25)
+    wait_shown(qtbot, w, 25)
+    w.action_table["loop_clip"].trigger()
+    t0, t1 = w.playback.loop_range()
+    assert (t0, t1) == (pytest.approx(2.0), pytest.approx(4.0))

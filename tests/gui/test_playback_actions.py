@@ -15,20 +15,20 @@ def test_speed_steps_and_clamps(qtbot, main_window):
     qtbot.keyClick(w, Qt.Key.Key_Up, Qt.KeyboardModifier.ControlModifier)
     assert w.playback.speed() == 1.5
     for _ in range(4):
-        w.actions["faster"].trigger()
+        w.action_table["faster"].trigger()
     assert w.playback.speed() == 2.0  # clamped
     for _ in range(10):
-        w.actions["slower"].trigger()
+        w.action_table["slower"].trigger()
     assert w.playback.speed() == 0.25
     assert "0.25x" in w.status.currentMessage()
 
 
 def test_loop_keeps_playback_inside_the_clip(qtbot, main_window):
     w = main_window
-    w.seek(55)  # second clip: frames 50..59 (5 s clips at 10 fps, 6 s video)
+    w.nav.seek(55)  # second clip: frames 50..59 (5 s clips at 10 fps, 6 s video)
     qtbot.waitUntil(lambda: w.canvas.frame_index == 55, timeout=5000)
     qtbot.keyClick(w, Qt.Key.Key_L)
-    assert w.actions["loop_clip"].isChecked()
+    assert w.action_table["loop_clip"].isChecked()
     t0, t1 = w.playback.loop_range()
     assert t0 == pytest.approx(50 / FPS) and t1 == pytest.approx(60 / FPS)
     shown: list[int] = []
@@ -39,5 +39,5 @@ def test_loop_keeps_playback_inside_the_clip(qtbot, main_window):
     assert shown and all(50 <= f <= 59 for f in shown), shown
     wraps = sum(1 for a, b in zip(shown, shown[1:]) if b < a)
     assert wraps >= 2
-    w.actions["loop_clip"].trigger()
+    w.action_table["loop_clip"].trigger()
     assert w.playback.loop_range() is None

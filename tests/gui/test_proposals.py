@@ -70,7 +70,7 @@ def test_run_openavs_shows_proposals_and_prompts(qtbot, main_window, tmp_path):
     clips: list = []
     w.worker.job_clip.connect(lambda job, payload: clips.append(payload))
     w.project_panel.activate_row(0)
-    w.actions["run_videos"].trigger()
+    w.action_table["run_videos"].trigger()
     job = max(w.jobs_panel.states)
     wait_job(qtbot, w, job)
     assert [c[0] for c in clips] == [vid, vid]  # two clips (0-4 s, 5 s), each reported when stored
@@ -96,7 +96,7 @@ def test_run_openavs_shows_proposals_and_prompts(qtbot, main_window, tmp_path):
     assert "a red square hums" in texts and "red square" in texts
     assert "keyword" in panel.header.text()
     # keyframe ticks: proposed (amber) / empty proposal counts as proposed too
-    assert w.states[0] == "proposed"
+    assert w.session.states[0] == "proposed"
     w.right_tabs.setCurrentWidget(panel)
     w.status.set_device("cpu")
     shot(w, "main_window_prompts.png")
@@ -108,7 +108,7 @@ def test_editing_a_phrase_resegments_that_frame(qtbot, main_window, tmp_path):
     w = main_window
     w.worker.set_profile(config(tmp_path))
     store, vid = w.project.store, w.video.id
-    job = w.run_current_clip()
+    job = w.proposals.run_current_clip()
     wait_job(qtbot, w, job)
     assert {r.frame for r in store.annotations(video_id=vid)} == {0, FPS, 2 * FPS, 3 * FPS, 4 * FPS}
     w.right_tabs.setCurrentWidget(w.prompt_panel)
@@ -163,7 +163,7 @@ def test_cancel_leaves_no_partial_clip(qtbot, tmp_path, gui_settings, slow_descr
     cfg.describers[0].params = {}
     w.worker.set_profile(cfg)
     store, vid = project.store, w.video.id
-    job = w.run_openavs([vid])
+    job = w.proposals.run_videos([vid])
     # cancel (the jobs dock's button) as soon as the first clip is stored
     w.worker.job_clip.connect(lambda j, payload: w.jobs_panel.table.cellWidget(0, 3).click())
     wait_job(qtbot, w, job, state="cancelled")

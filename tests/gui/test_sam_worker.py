@@ -9,6 +9,7 @@ import pytest
 from PySide6.QtCore import QElapsedTimer, Qt, QTimer
 from PySide6.QtTest import QTest
 
+from avs_studio.jobs.clips import frame_key
 from avs_studio.openavs import POINT_SEGMENTERS
 from tests.gui.conftest import FPS, close_window, open_window
 
@@ -62,7 +63,7 @@ def test_tiny_sam_click_keeps_gui_responsive(qtbot, video_project, gui_settings,
     w.worker.set_point_segmenter(seg)
     store, vid = w.project.store, w.video.id
     oid = store.add_object(vid, "square")
-    w.reload()
+    w.session.reload()
     QTest.keyClick(w.canvas, Qt.Key.Key_S)
     assert w.canvas.tool is w.tools["sam"]
     qtbot.waitUntil(w.worker.idle, timeout=60000)  # embeddings of this and the next keyframes
@@ -76,7 +77,7 @@ def test_tiny_sam_click_keeps_gui_responsive(qtbot, video_project, gui_settings,
     assert mask.shape == (120, 160) and mask.dtype == bool
     # the stored mask is what the segmenter predicts for that click on that frame
     pts = np.asarray(w.tools["sam"].points, np.float32)
-    expected = seg.predict(w.sam_key(vid, 0), w.canvas.image, pts, np.ones(1, np.int32))
+    expected = seg.predict(frame_key(vid, 0), w.canvas.image, pts, np.ones(1, np.int32))
     assert np.array_equal(mask, expected)
     print(f"longest GUI gap during the SAM click: {gap:.1f} ms")
     assert gap < 50
@@ -89,11 +90,11 @@ def test_colour_click_selects_square_and_negative_click_removes(qtbot, main_wind
     w.worker.set_point_segmenter(seg)
     store, vid = w.project.store, w.video.id
     oid = store.add_object(vid, "square")
-    w.reload()
+    w.session.reload()
     QTest.keyClick(w.canvas, Qt.Key.Key_S)
     # the frame and its neighbouring keyframes are embedded ahead on the worker
     qtbot.waitUntil(
-        lambda: seg.is_cached(w.sam_key(vid, FPS)) and seg.is_cached(w.sam_key(vid, 2 * FPS)), timeout=20000
+        lambda: seg.is_cached(frame_key(vid, FPS)) and seg.is_cached(frame_key(vid, 2 * FPS)), timeout=20000
     )
     square = red_square(w.canvas.image)
     ys, xs = np.nonzero(square)
@@ -141,7 +142,7 @@ def test_worker_error_is_reported_not_raised(qtbot, video_project, gui_settings)
     w = open_window(qtbot, video_project, gui_settings)
     w.worker.set_profile("no-such-profile")
     w.project.store.add_object(w.video.id, "x")
-    w.reload()
+    w.session.reload()
     QTest.keyClick(w.canvas, Qt.Key.Key_S)
     qtbot.waitUntil(lambda: getattr(w, "last_error", None) is not None, timeout=20000)
     assert "no-such-profile" in w.last_error
@@ -157,7 +158,7 @@ def test_sample_project_clicks_and_review(qtbot, sample_project, gui_settings):
     store, vid = w.project.store, w.video.id
     drum = store.add_object(vid, "drum")
     bird = store.add_object(vid, "bird")
-    w.reload()
+    w.session.reload()
     img = w.canvas.image.astype(int)
     r, g, b = img[..., 0], img[..., 1], img[..., 2]
     red = (r > 140) & (g < 80) & (b < 80)

@@ -33,7 +33,7 @@ def test_accept_clip_is_one_undo_and_one_redo_step(qtbot, main_window):
         store.put_annotation(vid, f, a, m, source="proposal", status="proposed")
     store.put_annotation(vid, FPS, b, ~m, source="proposal", status="proposed")
     store.put_annotation(vid, 2 * FPS, b, ~m, source="manual", status="edited")
-    w.reload(all_frames=True)
+    w.session.reload(all_frames=True)
     before = statuses(store, vid)
     in_clip = [k for k in before if k[0] < 5 * FPS]
     assert len(in_clip) == 6
@@ -63,7 +63,7 @@ def test_copy_previous_keyframe_is_one_undo_step(qtbot, main_window):
     m[10:30, 20:60] = True
     for i, o in enumerate(objs):
         store.put_annotation(vid, 0, o, np.roll(m, 30 * i, axis=1), source="manual", status="edited")
-    w.seek(FPS)
+    w.nav.seek(FPS)
     qtbot.waitUntil(lambda: w.canvas.frame_index == FPS, timeout=10000)
     key(qtbot, w, Qt.Key.Key_C)
     copied = store.annotations(video_id=vid, frame=FPS)

@@ -13,7 +13,8 @@ CHECK = "import sys, {m}; heavy = [n for n in ('torch', 'transformers', 'whisper
 
 
 @pytest.mark.parametrize(
-    "module", ["avs_studio.cli", "avs_studio.jobs", "avs_studio.openavs", "avs_studio.gui.main_window"]
+    "module",
+    ["avs_studio.cli", "avs_studio.jobs", "avs_studio.openavs", "avs_studio.session", "avs_studio.gui.main_window"],
 )
 def test_importing_loads_no_model_library(module):
     out = subprocess.run(

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import datetime
-
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtGui import QBrush, QColor, QIcon, QPixmap
 from PySide6.QtWidgets import (
@@ -19,7 +17,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from avs_studio.gui.review import STATE_COLOURS
+from avs_studio.session.display import STATUS_COLOURS, when
 from avs_studio.store import AnnotationRow, ObjectRow
 
 COLUMNS = ("#", "phrase", "visible", "locked", "on this frame")
@@ -29,12 +27,6 @@ def swatch(colour: str, size: int = 14) -> QIcon:
     pix = QPixmap(size, size)
     pix.fill(QColor(colour))
     return QIcon(pix)
-
-
-def when(t: datetime) -> str:
-    """Local time, the date only when it is not today."""
-    local = t.astimezone()
-    return f"{local:%H:%M}" if local.date() == datetime.now().date() else f"{local:%Y-%m-%d %H:%M}"
 
 
 def review_text(row: AnnotationRow | None) -> str:
@@ -121,7 +113,7 @@ class ObjectPanel(QWidget):
             state = QTableWidgetItem(review_text(ann))
             state.setFlags(Qt.ItemFlag.ItemIsEnabled | Qt.ItemFlag.ItemIsSelectable)
             if ann is not None:
-                state.setForeground(QBrush(QColor(STATE_COLOURS.get(ann.status, "#888888"))))
+                state.setForeground(QBrush(QColor(STATUS_COLOURS.get(ann.status, "#888888"))))
             for col, item in enumerate((number, phrase, visible, locked, state)):
                 self.table.setItem(row, col, item)
         self.table.clearSelection()

@@ -27,8 +27,9 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from avs_studio.gui.review import NEEDS_REVIEW, STATE_COLOURS, keyframe_states, progress
 from avs_studio.jobs import Project, keyframes
+from avs_studio.jobs.review import NEEDS_REVIEW, REVIEWED, STATES, keyframe_states, review_progress
+from avs_studio.session.display import STATUS_COLOURS
 from avs_studio.store import VideoRow
 
 COUNT_COLUMNS = {3: "proposed", 4: "edited", 5: "accepted", 6: "rejected"}
@@ -54,7 +55,7 @@ class VideoSummary:
 
     @property
     def progress(self) -> float:
-        return progress(self.states)
+        return review_progress(self.states)
 
     def matches(self, status: str) -> bool:
         if status == "needs review":
@@ -73,7 +74,7 @@ class _Mark(NamedTuple):  # what a summary needs of an annotation (not its mask)
 
 def summarise(video: VideoRow, kf: list[int], marks: list[_Mark]) -> VideoSummary:
     counts = Counter(m.status for m in marks)
-    return VideoSummary(video, kf, keyframe_states(kf, marks), {s: counts.get(s, 0) for s in STATE_COLOURS})
+    return VideoSummary(video, kf, keyframe_states(kf, marks), {s: counts.get(s, 0) for s in STATES})
 
 
 def summarise_project(
@@ -147,11 +148,11 @@ class VideoTableModel(QAbstractTableModel):
             if col == 0:
                 return s.video.path
             if col == 2:
-                reviewed = sum(st in ("accepted", "rejected") for st in s.states)
+                reviewed = sum(st in REVIEWED for st in s.states)
                 return f"{reviewed} of {len(s.keyframes)} keyframes accepted or rejected"
         if role == Qt.ItemDataRole.ForegroundRole and col in COUNT_COLUMNS:
             if s.counts.get(COUNT_COLUMNS[col], 0):
-                return QBrush(QColor(STATE_COLOURS[COUNT_COLUMNS[col]]))
+                return QBrush(QColor(STATUS_COLOURS[COUNT_COLUMNS[col]]))
         if role == Qt.ItemDataRole.TextAlignmentRole and col >= 2:
             return int(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
         return None

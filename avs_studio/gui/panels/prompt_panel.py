@@ -1,86 +1,15 @@
 """Prompt panel: for the current clip, each second's describer texts, the LLM answer and the phrases used.
 
 Editing a frame's phrases asks the main window to segment that frame again (on the inference worker).
+The data shown is ``session.prompts.ClipPrompt``.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-from typing import Any
-
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import QLabel, QLineEdit, QTreeWidget, QTreeWidgetItem, QVBoxLayout, QWidget
 
-from avs_studio.store import ClipResultRow
-
-
-@dataclass
-class FramePrompt:
-    frame: int
-    descriptions: dict[str, str] = field(default_factory=dict)  # describer name -> text
-    answer: list[str] = field(default_factory=list)  # the LLM's phrases for this frame
-    phrases: list[str] = field(default_factory=list)  # phrases the segmenter used (after edits)
-
-
-@dataclass
-class ClipPrompt:
-    frames: list[FramePrompt]
-    translator: str = ""
-    prompt: str = ""
-    raw: str = ""
-    attempts: int = 1
-    models: dict[str, str] = field(default_factory=dict)
-    run_id: int | None = None
-
-
-def _phrase_list(value: Any) -> list[str]:
-    if value is None:
-        return []
-    if isinstance(value, str):
-        return [p.strip() for p in value.split(",") if p.strip()]
-    return [str(p) for p in value]
-
-
-def parse_clip_result(row: ClipResultRow) -> ClipPrompt:
-    """What jobs.propose stored for one clip (see avs_studio.jobs.propose) -> panel data."""
-    r = row.result
-    translation = r.get("translation") or {}
-    descriptions = r.get("descriptions") or []
-    answer = translation.get("phrases") or []
-    used = r.get("phrases") or []
-    per_frame = {
-        int(f.get("frame_index", f.get("frame", -1))): f for f in r.get("frames") or [] if isinstance(f, dict)
-    }
-    frames = []
-    for i, frame in enumerate(row.frames):
-        info = per_frame.get(int(frame), {})
-        desc = descriptions[i] if i < len(descriptions) and isinstance(descriptions[i], dict) else {}
-        ans = _phrase_list(answer[i]) if i < len(answer) else []
-        phrases = (
-            _phrase_list(info["phrases"])
-            if "phrases" in info
-            else (_phrase_list(used[i]) if i < len(used) else ans)
-        )
-        frames.append(FramePrompt(int(frame), {str(k): str(v) for k, v in desc.items()}, ans, phrases))
-    return ClipPrompt(
-        frames,
-        translator=str(translation.get("translator", "")),
-        prompt=str(translation.get("prompt", "")),
-        raw=str(translation.get("raw", "")),
-        attempts=int(translation.get("attempts", 1) or 1),
-        models={str(k): str(v) for k, v in (r.get("models") or {}).items()},
-        run_id=row.run_id,
-    )
-
-
-def clip_for_frame(rows: list[ClipResultRow], frame: int, clip: tuple[int, int]) -> ClipResultRow | None:
-    """The newest clip result holding ``frame``, else the newest one inside the clip range."""
-    first, end = clip
-    best = None
-    for row in rows:  # oldest first
-        if frame in row.frames or (row.frames and first <= row.frames[0] < end):
-            best = row
-    return best
+from avs_studio.session.prompts import ClipPrompt, phrase_list
 
 
 class PromptPanel(QWidget):
@@ -156,10 +85,10 @@ class PromptPanel(QWidget):
     def phrases(self, frame: int) -> list[str] | None:
         """The phrases of ``frame`` as shown (edits included); None when the frame has no prompt."""
         editor = self.editors.get(frame)
-        return None if editor is None else _phrase_list(editor.text())
+        return None if editor is None else phrase_list(editor.text())
 
     def _edited(self, frame: int, editor: QLineEdit) -> None:
-        phrases = _phrase_list(editor.text())
+        phrases = phrase_list(editor.text())
         fp = next((f for f in self.clip.frames if f.frame == frame), None) if self.clip else None
         if fp is not None and phrases != fp.phrases:
             fp.phrases = phrases

@@ -1,0 +1,147 @@
+"""The window's menus and what each action does: one table from action id to a controller call, plus the
+small dialogs the menus open (projects, videos, shortcuts, about).
+
+To add a command: an ``ActionSpec`` in ``gui/actions.py`` (text, keys, menu) and one line in
+``connect_actions`` that calls a controller method.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from PySide6.QtGui import QAction, QActionGroup
+from PySide6.QtWidgets import QFileDialog, QMenu, QMessageBox
+
+from avs_studio import __version__
+from avs_studio.gui.file_jobs import export_dataset_dialog, import_dataset_dialog
+from avs_studio.gui.shortcuts import ShortcutEditor, ShortcutListDialog
+from avs_studio.gui.tools import TOOLS
+
+if TYPE_CHECKING:
+    from avs_studio.gui.main_window import MainWindow
+
+MENUS = ("File", "Edit", "Navigate", "Review", "Tools", "Annotate", "View", "Help")
+VIDEO_FILTER = "Videos (*.mp4 *.mkv *.mov *.avi *.webm *.m4v);;All files (*)"
+
+
+def build_menus(w: MainWindow) -> tuple[dict[str, QMenu], QActionGroup]:
+    """The menu bar from the action table (every action also works by key wherever the focus is), and
+    the group of tool actions (one tool at a time, or none)."""
+    a = w.action_table
+    menus = {name: w.menuBar().addMenu(f"&{name}") for name in MENUS}
+    for spec in a.specs.values():
+        if spec.menu and not spec.id.startswith("select_"):
+            menus[spec.menu].addAction(a[spec.id])
+        w.addAction(a[spec.id])
+    select = menus["Review"].addMenu("Select object")
+    for i in range(1, 10):
+        select.addAction(a[f"select_{i}"])
+    tools = QActionGroup(w)
+    for name in TOOLS:
+        tools.addAction(a[f"tool_{name}"])
+    tools.setExclusionPolicy(QActionGroup.ExclusionPolicy.ExclusiveOptional)
+    for text, slot in (("Import AVSBench…", import_dataset_dialog), ("Export…", export_dataset_dialog)):
+        action = QAction(text, w)
+        action.triggered.connect(lambda _c=False, slot=slot: slot(w))
+        menus["File"].insertAction(a["quit"], action)
+    w.pipeline_menu.build(menus["Annotate"])
+    menus["View"].addSeparator()
+    menus["View"].addAction(w.jobs_dock.toggleViewAction())
+    a["show_jobs"].setVisible(False)  # the dock's own toggle action takes its place
+    w.jobs_dock.toggleViewAction().setShortcut(a["show_jobs"].shortcut())
+    return menus, tools
+
+
+def connect_actions(w: MainWindow) -> None:
+    """Action id -> what it does (controllers for session changes, widgets for view-only changes)."""
+    a, nav, edit, transport, proposals = w.action_table, w.nav, w.edit, w.transport, w.proposals
+    a.connect("new_project", lambda: new_project_dialog(w))
+    a.connect("open_project", lambda: open_project_dialog(w))
+    a.connect("add_videos", lambda: add_videos_dialog(w))
+    a.connect("quit", w.close)
+    a.connect("undo", w.history.undo)
+    a.connect("redo", w.history.redo)
+    a.connect("settings", w.pipeline_menu.show_settings)
+    a.connect("edit_shortcuts", lambda: edit_shortcuts(w))
+    a.connect("download_models", w.pipeline_menu.download_models)
+    a.connect("play", transport.toggle_play)
+    a.connect("play_second", transport.play_second)
+    a.connect("slower", lambda: transport.change_speed(-1))
+    a.connect("faster", lambda: transport.change_speed(+1))
+    a["loop_clip"].toggled.connect(transport.set_loop_clip)
+    a.connect("prev_frame", lambda: nav.step(-1))
+    a.connect("next_frame", lambda: nav.step(1))
+    a.connect("back_second", lambda: nav.step_seconds(-1))
+    a.connect("forward_second", lambda: nav.step_seconds(1))
+    a.connect("prev_keyframe", lambda: nav.step_keyframe(-1))
+    a.connect("next_keyframe", lambda: nav.step_keyframe(1))
+    a.connect("next_review", nav.next_review)
+    a.connect("accept", w.review.accept)
+    a.connect("reject", w.review.reject)
+    a.connect("accept_clip", w.review.accept_clip)
+    for name in TOOLS:
+        a[f"tool_{name}"].toggled.connect(lambda on, n=name: w.tool_toggled(n, on))
+    a.connect("brush_smaller", lambda: edit.set_brush_radius(edit.brush_radius / 1.25))
+    a.connect("brush_larger", lambda: edit.set_brush_radius(edit.brush_radius * 1.25))
+    a.connect("fill_holes", edit.fill_holes)
+    a.connect("copy_previous", edit.copy_previous_keyframe)
+    a.connect("rerun_prompt", lambda: proposals.rerun_prompt(w.prompt_panel.phrases(w.session.frame)))
+    a.connect("run_clip", proposals.run_current_clip)
+    a.connect("run_videos", lambda: proposals.run_videos(w.project_panel.selected_video_ids()))
+    a.connect("mask_mode", lambda: w.status.showMessage(f"masks: {w.canvas.cycle_mask_mode()}", 2000))
+    a["spectrogram"].toggled.connect(w.timeline.show_spectrogram)
+    a.connect("zoom_fit", w.canvas.zoom_fit)
+    a.connect("zoom_in", lambda: w.canvas.zoom_by(1.25))
+    a.connect("zoom_out", lambda: w.canvas.zoom_by(0.8))
+    a.connect("shortcuts", lambda: show_shortcuts(w))
+    a.connect("about", lambda: show_about(w))
+    for i in range(1, 10):
+        a.connect(f"select_{i}", lambda i=i: w.objects.select_number(i))
+
+
+# ---------------------------------------------------------------- dialogs the menus open
+def new_project_dialog(w: MainWindow) -> None:
+    folder = QFileDialog.getExistingDirectory(w, "New project: choose an empty folder")
+    if folder:
+        w.open_path(folder, create=True)
+
+
+def open_project_dialog(w: MainWindow) -> None:
+    folder = QFileDialog.getExistingDirectory(w, "Open project folder")
+    if folder:
+        w.open_path(folder)
+
+
+def add_videos_dialog(w: MainWindow) -> None:
+    if w.project is None:
+        return
+    paths, _ = QFileDialog.getOpenFileNames(w, "Add videos", "", VIDEO_FILTER)
+    if paths:
+        w.add_video_files(paths)
+
+
+def show_shortcuts(w: MainWindow) -> ShortcutListDialog:
+    """F1: every action with its keys (a non-modal child of the window)."""
+    dialog = ShortcutListDialog(w.action_table.actions, w)
+    dialog.setModal(False)
+    dialog.show()
+    return dialog
+
+
+def edit_shortcuts(w: MainWindow) -> ShortcutEditor:
+    """The shortcut editor; on OK the keys apply at once and are kept (QSettings) across restarts."""
+    table = w.action_table
+    dialog = ShortcutEditor(table.actions, table.default_mapping(), parent=w, apply=table.apply_mapping)
+    dialog.accepted.connect(lambda: w.jobs_dock.toggleViewAction().setShortcut(table["show_jobs"].shortcut()))
+    dialog.setModal(True)
+    dialog.show()
+    return dialog
+
+
+def show_about(w: MainWindow) -> None:
+    QMessageBox.about(
+        w,
+        "About AVS Studio",
+        f"AVS Studio {__version__}\nAnnotate audio-visual segmentation: hear it, see it, fix it.\n"
+        "Proposals by OpenAVS (Chen et al., 2025).",
+    )

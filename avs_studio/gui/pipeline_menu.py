@@ -1,0 +1,199 @@
+"""The pipeline's settings from the window: Annotate ▸ Config profile, Edit ▸ Settings…, the model
+downloads, and the offer to download a model a task found missing.
+
+The project keeps the settings dialog's dict (project setting ``jobs.clips.SETTINGS_KEY``); the
+inference worker gets the PipelineConfig built from it, and the session the profile's clip length.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from PySide6.QtCore import QObject
+from PySide6.QtGui import QAction, QActionGroup
+from PySide6.QtWidgets import QMenu, QMessageBox, QWidget
+
+from avs_studio.gui.statusbar import StatusBar
+from avs_studio.gui.worker import InferenceWorker
+from avs_studio.jobs.clips import SETTINGS_KEY, clip_length
+from avs_studio.session import Controller
+from avs_studio.session.proposal_controller import profile_name
+
+
+def available_profiles() -> list[str]:
+    """Config profile names offered in Annotate ▸ Config profile."""
+    from avs_studio.openavs import profiles
+
+    return profiles()
+
+
+def config_models(cfg: Any) -> list[str]:
+    """Registry names of the models a PipelineConfig uses (what the download dialog fetches)."""
+    from avs_studio.openavs.weights import config_models as names
+
+    return list(names(cfg))
+
+
+class PipelineMenu(QObject):
+    def __init__(
+        self,
+        window: QWidget,
+        writes: Controller,
+        worker: InferenceWorker,
+        status: StatusBar,
+        show_error: Callable[[str, str], None],
+        note_error: Callable[[str], None],
+        ask: bool,
+    ) -> None:
+        """``show_error(title, message)`` reports a problem; ``note_error(message)`` only records one."""
+        super().__init__(window)
+        self.window, self.writes, self.worker, self.status = window, writes, worker, status
+        self.session = writes.session
+        self.show_error, self.note_error, self.ask = show_error, note_error, ask
+        self.menu: QMenu | None = None
+        self.group = QActionGroup(self)
+        self.dialog: Any = None  # the settings or download dialog last opened
+        worker.profile_changed.connect(self._profile_changed)
+
+    # ------------------------------------------------------------------ Annotate ▸ Config profile
+    def build(self, parent: QMenu) -> QMenu:
+        self.menu = parent.addMenu("Config &profile")
+        self.menu.aboutToShow.connect(self.fill)
+        self.fill()
+        return self.menu
+
+    def fill(self) -> None:
+        menu = self.menu
+        if menu is None:
+            return
+        menu.clear()
+        try:
+            names = available_profiles()
+        except Exception as exc:  # openavs not importable: say why instead of an empty menu
+            menu.addAction(f"(profiles unavailable: {exc})").setEnabled(False)
+            return
+        current = profile_name(self.worker.profile)
+        for name in names:
+            action = QAction(name, self.group)
+            action.setCheckable(True)
+            action.setChecked(name == current)
+            action.triggered.connect(lambda _c=False, n=name: self.set_profile(n))
+            menu.addAction(action)
+
+    def _profile_changed(self) -> None:
+        try:
+            self.session.clip_keyframes = clip_length(self.worker.profile)
+        except Exception:  # noqa: BLE001  (a broken profile is reported where it is used)
+            self.session.clip_keyframes = clip_length()
+
+    # ------------------------------------------------------------------ settings
+    def settings(self) -> dict[str, Any]:
+        """The project's pipeline settings (the settings dialog's dict), default profile if none."""
+        from avs_studio.gui.settings_dialog import default_settings
+
+        project = self.session.project
+        values = project.store.get_setting(SETTINGS_KEY) if project else None
+        return dict(values) if values else default_settings("default")
+
+    def load(self) -> None:
+        """Give the worker the project's pipeline settings (a bad setting is reported, defaults used)."""
+        from avs_studio.gui.settings_dialog import pipeline_config
+
+        project = self.session.project
+        values = project.store.get_setting(SETTINGS_KEY) if project else None
+        if not values:
+            self.worker.set_profile("default")
+            return
+        try:
+            self.worker.set_profile(pipeline_config(values))
+        except Exception as exc:  # ConfigError names the setting
+            self.worker.set_profile("default")
+            self.show_error(
+                "The project's pipeline settings are invalid; using the default profile", str(exc)
+            )
+
+    def apply(self, values: dict[str, Any]) -> None:
+        """Use and store ``values`` (settings dialog or profile menu)."""
+        from avs_studio.gui.settings_dialog import pipeline_config
+
+        try:
+            cfg = pipeline_config(values)
+        except Exception as exc:
+            self.show_error("These pipeline settings cannot be used", str(exc))
+            return
+        self.worker.set_profile(cfg)
+        self.status.set_models("models: not loaded yet")
+        if self.session.project is not None:
+            store = self.session.store
+            self.writes.write(lambda: store.set_setting(SETTINGS_KEY, values), what="pipeline settings")
+        self.status.showMessage(
+            f"pipeline: profile {values.get('profile')}, device {values.get('device')}", 4000
+        )
+
+    def set_profile(self, name: str) -> None:
+        """Annotate ▸ Config profile: start from a built-in profile (the LLM endpoint is kept)."""
+        from avs_studio.gui.settings_dialog import default_settings
+
+        values = default_settings(name)
+        values["llm"] = self.settings().get("llm", values["llm"])
+        self.apply(values)
+
+    def show_settings(self) -> Any:
+        from avs_studio.gui.settings_dialog import SettingsDialog
+
+        dialog = SettingsDialog(self.settings(), parent=self.window)
+        dialog.accepted.connect(lambda: self.apply(dialog.values()))
+        dialog.setModal(True)
+        dialog.show()
+        self.dialog = dialog
+        return dialog
+
+    # ------------------------------------------------------------------ model weights
+    def download_models(self) -> Any:
+        """Annotate ▸ Download models…: the models the pipeline settings need that are not cached."""
+        from avs_studio.gui.model_dialog import missing_models
+        from avs_studio.openavs import load_config
+
+        try:
+            names = config_models(load_config(self.worker.profile))
+        except Exception as exc:
+            self.show_error("Cannot list the models of the pipeline settings", str(exc))
+            return None
+        missing = missing_models(names)
+        if not missing:
+            self.status.showMessage(f"All models are downloaded ({', '.join(names) or 'none needed'})", 5000)
+            return None
+        return self.open_download(missing)
+
+    def offer_download(self, model: str, message: str) -> None:
+        """A task needed weights that are not cached: offer every model the profile lacks, at once."""
+        from avs_studio.gui.model_dialog import missing_models
+        from avs_studio.openavs import load_config
+
+        self.status.showMessage(message, 15000)
+        self.note_error(message)
+        try:
+            names = missing_models([model, *config_models(load_config(self.worker.profile))])
+        except Exception:  # the profile itself is broken: that error is shown elsewhere
+            names = [model]
+        if self.ask:
+            question = f"{message}\n\nMissing: {', '.join(names)}. Open the model dialog?"
+            answer = QMessageBox.question(self.window, "Models not downloaded", question)
+            if answer == QMessageBox.StandardButton.Yes:
+                self.open_download(names)
+
+    def open_download(self, names: list[str]) -> Any:
+        from avs_studio.gui.model_dialog import ModelDownloadDialog
+
+        models: list[Any] = list(names)
+        dialog = ModelDownloadDialog(models, parent=self.window)
+
+        def all_done(ok: bool) -> None:
+            if ok:
+                self.status.showMessage("models downloaded", 5000)
+
+        dialog.allDone.connect(all_done)
+        dialog.show()
+        self.dialog = dialog
+        return dialog

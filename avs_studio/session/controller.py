@@ -1,0 +1,45 @@
+"""The base of every controller: the session it changes and the writer its store writes go through.
+
+A controller method is one user intent (a key, a click, a menu entry). It reads the session, queues the
+store work on the writer (``write``), and when that is stored re-reads what changed
+(``session.reload``) and says so (``session.events.message``). Failures reach ``events.error`` and
+leave the session showing what is stored. No Qt here: the GUI connects its signals to these methods.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any, TypeVar
+
+from avs_studio.session.runners import Runner
+from avs_studio.session.state import AnnotationSession
+
+T = TypeVar("T")
+
+
+class Controller:
+    def __init__(self, session: AnnotationSession, writer: Runner) -> None:
+        self.session = session
+        self.events = session.events
+        self.writer = writer
+
+    def write(
+        self, fn: Callable[[], T], then: Callable[[T], object] | None = None, what: str = "edit"
+    ) -> int:
+        """Run ``fn`` (store calls) on the writer; ``then(result)`` runs back on the session's thread."""
+        session = self.session
+
+        def done(value: Any) -> None:
+            session.write_failed = False
+            if then is not None:
+                then(value)
+
+        def failed(message: str) -> None:
+            session.write_failed = True
+            self.events.error.emit(f"The {what} was not stored", message)
+            session.reload(all_frames=True)
+
+        return self.writer.submit(fn, on_done=done, on_error=failed)
+
+    def say(self, text: str, ms: int = 4000) -> None:
+        self.events.message.emit(text, ms)
