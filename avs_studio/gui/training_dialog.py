@@ -8,7 +8,9 @@ Public API
         use_as_engine()       setting proposal_engine = "student:NAME" for the selected finished run
         is_running() -> bool; state: "idle" | "running" | "done" | "cancelled" | "error"
         signals  event(dict) for each trainer event, finished(str state)
-        widgets  summary (QTableWidget per split), name/backbone/image_size/epochs/device/edited/pseudo,
+        widgets  summary (QTableWidget per split), plan (QLabel: the frames of each kind this run will use),
+                 name/backbone/image_size/steps/device/edited/pseudo/pseudo_weight/pseudo_min_score
+                 (initial values from avs_studio.training.settings.DEFAULTS), backbone_note,
                  loss_plot / miou_plot (pyqtgraph) with loss_curve / miou_curve, progress, message,
                  runs (QTableWidget of training runs), buttons start_button/resume_button/cancel_button/
                  engine_button
@@ -29,6 +31,7 @@ from PySide6.QtWidgets import (
     QCheckBox,
     QComboBox,
     QDialog,
+    QDoubleSpinBox,
     QFormLayout,
     QGridLayout,
     QGroupBox,
@@ -47,12 +50,20 @@ from PySide6.QtWidgets import (
 )
 
 from avs_studio.jobs import Project
-from avs_studio.jobs.train import PROPOSAL_ENGINE_SETTING, TrainError, train_command, use_as_proposal_engine
-from avs_studio.training.dataset import summarize
+from avs_studio.jobs.train import (
+    PROPOSAL_ENGINE_SETTING,
+    TrainError,
+    prepare_options,
+    train_command,
+    use_as_proposal_engine,
+)
+from avs_studio.openavs.weights import ModelError
+from avs_studio.training.selection import summarize, training_plan
+from avs_studio.training.settings import AUTO_BACKBONE, DEFAULTS, help_text
 
-BACKBONES = ("tiny", "resnet18", "mobilenetv3_small_100", "efficientnet_b0")
+BACKBONES = (AUTO_BACKBONE, "tiny", "resnet18", "mobilenetv3_small_100", "efficientnet_b0")
 SPLIT_ORDER = ("train", "val", "test", "unassigned")
-RUN_COLUMNS = ("name", "status", "val mIoU", "val F", "epochs", "finished")
+RUN_COLUMNS = ("name", "status", "val mIoU", "val F", "steps", "finished")
 
 
 def _item(text: Any) -> QTableWidgetItem:
@@ -82,7 +93,6 @@ class TrainingDialog(QDialog):
         self._stderr = b""
         self._losses: list[tuple[int, float]] = []
         self._mious: list[tuple[int, float]] = []
-        self._epochs = 0
         self._run_name: str | None = None
         self._build()
         self.refresh()
@@ -97,7 +107,7 @@ class TrainingDialog(QDialog):
                 "videos in the split",
                 "keyframes with accepted masks",
                 "keyframes a person corrected but has not accepted (nothing left proposed)",
-                "keyframes with OpenAVS proposals in unreviewed videos",
+                "keyframes with OpenAVS proposals in unreviewed videos whose score reaches the threshold",
             )
         ):
             self.summary.horizontalHeaderItem(col).setToolTip(tip)
@@ -109,32 +119,69 @@ class TrainingDialog(QDialog):
         self.name = QLineEdit("student")
         self.backbone = QComboBox()
         self.backbone.addItems(BACKBONES)
+        self.backbone.setCurrentText(DEFAULTS.backbone)
+        self.backbone.setToolTip(help_text("backbone"))
+        self.backbone_note = QLabel()
+        self.backbone_note.setWordWrap(True)
+        self.backbone_note.setStyleSheet("color: #555;")
         self.image_size = QSpinBox()
         self.image_size.setRange(32, 1024)
         self.image_size.setSingleStep(32)
-        self.image_size.setValue(int(self.options.pop("image_size", 96)))
+        self.image_size.setValue(int(self.options.pop("image_size", DEFAULTS.image_size)))
         self.image_size.setSuffix(" px")
-        self.epochs = QSpinBox()
-        self.epochs.setRange(1, 10000)
-        self.epochs.setValue(20)
+        self.image_size.setToolTip(help_text("image_size"))
+        self.steps = QSpinBox()
+        self.steps.setRange(1, 1_000_000)
+        self.steps.setSingleStep(100)
+        self.steps.setValue(int(self.options.pop("steps", DEFAULTS.steps)))
+        self.steps.setToolTip(help_text("steps") + "; the best validated weights are kept")
         self.device = QComboBox()
         self.device.addItems(["auto", "cpu", "cuda"])
-        self.pseudo = QCheckBox("also learn from OpenAVS proposals of unreviewed clips (weight 0.5)")
         self.edited = QCheckBox("also learn from corrected keyframes not accepted yet")
+        self.edited.setChecked(DEFAULTS.include_edited)
+        self.pseudo = QCheckBox("also learn from OpenAVS proposals of unreviewed clips")
+        self.pseudo.setChecked(DEFAULTS.pseudo_labels)
+        self.pseudo.setToolTip(help_text("pseudo_labels"))
+        self.pseudo_weight = QDoubleSpinBox()
+        self.pseudo_weight.setRange(0.0, 1.0)
+        self.pseudo_weight.setSingleStep(0.1)
+        self.pseudo_weight.setValue(DEFAULTS.pseudo_weight)
+        self.pseudo_weight.setToolTip(help_text("pseudo_weight"))
+        self.pseudo_min_score = QDoubleSpinBox()
+        self.pseudo_min_score.setRange(0.0, 1.0)
+        self.pseudo_min_score.setSingleStep(0.05)
+        self.pseudo_min_score.setValue(DEFAULTS.pseudo_min_score)
+        self.pseudo_min_score.setToolTip(help_text("pseudo_min_score"))
+        pseudo_row = QHBoxLayout()
+        pseudo_row.addWidget(QLabel("weight"))
+        pseudo_row.addWidget(self.pseudo_weight)
+        pseudo_row.addWidget(QLabel("min. score"))
+        pseudo_row.addWidget(self.pseudo_min_score)
+        pseudo_row.addStretch(1)
         form = QFormLayout()
         form.addRow("Model name", self.name)
         form.addRow("Backbone", self.backbone)
+        form.addRow("", self.backbone_note)
         form.addRow("Input size", self.image_size)
-        form.addRow("Epochs", self.epochs)
+        form.addRow("Steps", self.steps)
         form.addRow("Device", self.device)
         form.addRow("Edited frames", self.edited)
         form.addRow("Pseudo labels", self.pseudo)
+        form.addRow("", pseudo_row)
         settings = QGroupBox("Settings")
         settings.setLayout(form)
 
+        self.plan = QLabel()
+        self.plan.setWordWrap(True)
         data = QGroupBox("Data (labelled keyframes per split)")
         data_layout = QVBoxLayout(data)
         data_layout.addWidget(self.summary)
+        data_layout.addWidget(self.plan)
+        for box in (self.edited, self.pseudo):
+            box.toggled.connect(self.update_plan)
+        for spin in (self.pseudo_weight, self.pseudo_min_score):
+            spin.valueChanged.connect(self.update_plan)
+        self.backbone.currentTextChanged.connect(self._update_backbone_note)
 
         pg.setConfigOptions(antialias=True)
         self.loss_plot = pg.PlotWidget(title="training loss")
@@ -144,7 +191,7 @@ class TrainingDialog(QDialog):
         self.loss_curve = self.loss_plot.plot([], [], pen=pg.mkPen("#1f77b4", width=2))
         self.miou_plot = pg.PlotWidget(title="validation mIoU")
         self.miou_plot.setBackground("w")
-        self.miou_plot.setLabel("bottom", "epoch")
+        self.miou_plot.setLabel("bottom", "step")
         self.miou_plot.setYRange(0, 1)
         self.miou_plot.showGrid(x=True, y=True, alpha=0.3)
         self.miou_curve = self.miou_plot.plot(
@@ -205,16 +252,12 @@ class TrainingDialog(QDialog):
 
     # ------------------------------------------------------------------ data
     def refresh(self) -> None:
-        """Reload the data summary and the list of training runs from the store."""
-        counts = summarize(self.project.store)
-        splits = [s for s in SPLIT_ORDER if s in counts] + sorted(set(counts) - set(SPLIT_ORDER))
-        self.summary.setRowCount(len(splits))
-        for row, split in enumerate(splits):
-            c = counts[split]
-            values = (split, c["videos"], c["accepted_frames"], c["edited_frames"], c["pseudo_frames"])
-            for col, value in enumerate(values):
-                self.summary.setItem(row, col, _item(value))
-        runs = self.project.store.training_runs()
+        """Reload the data summary, the plan and the list of training runs from the store."""
+        self.update_plan()
+        self._update_backbone_note()
+        self._runs_table(self.project.store.training_runs())
+
+    def _runs_table(self, runs) -> None:
         self.runs.setRowCount(len(runs))
         engine = self.project.store.get_setting(PROPOSAL_ENGINE_SETTING)
         for row, run in enumerate(runs):
@@ -225,7 +268,7 @@ class TrainingDialog(QDialog):
                 run.status,
                 _fmt(m.get("val_miou")),
                 _fmt(m.get("val_f")),
-                m.get("epochs", ""),
+                m.get("steps", ""),
                 run.finished_at.strftime("%Y-%m-%d %H:%M") if run.finished_at else "",
             )
             for col, value in enumerate(values):
@@ -233,6 +276,55 @@ class TrainingDialog(QDialog):
                 item.setData(Qt.ItemDataRole.UserRole, run.name)
                 self.runs.setItem(row, col, item)
         self._update_buttons()
+
+    def _data_settings(self) -> dict[str, Any]:
+        pseudo = self.pseudo.isChecked()
+        return {
+            "include_edited": self.edited.isChecked(),
+            "pseudo_labels": pseudo,
+            "pseudo_weight": self.pseudo_weight.value() if pseudo else None,
+            "pseudo_min_score": self.pseudo_min_score.value() if pseudo else None,
+        }
+
+    def update_plan(self) -> None:
+        """Say how many frames of each kind a run with the current settings will use."""
+        chosen = DEFAULTS.updated(**self._data_settings())
+        plan = training_plan(self.project.store, chosen)
+        t, v = plan["train"], plan["val"]
+        parts = [f"{t['accepted']} accepted"]
+        if chosen.include_edited:
+            parts.append(f"{t['edited']} edited")
+        if chosen.pseudo_labels:
+            parts.append(
+                f"{t['pseudo']} pseudo-labelled (OpenAVS proposals, weight {chosen.pseudo_weight:g}, "
+                f"score ≥ {chosen.pseudo_min_score:g})"
+            )
+        self.plan.setText(
+            f"This run trains on {' + '.join(parts)} = {sum(t.values())} frames from "
+            f"{plan['train_videos']} videos, and validates on {sum(v.values())} frames."
+        )
+        self.plan_counts = plan
+        self._fill_summary()
+
+    def _fill_summary(self) -> None:
+        counts = summarize(self.project.store, self.pseudo_min_score.value())
+        splits = [s for s in SPLIT_ORDER if s in counts] + sorted(set(counts) - set(SPLIT_ORDER))
+        self.summary.setRowCount(len(splits))
+        for row, split in enumerate(splits):
+            c = counts[split]
+            values = (split, c["videos"], c["accepted_frames"], c["edited_frames"], c["pseudo_frames"])
+            for col, value in enumerate(values):
+                self.summary.setItem(row, col, _item(value))
+
+    def _update_backbone_note(self) -> None:
+        if self.backbone.currentText() != AUTO_BACKBONE:
+            self.backbone_note.setText("")
+            return
+        try:
+            _options, note = prepare_options({"backbone": AUTO_BACKBONE})
+        except (TrainError, ModelError) as exc:
+            note = str(exc)
+        self.backbone_note.setText(note)
 
     def _run_selected(self) -> None:
         rows = self.runs.selectionModel().selectedRows()
@@ -251,25 +343,23 @@ class TrainingDialog(QDialog):
         if self.is_running():
             return False
         name = self._selected_run()
-        options = {**self.options}
+        options = {**self.options, "steps": self.steps.value()}
         if not resume:
-            options.update(
-                image_size=self.image_size.value(),
-                backbone=self.backbone.currentText(),
-                include_edited=self.edited.isChecked(),
-            )
+            options.update(image_size=self.image_size.value(), backbone=self.backbone.currentText())
+            options.update(self._data_settings())
+            options.pop("pseudo_labels")
         try:
+            options, _note = prepare_options(options, resume)
             cmd = train_command(
                 self.project.dir,
                 name,
-                epochs=self.epochs.value(),
                 device=self.device.currentText(),
-                pseudo_labels=self.pseudo.isChecked(),
+                pseudo_labels=self.pseudo.isChecked() and not resume,
                 resume=resume,
                 database_url=self.project.store.url,
                 options=options,
             )
-        except ValueError as exc:  # a bad model name
+        except (ValueError, TrainError, ModelError) as exc:  # a bad model name, missing weights
             self._fail(str(exc))
             return False
         self._buffer, self._stderr = b"", b""
@@ -279,7 +369,6 @@ class TrainingDialog(QDialog):
             self._losses, self._mious = [], []
         self._run_name = name
         self._redraw()
-        self._epochs = self.epochs.value()
         self.progress.setRange(0, 0)
         self.process = QProcess(self)
         env = QProcessEnvironment.systemEnvironment()
@@ -310,7 +399,7 @@ class TrainingDialog(QDialog):
             self._losses = [(x, y) for x, y in self._losses if x <= step]
         else:  # one point per finished epoch
             self._losses = [(h["step"], h["loss"]) for h in history]
-        self._mious = [(h["epoch"], h["val_miou"]) for h in history if "val_miou" in h]
+        self._mious = [(h["step"], h["val_miou"]) for h in history if "val_miou" in h]
 
     def cancel(self) -> None:
         """Ask the trainer to stop: it finishes the step, saves its checkpoint and exits."""
@@ -337,7 +426,8 @@ class TrainingDialog(QDialog):
         if kind == "data":
             self.message.setText(
                 f"{e['train_samples']} training frames ({e['pseudo_samples']} pseudo-labelled) from "
-                f"{e['train_videos']} videos, {e['val_samples']} validation frames"
+                f"{e['train_videos']} videos, {e['val_samples']} validation frames, "
+                f"{e.get('sound_classes', 0)} sound classes"
             )
         elif kind == "start":
             self.progress.setRange(0, max(1, int(e["total_steps"])))
@@ -346,20 +436,23 @@ class TrainingDialog(QDialog):
             self._losses.append((e["step"], e["loss"]))
             self.progress.setValue(int(e["step"]))
             self.message.setText(
-                f"epoch {e['epoch']}/{self._epochs}  step {e['step']}  loss {e['loss']:.4f}  "
+                f"step {e['step']}/{self.progress.maximum()}  loss {e['loss']:.4f}  "
                 f"about {int(e['eta_s'])} s left"
             )
             self._redraw()
         elif kind == "val":
-            self._mious.append((e["epoch"], e["val_miou"]))
+            self._mious.append((e["step"], e["val_miou"]))
             self._redraw()
+        elif kind == "early_stop":
+            self.progress.setMaximum(int(e["step"]))
         elif kind in ("done", "cancelled"):
             self.state = kind
             if kind == "done":
                 miou = e.get("val_miou")
-                self.message.setText(
-                    f"Done: {e['path']}" + (f"  (val mIoU {miou:.3f})" if miou is not None else "")
+                best = (
+                    f"  (best val mIoU {miou:.3f} at step {e.get('best_step')})" if miou is not None else ""
                 )
+                self.message.setText(f"Done: {e['path']}{best}")
             else:
                 self.message.setText(
                     f"Cancelled after step {e['step']}; checkpoint {e['path']} (press Resume)"
@@ -423,9 +516,11 @@ class TrainingDialog(QDialog):
             self.name,
             self.backbone,
             self.image_size,
-            self.epochs,
+            self.steps,
             self.device,
             self.pseudo,
+            self.pseudo_weight,
+            self.pseudo_min_score,
             self.edited,
         ):
             w.setEnabled(not running)
