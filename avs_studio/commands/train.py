@@ -27,6 +27,7 @@ def register(sub) -> None:
     p.add_argument("--resume", action="store_true", help="continue from the model's last checkpoint")
     p.add_argument("--nproc", type=int, default=1, help="processes (torchrun DDP; one per GPU)")
     p.add_argument("--json", action="store_true", help="print the trainer's events as JSON lines")
+    p.add_argument("--threads", type=int, default=None, help="CPU threads per process (default: torch's)")
     settings.add_arguments(p)
     p.set_defaults(func=cmd_train)
 
@@ -116,6 +117,7 @@ def cmd_train(args) -> int:
 
     chosen = settings.given(args)
     options = {k: v for k, v in chosen.items() if k not in POSITIONAL}
+    options["threads"] = args.threads
     try:
         with open_project(args.project_dir, args.database_url) as project:
             result = train(

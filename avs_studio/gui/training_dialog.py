@@ -23,32 +23,26 @@ from __future__ import annotations
 import json
 from typing import Any
 
-import pyqtgraph as pg
 from PySide6.QtCore import QProcess, QProcessEnvironment, Qt, Signal
 from PySide6.QtGui import QAction
 from PySide6.QtWidgets import (
     QAbstractItemView,
-    QCheckBox,
-    QComboBox,
     QDialog,
-    QDoubleSpinBox,
-    QFormLayout,
     QGridLayout,
     QGroupBox,
     QHBoxLayout,
     QHeaderView,
     QLabel,
-    QLineEdit,
     QMenu,
     QProgressBar,
     QPushButton,
-    QSpinBox,
     QTableWidget,
     QTableWidgetItem,
     QVBoxLayout,
     QWidget,
 )
 
+from avs_studio.gui.training_form import Curves, SettingsForm
 from avs_studio.jobs import Project
 from avs_studio.jobs.train import (
     PROPOSAL_ENGINE_SETTING,
@@ -59,9 +53,8 @@ from avs_studio.jobs.train import (
 )
 from avs_studio.openavs.weights import ModelError
 from avs_studio.training.selection import summarize, training_plan
-from avs_studio.training.settings import AUTO_BACKBONE, DEFAULTS, help_text
+from avs_studio.training.settings import AUTO_BACKBONE, DEFAULTS
 
-BACKBONES = (AUTO_BACKBONE, "tiny", "resnet18", "mobilenetv3_small_100", "efficientnet_b0")
 SPLIT_ORDER = ("train", "val", "test", "unassigned")
 RUN_COLUMNS = ("name", "status", "val mIoU", "val F", "steps", "finished")
 
@@ -116,60 +109,15 @@ class TrainingDialog(QDialog):
         self.summary.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
         self.summary.setMaximumHeight(130)
 
-        self.name = QLineEdit("student")
-        self.backbone = QComboBox()
-        self.backbone.addItems(BACKBONES)
-        self.backbone.setCurrentText(DEFAULTS.backbone)
-        self.backbone.setToolTip(help_text("backbone"))
-        self.backbone_note = QLabel()
-        self.backbone_note.setWordWrap(True)
-        self.backbone_note.setStyleSheet("color: #555;")
-        self.image_size = QSpinBox()
-        self.image_size.setRange(32, 1024)
-        self.image_size.setSingleStep(32)
-        self.image_size.setValue(int(self.options.pop("image_size", DEFAULTS.image_size)))
-        self.image_size.setSuffix(" px")
-        self.image_size.setToolTip(help_text("image_size"))
-        self.steps = QSpinBox()
-        self.steps.setRange(1, 1_000_000)
-        self.steps.setSingleStep(100)
-        self.steps.setValue(int(self.options.pop("steps", DEFAULTS.steps)))
-        self.steps.setToolTip(help_text("steps") + "; the best validated weights are kept")
-        self.device = QComboBox()
-        self.device.addItems(["auto", "cpu", "cuda"])
-        self.edited = QCheckBox("also learn from corrected keyframes not accepted yet")
-        self.edited.setChecked(DEFAULTS.include_edited)
-        self.pseudo = QCheckBox("also learn from OpenAVS proposals of unreviewed clips")
-        self.pseudo.setChecked(DEFAULTS.pseudo_labels)
-        self.pseudo.setToolTip(help_text("pseudo_labels"))
-        self.pseudo_weight = QDoubleSpinBox()
-        self.pseudo_weight.setRange(0.0, 1.0)
-        self.pseudo_weight.setSingleStep(0.1)
-        self.pseudo_weight.setValue(DEFAULTS.pseudo_weight)
-        self.pseudo_weight.setToolTip(help_text("pseudo_weight"))
-        self.pseudo_min_score = QDoubleSpinBox()
-        self.pseudo_min_score.setRange(0.0, 1.0)
-        self.pseudo_min_score.setSingleStep(0.05)
-        self.pseudo_min_score.setValue(DEFAULTS.pseudo_min_score)
-        self.pseudo_min_score.setToolTip(help_text("pseudo_min_score"))
-        pseudo_row = QHBoxLayout()
-        pseudo_row.addWidget(QLabel("weight"))
-        pseudo_row.addWidget(self.pseudo_weight)
-        pseudo_row.addWidget(QLabel("min. score"))
-        pseudo_row.addWidget(self.pseudo_min_score)
-        pseudo_row.addStretch(1)
-        form = QFormLayout()
-        form.addRow("Model name", self.name)
-        form.addRow("Backbone", self.backbone)
-        form.addRow("", self.backbone_note)
-        form.addRow("Input size", self.image_size)
-        form.addRow("Steps", self.steps)
-        form.addRow("Device", self.device)
-        form.addRow("Edited frames", self.edited)
-        form.addRow("Pseudo labels", self.pseudo)
-        form.addRow("", pseudo_row)
-        settings = QGroupBox("Settings")
-        settings.setLayout(form)
+        self.form = SettingsForm(
+            int(self.options.pop("image_size", DEFAULTS.image_size)),
+            int(self.options.pop("steps", DEFAULTS.steps)),
+        )
+        f = self.form  # its widgets are the dialog's too (tests and callers use dialog.steps, ...)
+        self.name, self.backbone, self.backbone_note = f.name, f.backbone, f.backbone_note
+        self.image_size, self.steps, self.device = f.image_size, f.steps, f.device
+        self.edited, self.pseudo = f.edited, f.pseudo
+        self.pseudo_weight, self.pseudo_min_score = f.pseudo_weight, f.pseudo_min_score
 
         self.plan = QLabel()
         self.plan.setWordWrap(True)
@@ -177,29 +125,17 @@ class TrainingDialog(QDialog):
         data_layout = QVBoxLayout(data)
         data_layout.addWidget(self.summary)
         data_layout.addWidget(self.plan)
+        data_layout.addStretch(1)
         for box in (self.edited, self.pseudo):
             box.toggled.connect(self.update_plan)
+        self.pseudo.toggled.connect(lambda _on: self._update_buttons())
         for spin in (self.pseudo_weight, self.pseudo_min_score):
             spin.valueChanged.connect(self.update_plan)
         self.backbone.currentTextChanged.connect(self._update_backbone_note)
 
-        pg.setConfigOptions(antialias=True)
-        self.loss_plot = pg.PlotWidget(title="training loss")
-        self.loss_plot.setBackground("w")
-        self.loss_plot.setLabel("bottom", "step")
-        self.loss_plot.showGrid(x=True, y=True, alpha=0.3)
-        self.loss_curve = self.loss_plot.plot([], [], pen=pg.mkPen("#1f77b4", width=2))
-        self.miou_plot = pg.PlotWidget(title="validation mIoU")
-        self.miou_plot.setBackground("w")
-        self.miou_plot.setLabel("bottom", "step")
-        self.miou_plot.setYRange(0, 1)
-        self.miou_plot.showGrid(x=True, y=True, alpha=0.3)
-        self.miou_curve = self.miou_plot.plot(
-            [], [], pen=pg.mkPen("#d62728", width=2), symbol="o", symbolSize=6, symbolBrush="#d62728"
-        )
-        plots = QHBoxLayout()
-        plots.addWidget(self.loss_plot)
-        plots.addWidget(self.miou_plot)
+        self.curves = Curves()
+        self.loss_plot, self.loss_curve = self.curves.loss_plot, self.curves.loss_curve
+        self.miou_plot, self.miou_curve = self.curves.miou_plot, self.curves.miou_curve
 
         self.progress = QProgressBar()
         self.progress.setFormat("%v / %m steps")
@@ -237,12 +173,12 @@ class TrainingDialog(QDialog):
 
         top = QGridLayout()
         top.addWidget(data, 0, 0)
-        top.addWidget(settings, 0, 1)
+        top.addWidget(self.form, 0, 1)
         top.setColumnStretch(0, 1)
         top.setColumnStretch(1, 1)
         layout = QVBoxLayout(self)
         layout.addLayout(top)
-        layout.addLayout(plots, 1)
+        layout.addWidget(self.curves, 1)
         layout.addWidget(self.progress)
         layout.addWidget(self.message)
         layout.addWidget(runs_box)
@@ -277,18 +213,9 @@ class TrainingDialog(QDialog):
                 self.runs.setItem(row, col, item)
         self._update_buttons()
 
-    def _data_settings(self) -> dict[str, Any]:
-        pseudo = self.pseudo.isChecked()
-        return {
-            "include_edited": self.edited.isChecked(),
-            "pseudo_labels": pseudo,
-            "pseudo_weight": self.pseudo_weight.value() if pseudo else None,
-            "pseudo_min_score": self.pseudo_min_score.value() if pseudo else None,
-        }
-
     def update_plan(self) -> None:
         """Say how many frames of each kind a run with the current settings will use."""
-        chosen = DEFAULTS.updated(**self._data_settings())
+        chosen = DEFAULTS.updated(**self.form.data_settings())
         plan = training_plan(self.project.store, chosen)
         t, v = plan["train"], plan["val"]
         parts = [f"{t['accepted']} accepted"]
@@ -346,7 +273,7 @@ class TrainingDialog(QDialog):
         options = {**self.options, "steps": self.steps.value()}
         if not resume:
             options.update(image_size=self.image_size.value(), backbone=self.backbone.currentText())
-            options.update(self._data_settings())
+            options.update(self.form.data_settings())
             options.pop("pseudo_labels")
         try:
             options, _note = prepare_options(options, resume)
@@ -462,16 +389,7 @@ class TrainingDialog(QDialog):
         self.event.emit(e)
 
     def _redraw(self) -> None:
-        if self._losses:
-            xs, ys = zip(*self._losses)
-            self.loss_curve.setData(list(xs), list(ys))
-        else:
-            self.loss_curve.setData([], [])
-        if self._mious:
-            xs, ys = zip(*self._mious)
-            self.miou_curve.setData(list(xs), list(ys))
-        else:
-            self.miou_curve.setData([], [])
+        self.curves.show_points(self._losses, self._mious)
 
     def _fail(self, message: str) -> None:
         self.state = "error"
@@ -509,20 +427,8 @@ class TrainingDialog(QDialog):
 
     def _update_buttons(self) -> None:
         running = self.is_running()
-        for w in (
-            self.start_button,
-            self.resume_button,
-            self.engine_button,
-            self.name,
-            self.backbone,
-            self.image_size,
-            self.steps,
-            self.device,
-            self.pseudo,
-            self.pseudo_weight,
-            self.pseudo_min_score,
-            self.edited,
-        ):
+        self.form.set_running(running)
+        for w in (self.start_button, self.resume_button, self.engine_button):
             w.setEnabled(not running)
         self.cancel_button.setEnabled(running)
 

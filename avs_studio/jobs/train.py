@@ -206,7 +206,7 @@ def train(
     event dict as it arrives (first a "backbone" event saying which image backbone is used). ``options``
     are training settings (avs_studio.training.settings; None: the default). Returns when the trainer
     exits; raises TrainError when it failed."""
-    options, note = prepare_options(options, resume)
+    options, note = prepare_options(options, resume)  # settings, and "threads" for the trainer
     if on_event is not None:
         on_event({"event": "backbone", "backbone": options.get("backbone"), "note": note})
     cmd = train_command(

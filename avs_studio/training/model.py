@@ -88,27 +88,37 @@ class TimmEncoder(nn.Module):
     def __init__(self, name: str, weights: str | None):
         super().__init__()
         self.body = timm_features(name, Path(weights) if weights else None)
-        reductions = self.body.feature_info.reduction()
-        self.indices = [reductions.index(r) for r in (4, 8, 16)]
-        self.channels = [self.body.feature_info.channels()[i] for i in self.indices]
+        self.channels = list(self.body.feature_info.channels())
 
     def forward(self, x: torch.Tensor) -> list[torch.Tensor]:
-        feats = self.body(x)
-        return [feats[i] for i in self.indices]
+        return list(self.body(x))
+
+
+def _stride_indices(name: str) -> tuple[int, ...]:
+    """timm's feature indices of strides 4, 8 and 16 in backbone ``name`` (deeper stages are not built)."""
+    import timm
+
+    try:
+        probe = timm.create_model(name, pretrained=False, features_only=True)
+    except RuntimeError as exc:  # timm: "Unknown model (...)"
+        raise ModelConfigError(f"unknown image backbone {name!r}: {exc}") from exc
+    reductions = list(probe.feature_info.reduction())
+    if not all(r in reductions for r in (4, 8, 16)):
+        raise ModelConfigError(f"image backbone {name!r} has no features at strides 4, 8 and 16")
+    return tuple(reductions.index(r) for r in (4, 8, 16))
 
 
 def timm_features(name: str, weights: Path | None) -> nn.Module:
-    """timm's ``features_only`` model ``name``; with ``weights`` (a timm/torchvision state dict, .pth or
-    .safetensors, as the Hub's timm repos publish them) loaded through timm's own pretrained-weights path.
-    A file that is missing, unreadable or made for another architecture raises ModelConfigError."""
+    """timm's ``features_only`` model ``name`` (strides 4, 8, 16); with ``weights`` (a timm/torchvision
+    state dict, .pth or .safetensors, as the Hub's timm repos publish them) loaded through timm's own
+    pretrained-weights path. A file that is missing, unreadable or made for another architecture raises
+    ModelConfigError."""
     import timm
     from timm.models import load_state_dict
 
+    indices = _stride_indices(name)
     if weights is None:
-        try:
-            return timm.create_model(name, pretrained=False, features_only=True)
-        except RuntimeError as exc:  # timm: "Unknown model (...)"
-            raise ModelConfigError(f"unknown image backbone {name!r}: {exc}") from exc
+        return timm.create_model(name, pretrained=False, features_only=True, out_indices=indices)
     if not weights.is_file():
         raise ModelConfigError(
             f"backbone weights {weights} not found; download them or unset backbone_weights"
@@ -117,13 +127,10 @@ def timm_features(name: str, weights: Path | None) -> nn.Module:
         state = load_state_dict(str(weights))
     except Exception as exc:
         raise ModelConfigError(f"backbone weights {weights} could not be read ({exc})") from exc
-    try:
-        full = timm.create_model(name, pretrained=False)
-    except RuntimeError as exc:
-        raise ModelConfigError(f"unknown image backbone {name!r}: {exc}") from exc
-    classifier = full.pretrained_cfg.get("classifier") or ()
-    heads = (classifier,) if isinstance(classifier, str) else tuple(classifier)
-    expected = [k for k in full.state_dict() if not k.startswith(tuple(h + "." for h in heads))]
+    # the tensors the backbone needs (those named as in the full model; timm renames a few flattened ones)
+    named = set(timm.create_model(name, pretrained=False).state_dict())
+    body = timm.create_model(name, pretrained=False, features_only=True, out_indices=indices)
+    expected = [k for k in body.state_dict() if k in named]
     missing = [k for k in expected if k not in state]
     if missing:
         raise ModelConfigError(
@@ -132,7 +139,11 @@ def timm_features(name: str, weights: Path | None) -> nn.Module:
         )
     try:
         return timm.create_model(
-            name, pretrained=True, features_only=True, pretrained_cfg_overlay={"state_dict": state}
+            name,
+            pretrained=True,
+            features_only=True,
+            out_indices=indices,
+            pretrained_cfg_overlay={"state_dict": state},
         )
     except RuntimeError as exc:  # tensor shapes differ
         raise ModelConfigError(f"backbone weights {weights} do not match {name}: {exc}") from exc

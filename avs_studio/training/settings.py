@@ -34,7 +34,7 @@ class TrainSettings:
     image_size: int = _s(96, "square input side in pixels")
     width: int = _s(16, "channels of the tiny backbone's first stage")
     # schedule
-    steps: int = _s(3000, "optimiser steps in all (the length of the run)")
+    steps: int = _s(2000, "optimiser steps in all (the length of the run)")
     epochs: int | None = _s(None, "instead of --steps: passes over the training frames")
     batch_size: int = _s(16, "frames per step (global, over all processes)")
     lr: float = _s(3e-3, "peak learning rate (AdamW; linear warm-up, then cosine decay)")
