@@ -36,6 +36,7 @@ class LoopOptions:
     batch_size: int = DEFAULTS.batch_size
     lr: float = DEFAULTS.lr
     weight_decay: float = DEFAULTS.weight_decay
+    backbone_lr: float = DEFAULTS.backbone_lr  # factor for a pretrained backbone (backbone_weights set)
     warmup: float = DEFAULTS.warmup  # fraction of all steps with a linear warm-up, then cosine decay
     seed: int = DEFAULTS.seed
     log_every: int = 1  # steps between "step" events
@@ -175,6 +176,19 @@ def _copy(state: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
     return {k: v.detach().clone() for k, v in state.items()}
 
 
+def _param_groups(model: StudentNet, options: LoopOptions) -> list[dict[str, Any]]:
+    """A pretrained backbone learns at ``backbone_lr`` times the rate of the rest (its features are kept
+    rather than overwritten early); a randomly initialised one at the full rate."""
+    if not model.config.backbone_weights or options.backbone_lr == 1:
+        return [{"params": list(model.parameters())}]
+    encoder = {id(p) for p in model.encoder.parameters()}
+    rest = [p for p in model.parameters() if id(p) not in encoder]
+    return [
+        {"params": list(model.encoder.parameters()), "lr": options.lr * options.backbone_lr},
+        {"params": rest},
+    ]
+
+
 def with_audio_classes(config: StudentConfig, train: SampleSet, options: LoopOptions) -> StudentConfig:
     """The model config with a sound-class head when the data names at least two classes and the
     audio-class loss is on (a resumed config already has its head)."""
@@ -212,7 +226,9 @@ def fit(
     model_config = with_audio_classes(model_config, train, options)
     model = build_model(model_config).to(device)
     ema = _ema_model(model, options.ema)
-    optimizer = torch.optim.AdamW(model.parameters(), lr=options.lr, weight_decay=options.weight_decay)
+    optimizer = torch.optim.AdamW(
+        _param_groups(model, options), lr=options.lr, weight_decay=options.weight_decay
+    )
     per_epoch = len(global_batches(len(train), options.batch_size, options.seed, 0))
     total = options.total_steps(per_epoch)
     scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, _schedule(total, options.warmup))

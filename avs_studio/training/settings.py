@@ -39,6 +39,7 @@ class TrainSettings:
     batch_size: int = _s(16, "frames per step (global, over all processes)")
     lr: float = _s(3e-3, "peak learning rate (AdamW; linear warm-up, then cosine decay)")
     weight_decay: float = _s(1e-4, "AdamW weight decay")
+    backbone_lr: float = _s(0.1, "learning-rate factor for a pretrained backbone's weights")
     warmup: float = _s(0.05, "share of the steps with a linear learning-rate warm-up")
     val_every: int = _s(100, "steps between validations and checkpoints")
     val_frames: int = _s(512, "validate on at most this many frames (evenly spread)")
@@ -53,7 +54,7 @@ class TrainSettings:
         "share of frames with another clip's object pasted in and either clip's audio, whose object is "
         "then the target (0: off)",
     )
-    audio_augment: bool = _s(True, "random time shift, time mask and small pitch shift of the sound")
+    audio_augment: bool = _s(False, "random time shift, time mask and small pitch shift of the sound")
     # data
     split: str = _s("train", "split to train on")
     include_edited: bool = _s(False, "also learn from frames a person corrected but has not accepted yet")

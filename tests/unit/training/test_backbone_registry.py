@@ -75,3 +75,17 @@ def test_weights_of_another_architecture_are_refused_by_name(tmp_path):
     path.write_bytes(b"not a safetensors file")
     with pytest.raises(ModelConfigError, match="could not be read"):
         TimmEncoder("resnet18", str(path))
+
+
+def test_a_pretrained_backbone_learns_at_a_lower_rate(tmp_path):
+    from avs_studio.training.checkpoint import load_checkpoint
+    from avs_studio.training.loop import LoopOptions, fit
+    from tests.unit.training.toy import toy_samples
+
+    path = tmp_path / "model.safetensors"
+    save_file(timm.create_model("resnet18").state_dict(), str(path))
+    cfg = StudentConfig(backbone="resnet18", backbone_weights=str(path), image_size=32, audio_frames=20,
+                        decoder_channels=16, audio_dim=16, heads=2)  # fmt: skip
+    fit(cfg, toy_samples(8), None, LoopOptions(steps=1, batch_size=8, lr=0.01), tmp_path / "run", lambda e: None)
+    groups = load_checkpoint(tmp_path / "run" / "checkpoint.pt")["optimizer"]["param_groups"]
+    assert [g["initial_lr"] for g in groups] == pytest.approx([0.01 * DEFAULTS.backbone_lr, 0.01])

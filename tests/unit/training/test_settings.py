@@ -46,16 +46,16 @@ def test_no_flags_mean_the_defaults_everywhere():
     assert (model.backbone, model.width, model.image_size) == ("tiny", DEFAULTS.width, DEFAULTS.image_size)
     for name in ("steps", "epochs", "batch_size", "lr", "val_every", "patience", "ema", "mix"):
         assert getattr(loop, name) == getattr(DEFAULTS, name), name
-    assert loop.audio_class_loss == DEFAULTS.audio_class_loss and loop.audio_augment is True
+    assert loop.audio_class_loss == DEFAULTS.audio_class_loss and loop.audio_augment is DEFAULTS.audio_augment
     assert (data.pseudo_labels, data.pseudo_weight, data.include_edited) == (False, DEFAULTS.pseudo_weight, False)
 
 
 def test_flags_reach_the_trainer():
     model, loop, data = _trainer_configs(
-        ["--width", "24", "--steps", "77", "--mix", "0", "--no-audio-augment", "--pseudo-labels",
-         "--pseudo-weight", "0.2", "--pseudo-min-score", "0.6", "--include-edited", "--ema", "0"]
+        ["--width", "24", "--steps", "77", "--mix", "0", "--pseudo-labels",
+         "--pseudo-weight", "0.2", "--pseudo-min-score", "0.6", "--include-edited", "--ema", "0", "--audio-augment"]
     )  # fmt: skip
-    assert model.width == 24 and loop.steps == 77 and loop.mix == 0 and loop.audio_augment is False
+    assert model.width == 24 and loop.steps == 77 and loop.mix == 0 and loop.audio_augment is True
     assert loop.ema == 0 and (data.pseudo_labels, data.pseudo_weight, data.pseudo_min_score) == (True, 0.2, 0.6)
     assert data.include_edited is True
 
