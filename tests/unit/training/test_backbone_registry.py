@@ -20,9 +20,9 @@ def test_registry_lists_backbones_with_one_entry_file():
     assert spec.entry == spec.files[0].path and spec.files[0].url.endswith(spec.entry)
     hub = weights.load_registry()[DEFAULTS.pretrained]
     assert (hub.kind, hub.family, hub.source) == ("backbone", "timm", "hf")
-    assert hub.repo.startswith("timm/") and hub.entry == "model.safetensors"
-    assert hub.extra["architecture"] == "resnet18"
-    assert hub.file_url(hub.files[0]).startswith(f"https://huggingface.co/{hub.repo}/resolve/")
+    assert hub.repo == "timm/resnet18.a1_in1k" and hub.entry == "model.safetensors"
+    assert hub.extra["architecture"] == "resnet18" and len(hub.revision) == 40  # a pinned commit
+    assert hub.files[0].sha256 and hub.files[0].size == 46807446
 
 
 def test_torchvision_resnet18_weights_load_into_the_encoder(tmp_path):
@@ -44,17 +44,51 @@ def cache(tmp_path, monkeypatch):
     return tmp_path / "cache"
 
 
-def test_auto_backbone_is_tiny_until_the_hub_weights_are_cached(cache):
+def _unverified_copy(tmp_path, monkeypatch) -> weights.ModelSpec:
+    """The shipped backbone entry without its checksum and size, as a registry of its own: a random-weight
+    file can then stand in for the download and go through the same resolution and loading."""
+    spec = weights.get_spec(DEFAULTS.pretrained)
+    registry = tmp_path / "models.toml"
+    registry.write_text(
+        f"""[models.{spec.name}]
+kind = "{spec.kind}"
+family = "{spec.family}"
+architecture = "{spec.extra["architecture"]}"
+source = "{spec.source}"
+repo = "{spec.repo}"
+revision = "{spec.revision}"
+entry = "{spec.entry}"
+size_mb = {spec.size_mb}
+vram_mb = {spec.vram_mb}
+license = "{spec.license}"
+description = "{spec.description}"
+files = [{{ path = "{spec.entry}" }}]
+"""
+    )
+    monkeypatch.setenv("AVS_STUDIO_MODELS", str(registry))
+    return weights.get_spec(spec.name)
+
+
+def _random_download(spec: weights.ModelSpec, seed: int = 7) -> tuple[dict, object]:
+    """A Hub timm file (the whole classifier model, random weights) where a download would leave it."""
+    target = weights.model_dir(spec) / spec.entry
+    target.parent.mkdir(parents=True, exist_ok=True)
+    torch.manual_seed(seed)
+    source = timm.create_model(spec.extra["architecture"]).state_dict()
+    save_file(source, str(target))
+    return source, target
+
+
+def test_auto_backbone_is_tiny_until_the_hub_weights_are_cached(cache, tmp_path, monkeypatch):
     chosen = resolve_backbone(None, None, None)
     assert (chosen.name, chosen.weights) == ("tiny", None)
     assert f"avs-studio models download {DEFAULTS.pretrained}" in chosen.note
+    # a file that is not the registered one (wrong size) does not count as cached
+    _random_download(weights.get_spec(DEFAULTS.pretrained))
+    assert resolve_backbone(None, None, None).name == "tiny"
 
-    spec = weights.get_spec(DEFAULTS.pretrained)
-    target = weights.model_dir(spec) / spec.entry
-    target.parent.mkdir(parents=True)
-    torch.manual_seed(7)
-    source = timm.create_model("resnet18").state_dict()  # a Hub timm file: the whole classifier model
-    save_file(source, str(target))
+    spec = _unverified_copy(tmp_path, monkeypatch)
+    source, target = _random_download(spec)
     options, note = prepare_options({"image_size": 64})
     assert options == {"image_size": 64, "backbone": "resnet18", "backbone_weights": str(target)}
     assert note == f"auto: resnet18 with {DEFAULTS.pretrained}"
