@@ -8,42 +8,27 @@ import sys
 import threading
 from typing import Any
 
+from avs_studio.training import settings
+from avs_studio.training.settings import DEFAULTS
+
 
 def register(sub) -> None:
     p = sub.add_parser(
         "train",
         help="train a student segmentation model on the project's accepted labels (OpenAVS-ST)",
         description="Runs `python -m avs_studio.training` and follows it. Ctrl-C stops after the current step "
-        "and keeps the checkpoint; run again with --resume to continue (exit status 130 when cancelled).",
+        "and keeps the checkpoint; run again with --resume to continue (exit status 130 when cancelled). "
+        "Every setting has a default that trains a listening student on the demo data "
+        "(docs/self-training.md).",
     )
     p.add_argument("project_dir")
     p.add_argument("--name", required=True, help="model name (PROJECT/models/NAME)")
-    p.add_argument(
-        "--epochs", type=int, default=None, help="epochs in all (default 20, or the resumed run's)"
-    )
     p.add_argument("--device", default="auto", choices=["auto", "cpu", "cuda"])
-    p.add_argument("--split", default="train", help="split to train on (default train)")
-    p.add_argument(
-        "--pseudo-labels", action="store_true", help="also learn from proposals of unreviewed clips"
-    )
-    p.add_argument(
-        "--include-edited",
-        action="store_true",
-        help="also learn from frames a person corrected but has not accepted yet",
-    )
     p.add_argument("--resume", action="store_true", help="continue from the model's last checkpoint")
-    p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--image-size", type=int, default=None, help="input side in pixels (default 96)")
-    p.add_argument("--batch-size", type=int, default=None, help="global batch size (default 16)")
-    p.add_argument("--lr", type=float, default=None, help="peak learning rate (default 0.003)")
-    p.add_argument("--backbone", default=None, help="tiny (default) or a timm model name, e.g. resnet18")
-    p.add_argument(
-        "--backbone-weights",
-        default=None,
-        help="pretrained backbone: a state-dict file or a registered model name",
-    )
     p.add_argument("--nproc", type=int, default=1, help="processes (torchrun DDP; one per GPU)")
     p.add_argument("--json", action="store_true", help="print the trainer's events as JSON lines")
+    p.add_argument("--threads", type=int, default=None, help="CPU threads per process (default: torch's)")
+    settings.add_arguments(p)
     p.set_defaults(func=cmd_train)
 
     p = sub.add_parser(
@@ -52,9 +37,14 @@ def register(sub) -> None:
     )
     p.add_argument("out", help="output folder (must be missing or empty)")
     p.add_argument("--subset", default="s4", choices=["s4"])
-    p.add_argument("--train", type=int, default=120, help="training clips (default 120)")
-    p.add_argument("--val", type=int, default=12, help="validation clips (default 12)")
-    p.add_argument("--test", type=int, default=24, help="test clips (default 24)")
+    p.add_argument(
+        "--hard",
+        action="store_true",
+        help="the harder task: 6 classes, 2-3 shapes per frame, random colours, varied class sounds",
+    )
+    p.add_argument("--train", type=int, default=None, help="training clips (default 120, hard 200)")
+    p.add_argument("--val", type=int, default=None, help="validation clips (default 12, hard 40)")
+    p.add_argument("--test", type=int, default=None, help="test clips (default 24, hard 60)")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--size", type=int, default=224, help="frame side in pixels (default 224, as S4)")
     p.set_defaults(func=cmd_demo_data)
@@ -78,18 +68,26 @@ def register(sub) -> None:
     p.set_defaults(func=cmd_predict)
 
 
-def _describe(event: dict[str, Any], epochs: int | None) -> str | None:
+def _describe(event: dict[str, Any]) -> str | None:
     kind = event.get("event")
+    if kind == "backbone":
+        return f"backbone: {event['note']}"
     if kind == "data":
         return (
             f"data: {event['train_samples']} training frames ({event['pseudo_samples']} pseudo-labelled) "
-            f"from {event['train_videos']} videos, {event['val_samples']} validation frames"
+            f"from {event['train_videos']} videos, {event['val_samples']} validation frames, "
+            f"{event.get('sound_classes', 0)} sound classes"
         )
-    if kind == "epoch":
-        of = f"/{epochs}" if epochs else ""
-        return f"epoch {event['epoch']}{of}  loss {event['loss']:.4f} (bce {event['bce']:.4f}, dice {event['dice']:.4f})"
+    if kind == "start":
+        return f"training {event['total_steps']} steps ({event['steps_per_epoch']} per epoch) on {event['device']}"
     if kind == "val":
-        return f"  validation mIoU {event['val_miou']:.4f}  F {event['val_f']:.4f}"
+        return (
+            f"step {event['step']}  validation mIoU {event['val_miou']:.4f}  F {event['val_f']:.4f}  "
+            f"(best {event['best_val_miou']:.4f} at step {event['best_step']})"
+        )
+    if kind == "early_stop":
+        why = "no better validation score for a while" if event["reason"] == "patience" else "time budget"
+        return f"stopping at step {event['step']} of {event['total_steps']}: {why}"
     if kind == "done":
         return f"done: {event['path']}"
     if kind == "cancelled":
@@ -99,30 +97,27 @@ def _describe(event: dict[str, Any], epochs: int | None) -> str | None:
     return None
 
 
+POSITIONAL = ("epochs", "split", "seed", "pseudo_labels")  # train()'s own parameters
+
+
 def cmd_train(args) -> int:
     from avs_studio.jobs.project import open_project
     from avs_studio.jobs.train import train
 
     cancel = threading.Event()
     previous = {s: signal.signal(s, lambda *_: cancel.set()) for s in (signal.SIGINT, signal.SIGTERM)}
-    epochs = args.epochs
 
     def on_event(event: dict[str, Any]) -> None:
         if args.json:
             print(json.dumps(event), flush=True)
         else:
-            line = _describe(event, epochs)
+            line = _describe(event)
             if line:
                 print(line, flush=True)
 
-    options = {
-        "image_size": args.image_size,
-        "batch_size": args.batch_size,
-        "lr": args.lr,
-        "backbone": args.backbone,
-        "backbone_weights": args.backbone_weights,
-        "include_edited": args.include_edited,
-    }
+    chosen = settings.given(args)
+    options = {k: v for k, v in chosen.items() if k not in POSITIONAL}
+    options["threads"] = args.threads
     try:
         with open_project(args.project_dir, args.database_url) as project:
             result = train(
@@ -130,12 +125,12 @@ def cmd_train(args) -> int:
                 args.name,
                 args.epochs,
                 args.device,
-                args.split,
-                args.pseudo_labels,
+                args.split or DEFAULTS.split,
+                bool(args.pseudo_labels),
                 on_event,
                 cancel,
                 resume=args.resume,
-                seed=args.seed,
+                seed=DEFAULTS.seed if args.seed is None else args.seed,
                 options=options,
                 nproc=args.nproc,
             )
@@ -145,7 +140,10 @@ def cmd_train(args) -> int:
     if not args.json and result.status == "done":
         m = result.metrics
         if "val_miou" in m:
-            print(f"validation mIoU {m['val_miou']:.4f}  F {m['val_f']:.4f}")
+            print(
+                f"kept the best validated weights (step {m.get('best_step')} of {m.get('steps')}): "
+                f"validation mIoU {m['val_miou']:.4f}  F {m['val_f']:.4f}; {m.get('train_seconds')} s"
+            )
     return 130 if result.status == "cancelled" else 0
 
 
@@ -158,6 +156,7 @@ def cmd_demo_data(args) -> int:
 
     report = make_demo_s4(
         args.out,
+        hard=args.hard,
         train=args.train,
         val=args.val,
         test=args.test,

@@ -8,7 +8,9 @@ Public API
         use_as_engine()       setting proposal_engine = "student:NAME" for the selected finished run
         is_running() -> bool; state: "idle" | "running" | "done" | "cancelled" | "error"
         signals  event(dict) for each trainer event, finished(str state)
-        widgets  summary (QTableWidget per split), name/backbone/image_size/epochs/device/edited/pseudo,
+        widgets  summary (QTableWidget per split), plan (QLabel: the frames of each kind this run will use),
+                 name/backbone/image_size/steps/device/edited/pseudo/pseudo_weight/pseudo_min_score
+                 (initial values from avs_studio.training.settings.DEFAULTS), backbone_note,
                  loss_plot / miou_plot (pyqtgraph) with loss_curve / miou_curve, progress, message,
                  runs (QTableWidget of training runs), buttons start_button/resume_button/cancel_button/
                  engine_button
@@ -21,38 +23,40 @@ from __future__ import annotations
 import json
 from typing import Any
 
-import pyqtgraph as pg
 from PySide6.QtCore import QProcess, QProcessEnvironment, Qt, Signal
 from PySide6.QtGui import QAction
 from PySide6.QtWidgets import (
     QAbstractItemView,
-    QCheckBox,
-    QComboBox,
     QDialog,
-    QFormLayout,
     QGridLayout,
     QGroupBox,
     QHBoxLayout,
     QHeaderView,
     QLabel,
-    QLineEdit,
     QMenu,
     QProgressBar,
     QPushButton,
-    QSpinBox,
     QTableWidget,
     QTableWidgetItem,
     QVBoxLayout,
     QWidget,
 )
 
+from avs_studio.gui.training_form import Curves, SettingsForm
 from avs_studio.jobs import Project
-from avs_studio.jobs.train import PROPOSAL_ENGINE_SETTING, TrainError, train_command, use_as_proposal_engine
-from avs_studio.training.dataset import summarize
+from avs_studio.jobs.train import (
+    PROPOSAL_ENGINE_SETTING,
+    TrainError,
+    prepare_options,
+    train_command,
+    use_as_proposal_engine,
+)
+from avs_studio.openavs.weights import ModelError
+from avs_studio.training.selection import summarize, training_plan
+from avs_studio.training.settings import AUTO_BACKBONE, DEFAULTS
 
-BACKBONES = ("tiny", "resnet18", "mobilenetv3_small_100", "efficientnet_b0")
 SPLIT_ORDER = ("train", "val", "test", "unassigned")
-RUN_COLUMNS = ("name", "status", "val mIoU", "val F", "epochs", "finished")
+RUN_COLUMNS = ("name", "status", "val mIoU", "val F", "steps", "finished")
 
 
 def _item(text: Any) -> QTableWidgetItem:
@@ -82,7 +86,6 @@ class TrainingDialog(QDialog):
         self._stderr = b""
         self._losses: list[tuple[int, float]] = []
         self._mious: list[tuple[int, float]] = []
-        self._epochs = 0
         self._run_name: str | None = None
         self._build()
         self.refresh()
@@ -97,7 +100,7 @@ class TrainingDialog(QDialog):
                 "videos in the split",
                 "keyframes with accepted masks",
                 "keyframes a person corrected but has not accepted (nothing left proposed)",
-                "keyframes with OpenAVS proposals in unreviewed videos",
+                "keyframes with OpenAVS proposals in unreviewed videos whose score reaches the threshold",
             )
         ):
             self.summary.horizontalHeaderItem(col).setToolTip(tip)
@@ -106,53 +109,33 @@ class TrainingDialog(QDialog):
         self.summary.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
         self.summary.setMaximumHeight(130)
 
-        self.name = QLineEdit("student")
-        self.backbone = QComboBox()
-        self.backbone.addItems(BACKBONES)
-        self.image_size = QSpinBox()
-        self.image_size.setRange(32, 1024)
-        self.image_size.setSingleStep(32)
-        self.image_size.setValue(int(self.options.pop("image_size", 96)))
-        self.image_size.setSuffix(" px")
-        self.epochs = QSpinBox()
-        self.epochs.setRange(1, 10000)
-        self.epochs.setValue(20)
-        self.device = QComboBox()
-        self.device.addItems(["auto", "cpu", "cuda"])
-        self.pseudo = QCheckBox("also learn from OpenAVS proposals of unreviewed clips (weight 0.5)")
-        self.edited = QCheckBox("also learn from corrected keyframes not accepted yet")
-        form = QFormLayout()
-        form.addRow("Model name", self.name)
-        form.addRow("Backbone", self.backbone)
-        form.addRow("Input size", self.image_size)
-        form.addRow("Epochs", self.epochs)
-        form.addRow("Device", self.device)
-        form.addRow("Edited frames", self.edited)
-        form.addRow("Pseudo labels", self.pseudo)
-        settings = QGroupBox("Settings")
-        settings.setLayout(form)
+        self.form = SettingsForm(
+            int(self.options.pop("image_size", DEFAULTS.image_size)),
+            int(self.options.pop("steps", DEFAULTS.steps)),
+        )
+        f = self.form  # its widgets are the dialog's too (tests and callers use dialog.steps, ...)
+        self.name, self.backbone, self.backbone_note = f.name, f.backbone, f.backbone_note
+        self.image_size, self.steps, self.device = f.image_size, f.steps, f.device
+        self.edited, self.pseudo = f.edited, f.pseudo
+        self.pseudo_weight, self.pseudo_min_score = f.pseudo_weight, f.pseudo_min_score
 
+        self.plan = QLabel()
+        self.plan.setWordWrap(True)
         data = QGroupBox("Data (labelled keyframes per split)")
         data_layout = QVBoxLayout(data)
         data_layout.addWidget(self.summary)
+        data_layout.addWidget(self.plan)
+        data_layout.addStretch(1)
+        for box in (self.edited, self.pseudo):
+            box.toggled.connect(self.update_plan)
+        self.pseudo.toggled.connect(lambda _on: self._update_buttons())
+        for spin in (self.pseudo_weight, self.pseudo_min_score):
+            spin.valueChanged.connect(self.update_plan)
+        self.backbone.currentTextChanged.connect(self._update_backbone_note)
 
-        pg.setConfigOptions(antialias=True)
-        self.loss_plot = pg.PlotWidget(title="training loss")
-        self.loss_plot.setBackground("w")
-        self.loss_plot.setLabel("bottom", "step")
-        self.loss_plot.showGrid(x=True, y=True, alpha=0.3)
-        self.loss_curve = self.loss_plot.plot([], [], pen=pg.mkPen("#1f77b4", width=2))
-        self.miou_plot = pg.PlotWidget(title="validation mIoU")
-        self.miou_plot.setBackground("w")
-        self.miou_plot.setLabel("bottom", "epoch")
-        self.miou_plot.setYRange(0, 1)
-        self.miou_plot.showGrid(x=True, y=True, alpha=0.3)
-        self.miou_curve = self.miou_plot.plot(
-            [], [], pen=pg.mkPen("#d62728", width=2), symbol="o", symbolSize=6, symbolBrush="#d62728"
-        )
-        plots = QHBoxLayout()
-        plots.addWidget(self.loss_plot)
-        plots.addWidget(self.miou_plot)
+        self.curves = Curves()
+        self.loss_plot, self.loss_curve = self.curves.loss_plot, self.curves.loss_curve
+        self.miou_plot, self.miou_curve = self.curves.miou_plot, self.curves.miou_curve
 
         self.progress = QProgressBar()
         self.progress.setFormat("%v / %m steps")
@@ -190,12 +173,12 @@ class TrainingDialog(QDialog):
 
         top = QGridLayout()
         top.addWidget(data, 0, 0)
-        top.addWidget(settings, 0, 1)
+        top.addWidget(self.form, 0, 1)
         top.setColumnStretch(0, 1)
         top.setColumnStretch(1, 1)
         layout = QVBoxLayout(self)
         layout.addLayout(top)
-        layout.addLayout(plots, 1)
+        layout.addWidget(self.curves, 1)
         layout.addWidget(self.progress)
         layout.addWidget(self.message)
         layout.addWidget(runs_box)
@@ -205,16 +188,12 @@ class TrainingDialog(QDialog):
 
     # ------------------------------------------------------------------ data
     def refresh(self) -> None:
-        """Reload the data summary and the list of training runs from the store."""
-        counts = summarize(self.project.store)
-        splits = [s for s in SPLIT_ORDER if s in counts] + sorted(set(counts) - set(SPLIT_ORDER))
-        self.summary.setRowCount(len(splits))
-        for row, split in enumerate(splits):
-            c = counts[split]
-            values = (split, c["videos"], c["accepted_frames"], c["edited_frames"], c["pseudo_frames"])
-            for col, value in enumerate(values):
-                self.summary.setItem(row, col, _item(value))
-        runs = self.project.store.training_runs()
+        """Reload the data summary, the plan and the list of training runs from the store."""
+        self.update_plan()
+        self._update_backbone_note()
+        self._runs_table(self.project.store.training_runs())
+
+    def _runs_table(self, runs) -> None:
         self.runs.setRowCount(len(runs))
         engine = self.project.store.get_setting(PROPOSAL_ENGINE_SETTING)
         for row, run in enumerate(runs):
@@ -225,7 +204,7 @@ class TrainingDialog(QDialog):
                 run.status,
                 _fmt(m.get("val_miou")),
                 _fmt(m.get("val_f")),
-                m.get("epochs", ""),
+                m.get("steps", ""),
                 run.finished_at.strftime("%Y-%m-%d %H:%M") if run.finished_at else "",
             )
             for col, value in enumerate(values):
@@ -233,6 +212,46 @@ class TrainingDialog(QDialog):
                 item.setData(Qt.ItemDataRole.UserRole, run.name)
                 self.runs.setItem(row, col, item)
         self._update_buttons()
+
+    def update_plan(self) -> None:
+        """Say how many frames of each kind a run with the current settings will use."""
+        chosen = DEFAULTS.updated(**self.form.data_settings())
+        plan = training_plan(self.project.store, chosen)
+        t, v = plan["train"], plan["val"]
+        parts = [f"{t['accepted']} accepted"]
+        if chosen.include_edited:
+            parts.append(f"{t['edited']} edited")
+        if chosen.pseudo_labels:
+            parts.append(
+                f"{t['pseudo']} pseudo-labelled (OpenAVS proposals, weight {chosen.pseudo_weight:g}, "
+                f"score ≥ {chosen.pseudo_min_score:g})"
+            )
+        self.plan.setText(
+            f"This run trains on {' + '.join(parts)} = {sum(t.values())} frames from "
+            f"{plan['train_videos']} videos, and validates on {sum(v.values())} frames."
+        )
+        self.plan_counts = plan
+        self._fill_summary()
+
+    def _fill_summary(self) -> None:
+        counts = summarize(self.project.store, self.pseudo_min_score.value())
+        splits = [s for s in SPLIT_ORDER if s in counts] + sorted(set(counts) - set(SPLIT_ORDER))
+        self.summary.setRowCount(len(splits))
+        for row, split in enumerate(splits):
+            c = counts[split]
+            values = (split, c["videos"], c["accepted_frames"], c["edited_frames"], c["pseudo_frames"])
+            for col, value in enumerate(values):
+                self.summary.setItem(row, col, _item(value))
+
+    def _update_backbone_note(self) -> None:
+        if self.backbone.currentText() != AUTO_BACKBONE:
+            self.backbone_note.setText("")
+            return
+        try:
+            _options, note = prepare_options({"backbone": AUTO_BACKBONE})
+        except (TrainError, ModelError) as exc:
+            note = str(exc)
+        self.backbone_note.setText(note)
 
     def _run_selected(self) -> None:
         rows = self.runs.selectionModel().selectedRows()
@@ -251,25 +270,23 @@ class TrainingDialog(QDialog):
         if self.is_running():
             return False
         name = self._selected_run()
-        options = {**self.options}
+        options = {**self.options, "steps": self.steps.value()}
         if not resume:
-            options.update(
-                image_size=self.image_size.value(),
-                backbone=self.backbone.currentText(),
-                include_edited=self.edited.isChecked(),
-            )
+            options.update(image_size=self.image_size.value(), backbone=self.backbone.currentText())
+            options.update(self.form.data_settings())
+            options.pop("pseudo_labels")
         try:
+            options, _note = prepare_options(options, resume)
             cmd = train_command(
                 self.project.dir,
                 name,
-                epochs=self.epochs.value(),
                 device=self.device.currentText(),
-                pseudo_labels=self.pseudo.isChecked(),
+                pseudo_labels=self.pseudo.isChecked() and not resume,
                 resume=resume,
                 database_url=self.project.store.url,
                 options=options,
             )
-        except ValueError as exc:  # a bad model name
+        except (ValueError, TrainError, ModelError) as exc:  # a bad model name, missing weights
             self._fail(str(exc))
             return False
         self._buffer, self._stderr = b"", b""
@@ -279,7 +296,6 @@ class TrainingDialog(QDialog):
             self._losses, self._mious = [], []
         self._run_name = name
         self._redraw()
-        self._epochs = self.epochs.value()
         self.progress.setRange(0, 0)
         self.process = QProcess(self)
         env = QProcessEnvironment.systemEnvironment()
@@ -310,7 +326,7 @@ class TrainingDialog(QDialog):
             self._losses = [(x, y) for x, y in self._losses if x <= step]
         else:  # one point per finished epoch
             self._losses = [(h["step"], h["loss"]) for h in history]
-        self._mious = [(h["epoch"], h["val_miou"]) for h in history if "val_miou" in h]
+        self._mious = [(h["step"], h["val_miou"]) for h in history if "val_miou" in h]
 
     def cancel(self) -> None:
         """Ask the trainer to stop: it finishes the step, saves its checkpoint and exits."""
@@ -337,7 +353,8 @@ class TrainingDialog(QDialog):
         if kind == "data":
             self.message.setText(
                 f"{e['train_samples']} training frames ({e['pseudo_samples']} pseudo-labelled) from "
-                f"{e['train_videos']} videos, {e['val_samples']} validation frames"
+                f"{e['train_videos']} videos, {e['val_samples']} validation frames, "
+                f"{e.get('sound_classes', 0)} sound classes"
             )
         elif kind == "start":
             self.progress.setRange(0, max(1, int(e["total_steps"])))
@@ -346,20 +363,23 @@ class TrainingDialog(QDialog):
             self._losses.append((e["step"], e["loss"]))
             self.progress.setValue(int(e["step"]))
             self.message.setText(
-                f"epoch {e['epoch']}/{self._epochs}  step {e['step']}  loss {e['loss']:.4f}  "
+                f"step {e['step']}/{self.progress.maximum()}  loss {e['loss']:.4f}  "
                 f"about {int(e['eta_s'])} s left"
             )
             self._redraw()
         elif kind == "val":
-            self._mious.append((e["epoch"], e["val_miou"]))
+            self._mious.append((e["step"], e["val_miou"]))
             self._redraw()
+        elif kind == "early_stop":
+            self.progress.setMaximum(int(e["step"]))
         elif kind in ("done", "cancelled"):
             self.state = kind
             if kind == "done":
                 miou = e.get("val_miou")
-                self.message.setText(
-                    f"Done: {e['path']}" + (f"  (val mIoU {miou:.3f})" if miou is not None else "")
+                best = (
+                    f"  (best val mIoU {miou:.3f} at step {e.get('best_step')})" if miou is not None else ""
                 )
+                self.message.setText(f"Done: {e['path']}{best}")
             else:
                 self.message.setText(
                     f"Cancelled after step {e['step']}; checkpoint {e['path']} (press Resume)"
@@ -369,16 +389,7 @@ class TrainingDialog(QDialog):
         self.event.emit(e)
 
     def _redraw(self) -> None:
-        if self._losses:
-            xs, ys = zip(*self._losses)
-            self.loss_curve.setData(list(xs), list(ys))
-        else:
-            self.loss_curve.setData([], [])
-        if self._mious:
-            xs, ys = zip(*self._mious)
-            self.miou_curve.setData(list(xs), list(ys))
-        else:
-            self.miou_curve.setData([], [])
+        self.curves.show_points(self._losses, self._mious)
 
     def _fail(self, message: str) -> None:
         self.state = "error"
@@ -416,18 +427,8 @@ class TrainingDialog(QDialog):
 
     def _update_buttons(self) -> None:
         running = self.is_running()
-        for w in (
-            self.start_button,
-            self.resume_button,
-            self.engine_button,
-            self.name,
-            self.backbone,
-            self.image_size,
-            self.epochs,
-            self.device,
-            self.pseudo,
-            self.edited,
-        ):
+        self.form.set_running(running)
+        for w in (self.start_button, self.resume_button, self.engine_button):
             w.setEnabled(not running)
         self.cancel_button.setEnabled(running)
 

@@ -1,14 +1,20 @@
 """Synthetic AVSBench-S4 demo data in which only the audio says which shape is the target.
 
-Every frame shows several shapes of different classes in random colours, positions and sizes; each clip
-plays the class-specific sound of one shape class (its category), and the ground-truth mask covers only
-the shapes of that class. A model that ignores the audio can do no better than guess among the shapes.
+Every frame shows several shapes of different classes at random positions and sizes; each clip plays
+the class-specific sound of one shape class (its category), and the ground-truth mask covers only the
+shape of that class. A model that ignores the audio can do no better than guess among the shapes.
+
+Two tasks (``hard=False`` / ``True``):
+- easy: 4 classes, 3 shapes per frame, each class's colour within its own hue band, one tone per class;
+- hard: 6 classes, 2-3 shapes per frame, colours random per object (colour says nothing), class sounds
+  with per-clip pitch, timbre, rhythm and noise (avs_studio.io.demo_sounds); 200/40/60 clips by default.
 """
 
 from __future__ import annotations
 
 import csv
 import os
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -16,15 +22,30 @@ import cv2
 import numpy as np
 
 from avs_studio.atomic import atomic_dir
+from avs_studio.io.demo_sounds import EASY_SOUNDS, easy_sound, hard_sound
 from avs_studio.io.writers import write_wav
 
 SHAPES = ("circle", "square", "triangle", "cross")
-# Class-specific sound: (fundamental Hz, amplitude-modulation rate Hz); distinct in pitch and rhythm.
-SOUNDS = {"circle": (300.0, 0.0), "square": (650.0, 3.0), "triangle": (1400.0, 7.0), "cross": (2900.0, 12.0)}
+HARD_SHAPES = ("circle", "square", "triangle", "cross", "star", "ring")
+SOUNDS = EASY_SOUNDS
 HUES = {"circle": 0, "square": 45, "triangle": 90, "cross": 135}  # OpenCV hue (0-180) band centres
 SPLITS = ("train", "val", "test")
 FRAMES_PER_CLIP = 5
 META_FILE = "s4_meta_data.csv"
+EASY_CLIPS = {"train": 120, "val": 12, "test": 24}
+HARD_CLIPS = {"train": 200, "val": 40, "test": 60}  # S4 train: one annotated frame per clip
+
+
+@dataclass(frozen=True)
+class Task:
+    shapes: tuple[str, ...]
+    shapes_per_frame: tuple[int, int]  # inclusive range, drawn per clip
+    class_colours: bool  # True: each class keeps its hue band; False: any colour
+    sound: Callable[[str, float, int, np.random.Generator], np.ndarray]
+
+
+EASY = Task(SHAPES, (3, 3), True, easy_sound)
+HARD = Task(HARD_SHAPES, (2, 3), False, hard_sound)
 
 
 class DemoDataError(Exception):
@@ -40,10 +61,16 @@ class DemoReport:
 
 def _shape_mask(kind: str, size: int, cx: float, cy: float, r: float, angle: float) -> np.ndarray:
     mask = np.zeros((size, size), np.uint8)
-    if kind == "circle":
+    if kind in ("circle", "ring"):
         cv2.circle(mask, (round(cx), round(cy)), round(r), 1, -1, cv2.LINE_8)
+        if kind == "ring":  # an annulus: the hole shows the background
+            cv2.circle(mask, (round(cx), round(cy)), round(r * 0.55), 0, -1, cv2.LINE_8)
         return mask.astype(bool)
-    if kind == "square":
+    if kind == "star":  # five points
+        angles = -np.pi / 2 + np.arange(10) * np.pi / 5
+        radii = np.where(np.arange(10) % 2 == 0, r * 1.1, r * 0.45)
+        pts = [(q * np.cos(a), q * np.sin(a)) for q, a in zip(radii, angles)]
+    elif kind == "square":
         pts = [(-r, -r), (r, -r), (r, r), (-r, r)]
     elif kind == "triangle":
         pts = [(r * np.cos(a), r * np.sin(a)) for a in (-np.pi / 2, np.pi / 6, 5 * np.pi / 6)]
@@ -81,9 +108,9 @@ def _colour(rng: np.random.Generator, kind: str | None = None) -> np.ndarray:
     return cv2.cvtColor(hsv, cv2.COLOR_HSV2RGB)[0, 0]
 
 
-def _layout(rng: np.random.Generator, target: str, size: int, n_shapes: int) -> list[dict]:
+def _layout(rng: np.random.Generator, target: str, size: int, n_shapes: int, task: Task = EASY) -> list[dict]:
     """Shapes of the clip: one of the target class and distractors of other classes, not overlapping."""
-    others = [s for s in SHAPES if s != target]
+    others = [s for s in task.shapes if s != target]
     kinds = [target] + list(rng.choice(others, size=n_shapes - 1, replace=False))
     placed: list[dict] = []
     for kind in kinds:
@@ -102,7 +129,7 @@ def _layout(rng: np.random.Generator, target: str, size: int, n_shapes: int) -> 
                 "vx": vx,
                 "vy": vy,
                 "angle": float(rng.uniform(0, np.pi)),
-                "colour": _colour(rng, kind),
+                "colour": _colour(rng, kind if task.class_colours else None),
             }
         )
     return placed
@@ -125,21 +152,7 @@ def _render(
     return np.clip(image, 0, 255).astype(np.uint8), target_mask
 
 
-def class_sound(kind: str, seconds: float, rate: int, rng: np.random.Generator) -> np.ndarray:
-    """The class's tone (harmonics, amplitude modulation, slight random pitch) plus noise, float32 mono."""
-    f0, am = SOUNDS[kind]
-    f0 *= rng.uniform(0.95, 1.05)
-    t = np.arange(int(seconds * rate), dtype=np.float64) / rate
-    tone = sum(
-        a * np.sin(2 * np.pi * f0 * h * t + rng.uniform(0, 2 * np.pi))
-        for h, a in ((1, 1.0), (2, 0.4), (3, 0.2))
-    )
-    if am > 0:
-        tone *= 0.55 + 0.45 * np.sin(2 * np.pi * am * t)
-    tone /= np.max(np.abs(tone)) + 1e-9
-    noise = rng.normal(0, 1, t.shape)
-    signal = 0.5 * tone + 0.08 * noise
-    return (signal / max(1.0, float(np.max(np.abs(signal))))).astype(np.float32)
+class_sound = easy_sound  # the easy task's sound (kept for callers of the first version)
 
 
 def _write_png(path: Path, image: np.ndarray) -> None:
@@ -156,14 +169,16 @@ def _write_clip(
     rng: np.random.Generator,
     size: int,
     rate: int,
-    n_shapes: int,
+    task: Task,
 ) -> None:
     frames_dir = root / "visual_frames" / split / kind / name
     masks_dir = root / "gt_masks" / split / kind / name
     audio_dir = root / "audio_wav" / split / kind
     for d in (frames_dir, masks_dir, audio_dir):
         d.mkdir(parents=True, exist_ok=True)
-    shapes = _layout(rng, kind, size, n_shapes)
+    lo, hi = task.shapes_per_frame
+    n_shapes = lo if lo == hi else int(rng.integers(lo, hi + 1))
+    shapes = _layout(rng, kind, size, n_shapes, task)
     background = np.empty((size, size, 3), np.float32)
     background[:] = _colour(rng).astype(np.float32) * 0.25
     background += np.linspace(-20, 20, size, dtype=np.float32)[None, :, None] * rng.uniform(-1, 1)
@@ -172,41 +187,51 @@ def _write_clip(
         _write_png(frames_dir / f"{name}_{k + 1}.png", image)
         if split != "train" or k == 0:  # AVSBench S4: train clips have a mask for the first frame only
             _write_png(masks_dir / f"{name}_{k + 1}.png", mask.astype(np.uint8) * 255)
-    write_wav(audio_dir / f"{name}.wav", class_sound(kind, FRAMES_PER_CLIP, rate, rng)[None, :], rate)
+    write_wav(audio_dir / f"{name}.wav", task.sound(kind, FRAMES_PER_CLIP, rate, rng)[None, :], rate)
 
 
 def make_demo_s4(
     out_dir: str | os.PathLike,
     *,
-    train: int = 120,
-    val: int = 12,
-    test: int = 24,
+    hard: bool = False,
+    train: int | None = None,
+    val: int | None = None,
+    test: int | None = None,
     seed: int = 0,
     size: int = 224,
     rate: int = 16000,
-    shapes_per_frame: int = 3,
+    shapes_per_frame: int | None = None,
     progress=None,
 ) -> DemoReport:
     """Write an AVSBench-S4-layout demo dataset to ``out_dir`` (must be missing or empty).
 
-    Categories cycle through SHAPES so every split is balanced; everything is a function of ``seed``.
-    The folder appears complete or not at all (built in a temporary sibling, then renamed).
+    ``hard``: the harder task (see the module doc). Clip counts default to EASY_CLIPS / HARD_CLIPS;
+    ``shapes_per_frame`` fixes the number of shapes per frame (default: the task's).
+    Categories cycle through the task's shapes so every split is balanced; everything is a function of
+    ``seed``. The folder appears complete or not at all (built in a temporary sibling, then renamed).
     """
     out = Path(out_dir)
     if out.exists() and (not out.is_dir() or any(out.iterdir())):
         raise DemoDataError(f"{out} exists and is not an empty folder; choose a new output folder")
-    if not 2 <= shapes_per_frame <= len(SHAPES):
-        raise DemoDataError(f"shapes_per_frame must be 2..{len(SHAPES)}, got {shapes_per_frame}")
-    counts = {"train": train, "val": val, "test": test}
+    task = HARD if hard else EASY
+    if shapes_per_frame is not None:
+        if not 2 <= shapes_per_frame <= len(task.shapes):
+            raise DemoDataError(f"shapes_per_frame must be 2..{len(task.shapes)}, got {shapes_per_frame}")
+        task = Task(task.shapes, (shapes_per_frame, shapes_per_frame), task.class_colours, task.sound)
+    given = {"train": train, "val": val, "test": test}
+    defaults = HARD_CLIPS if hard else EASY_CLIPS
+    counts = {k: defaults[k] if v is None else int(v) for k, v in given.items()}
+    if any(n < 0 for n in counts.values()) or not counts["train"]:
+        raise DemoDataError(f"clip counts must be >= 0 with at least one training clip, got {counts}")
     total, done = sum(counts.values()), 0
     with atomic_dir(out, replace=True) as tmp:
         rows = []
         for split_index, split in enumerate(SPLITS):
             for i in range(counts[split]):
-                kind = SHAPES[i % len(SHAPES)]
-                name = f"demo{seed}_{split}_{i:04d}"
-                rng = np.random.default_rng([seed, split_index, i])
-                _write_clip(tmp, split, name, kind, rng, size, rate, shapes_per_frame)
+                kind = task.shapes[i % len(task.shapes)]
+                name = f"{'hard' if hard else 'demo'}{seed}_{split}_{i:04d}"
+                rng = np.random.default_rng([seed, split_index, i] + ([1] if hard else []))
+                _write_clip(tmp, split, name, kind, rng, size, rate, task)
                 rows.append((name, 0, kind, split))
                 done += 1
                 if progress is not None:
@@ -215,4 +240,4 @@ def make_demo_s4(
             writer = csv.writer(f)
             writer.writerow(["name", "start_time", "category", "split"])
             writer.writerows(rows)
-    return DemoReport(out, counts)
+    return DemoReport(out, counts, list(task.shapes))

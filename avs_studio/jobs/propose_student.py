@@ -1,8 +1,11 @@
-"""Propose masks with a trained student (engine `student:NAME`): batched inference over keyframes.
+"""A trained student's predictions (engine `student:NAME`): per-pixel probabilities, proposals, PNGs.
 
-Each video's keyframes are predicted in batches; every clip of five keyframes is written in one
-transaction through the same writer as OpenAVS proposals (source "student", status "proposed", one
-object per video labelled "sounding object"), so keyframes a person reviewed or edited are left alone.
+`StudentPredictor` loads a project's student once and returns its foreground probabilities for any
+frames of a video (at the model's input size or the video's frame size): the one way to ask a student
+(proposals, `predict`, and quality / review-queue measures use it). `propose_with_student` predicts each
+video's keyframes in batches and writes every clip of five keyframes in one transaction through the same
+writer as OpenAVS proposals (source "student", status "proposed", one object per video labelled
+"sounding object"), so keyframes a person reviewed or edited are left alone.
 """
 
 from __future__ import annotations
@@ -47,8 +50,7 @@ def frame_proposal(
     frame_index: int, probs: np.ndarray, shape: tuple[int, int], threshold: float = 0.5
 ) -> FrameProposal:
     """One keyframe's proposal from the student's (S, S) probabilities, resized to the frame ``shape``."""
-    h, w = shape
-    full = cv2.resize(probs.astype(np.float32), (w, h), interpolation=cv2.INTER_LINEAR)
+    full = to_frame_size(probs, shape)
     mask = full > threshold
     box = masks.bbox(mask)
     if box is None:
@@ -56,6 +58,59 @@ def frame_proposal(
     score = float(full[mask].mean())
     obj = ObjectProposal(LABEL, mask, tuple(float(v) for v in box), score, score)
     return FrameProposal(frame_index, [LABEL], [obj])
+
+
+class StudentPredictor:
+    """The student ``name`` of ``project``, loaded once (eval mode). ProposeError names a missing or
+    unreadable model file."""
+
+    def __init__(self, project: Project, name: str, device: str = "auto", batch_size: int = 32):
+        self.model, self.path = load_project_student(project, name, device)
+        self.engine = f"{SOURCE}:{name}"
+        cfg = self.model.config
+        self.options = DataOptions(
+            image_size=cfg.image_size, n_mels=cfg.n_mels, audio_frames=cfg.audio_frames
+        )
+        self.cache = project.dir / "cache" / "training"
+        self.batch_size = batch_size
+
+    def inputs(self, video: VideoRow, frames: Sequence[int]) -> tuple[np.ndarray, np.ndarray]:
+        """(resized frames (K, S, S, 3) uint8, log-mels (K, M, T)) of these frames (MediaError if bad)."""
+        return load_inputs(video, list(frames), self.options, self.cache)
+
+    def predict(self, images: np.ndarray, mels: np.ndarray) -> np.ndarray:
+        """Foreground probabilities (K, S, S) float32 of model-size frames and their log-mels."""
+        x = torch.from_numpy(images).permute(0, 3, 1, 2).float().div_(255)
+        return predict_probs(self.model, x, torch.from_numpy(mels), self.batch_size).numpy()
+
+    def probabilities(
+        self, video: VideoRow, frames: Sequence[int] | None = None, full_size: bool = True
+    ) -> np.ndarray:
+        """Foreground probabilities of ``frames`` (default: the video's keyframes) with their own audio:
+        (K, H, W) float32 at the video's frame size, or (K, S, S) at the model's with ``full_size=False``."""
+        frames = keyframes(video) if frames is None else list(frames)
+        if not frames:
+            return np.zeros((0, video.height, video.width), np.float32)
+        probs = self.predict(*self.inputs(video, frames))
+        return (
+            np.stack([to_frame_size(p, (video.height, video.width)) for p in probs]) if full_size else probs
+        )
+
+
+def to_frame_size(probs: np.ndarray, shape: tuple[int, int]) -> np.ndarray:
+    """(S, S) probabilities resized (bilinear) to a frame of ``shape`` (H, W), float32."""
+    return cv2.resize(probs.astype(np.float32), (shape[1], shape[0]), interpolation=cv2.INTER_LINEAR)
+
+
+def student_probabilities(
+    project: Project, name: str, video_id: int, frames: Sequence[int] | None = None, device: str = "auto"
+) -> dict[int, np.ndarray]:
+    """frame -> (H, W) float32 foreground probability of the student ``name`` (one call; to ask about many
+    videos, keep a StudentPredictor)."""
+    video = project.store.video(video_id)
+    frames = keyframes(video) if frames is None else list(frames)
+    probs = StudentPredictor(project, name, device).probabilities(video, frames)
+    return dict(zip(frames, probs))
 
 
 def load_project_student(project: Project, name: str, device: str = "auto"):
@@ -91,11 +146,8 @@ def propose_with_student(
     """Propose with the student ``name`` (PROJECT/models/NAME/model.pt) for ``video_ids`` (None: all videos,
     or those of ``split``; ``frames``: only the clips holding these keyframes). Raises ProposeError when
     the model is missing or unreadable."""
-    engine = f"{SOURCE}:{name}"
-    model, path = load_project_student(project, name, device)
-    cfg = model.config
-    options = DataOptions(image_size=cfg.image_size, n_mels=cfg.n_mels, audio_frames=cfg.audio_frames)
-    cache = project.dir / "cache" / "training"
+    student = StudentPredictor(project, name, device, batch_size)
+    engine, path, cfg = student.engine, student.path, student.model.config
     report = ProposeReport(engine=engine)
     plan = plan_clips(select_videos(project, video_ids, split), clip_length(), frames)
     config = {"model": name, "path": str(path), "threshold": threshold, "model_config": cfg.to_dict()}
@@ -105,14 +157,13 @@ def propose_with_student(
         frames = [f for clip in clips for f in clip]
         t0 = time.perf_counter()
         try:
-            images, mels = load_inputs(video, frames, options, cache)
+            images, mels = student.inputs(video, frames)
         except MediaError as exc:
             report.errors.append(f"{label}: {exc}")
             return len(clips)
         if not video.has_audio:
             report.warnings.append(f"{label} has no audio: the student saw silence")
-        x = torch.from_numpy(images).permute(0, 3, 1, 2).float().div_(255)
-        probs = predict_probs(model, x, torch.from_numpy(mels), batch_size).numpy()
+        probs = student.predict(images, mels)
         by_frame = dict(zip(frames, probs))
         report.timings["inference"] = report.timings.get("inference", 0.0) + time.perf_counter() - t0
         shape = (video.height, video.width)
@@ -163,10 +214,7 @@ def predict_folder(
 
     ``shuffle_audio_seed``: give each video the audio of another selected video (a random permutation
     with that seed), the ablation that shows how much the model relies on the sound."""
-    model, _path = load_project_student(project, name, device)
-    cfg = model.config
-    options = DataOptions(image_size=cfg.image_size, n_mels=cfg.n_mels, audio_frames=cfg.audio_frames)
-    cache = project.dir / "cache" / "training"
+    student = StudentPredictor(project, name, device, batch_size)
     out = Path(out_dir)
     report = PredictReport(out)
     videos = select_videos(project, video_ids, split)
@@ -174,7 +222,7 @@ def predict_folder(
     for v in videos:
         try:
             frames = keyframes(v)
-            inputs.append((v, frames, *load_inputs(v, frames, options, cache)))
+            inputs.append((v, frames, *student.inputs(v, frames)))
         except MediaError as exc:
             report.errors.append(f"video {v.id} ({v.name}): {exc}")
     order = list(range(len(inputs)))
@@ -186,15 +234,12 @@ def predict_folder(
         donor = inputs[order[n]]
         report.audio_from[video.id] = donor[0].id
         mels = donor[3][np.arange(len(frames)) % len(donor[3])]
-        x = torch.from_numpy(images).permute(0, 3, 1, 2).float().div_(255)
-        probs = predict_probs(model, x, torch.from_numpy(mels), batch_size).numpy()
+        probs = student.predict(images, mels)
         clip_name = str((video.meta or {}).get("original_name") or video.name)
         folder = out.joinpath(*([video.category] if video.category else []), clip_name)
         folder.mkdir(parents=True, exist_ok=True)
         for k, p in enumerate(probs, start=1):
-            full = cv2.resize(
-                p.astype(np.float32), (video.width, video.height), interpolation=cv2.INTER_LINEAR
-            )
+            full = to_frame_size(p, (video.height, video.width))
             png = np.clip(np.round(full * 255), 0, 255).astype(np.uint8)
             target = folder / f"{clip_name}_{k}.png"
             with atomic_path(target) as tmp:

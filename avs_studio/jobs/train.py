@@ -20,6 +20,7 @@ from typing import Any
 
 from avs_studio.jobs.project import Project
 from avs_studio.training.paths import MODEL_FILE, model_dir
+from avs_studio.training.settings import AUTO_BACKBONE, DEFAULTS
 
 OnEvent = Callable[[dict[str, Any]], None]
 PROPOSAL_ENGINE_SETTING = "proposal_engine"
@@ -54,8 +55,9 @@ def train_command(
     options: dict[str, Any] | None = None,
     nproc: int = 1,
 ) -> list[str]:
-    """The trainer's command line. ``options``: more trainer flags, e.g. {"image_size": 64, "batch_size": 32};
-    ``nproc`` > 1 runs it under torchrun (DDP, one process per GPU, or gloo on CPU)."""
+    """The trainer's command line. ``options``: training settings (avs_studio.training.settings) as flags,
+    e.g. {"image_size": 64, "steps": 500}; None is left out (the default applies), True/False become
+    --flag/--no-flag. ``nproc`` > 1 runs it under torchrun (DDP, one process per GPU, or gloo on CPU)."""
     model_dir(project_dir, name)  # validates the name early, with a clear message
     if nproc > 1:
         cmd = [
@@ -93,7 +95,9 @@ def train_command(
         flag = "--" + key.replace("_", "-")
         if value is True:
             cmd.append(flag)
-        elif value not in (None, False):
+        elif value is False:
+            cmd.append("--no-" + key.replace("_", "-"))
+        elif value is not None:
             cmd += [flag, str(value)]
     return cmd
 
@@ -126,6 +130,55 @@ def resolve_backbone_weights(value: str | None) -> str | None:
     return str(found)
 
 
+@dataclass(frozen=True)
+class Backbone:
+    name: str  # "tiny" or a timm model name
+    weights: str | None  # local weights file, or None (random initialisation)
+    note: str  # why this backbone, for the user
+
+
+def resolve_backbone(backbone: str | None, backbone_weights: str | None, pretrained: str | None) -> Backbone:
+    """The image backbone a new run uses. "auto" (the default) is the registered pretrained backbone
+    ``pretrained`` (default DEFAULTS.pretrained, a timm entry of resources/models.toml) when its weights are
+    in the model cache, else "tiny"; nothing is downloaded for "auto". Weights given by registry name are
+    fetched into the cache like every other model (resolve_backbone_weights)."""
+    backbone = backbone or DEFAULTS.backbone
+    if backbone != AUTO_BACKBONE:
+        return Backbone(backbone, resolve_backbone_weights(backbone_weights), "chosen")
+    from avs_studio.openavs import weights
+
+    name = pretrained or DEFAULTS.pretrained
+    try:
+        spec = weights.get_spec(name)
+        cached = weights.is_cached(spec)
+    except weights.ModelError as exc:
+        return Backbone("tiny", None, f"auto: tiny ({exc})")
+    architecture = spec.extra.get("architecture")
+    if not architecture:
+        raise TrainError(f"registered model {name!r} names no timm architecture (architecture = ...)")
+    if not cached:
+        return Backbone(
+            "tiny",
+            None,
+            f"auto: tiny (pretrained {name} is not in the model cache; fetch it with "
+            f"`avs-studio models download {name}` to train on real data)",
+        )
+    return Backbone(architecture, resolve_backbone_weights(name), f"auto: {architecture} with {name}")
+
+
+def prepare_options(options: dict[str, Any] | None, resume: bool = False) -> tuple[dict[str, Any], str]:
+    """Training settings ready for train_command (backbone resolved, see resolve_backbone) and a line
+    saying which backbone is used; a resumed run keeps its own backbone, so nothing is resolved then."""
+    options = dict(options or {})
+    if resume:
+        return options, "resumed: the checkpoint's backbone"
+    chosen = resolve_backbone(
+        options.get("backbone"), options.get("backbone_weights"), options.get("pretrained")
+    )
+    options.update(backbone=chosen.name, backbone_weights=chosen.weights)
+    return options, chosen.note
+
+
 def _watch(proc: subprocess.Popen, cancel: Any, done: threading.Event) -> None:
     while not done.wait(0.1):
         if cancel is not None and cancel.is_set():
@@ -137,7 +190,7 @@ def _watch(proc: subprocess.Popen, cancel: Any, done: threading.Event) -> None:
 def train(
     project: Project,
     name: str,
-    epochs: int | None = 20,
+    epochs: int | None = None,
     device: str = "auto",
     split: str = "train",
     pseudo_labels: bool = False,
@@ -150,10 +203,12 @@ def train(
     nproc: int = 1,
 ) -> TrainResult:
     """Train (or resume) the student ``name`` of ``project`` in a subprocess; ``on_event`` gets every
-    event dict as it arrives. Returns when the trainer exits; raises TrainError when it failed."""
-    options = dict(options or {})
-    if options.get("backbone_weights"):
-        options["backbone_weights"] = resolve_backbone_weights(options["backbone_weights"])
+    event dict as it arrives (first a "backbone" event saying which image backbone is used). ``options``
+    are training settings (avs_studio.training.settings; None: the default). Returns when the trainer
+    exits; raises TrainError when it failed."""
+    options, note = prepare_options(options, resume)  # settings, and "threads" for the trainer
+    if on_event is not None:
+        on_event({"event": "backbone", "backbone": options.get("backbone"), "note": note})
     cmd = train_command(
         project.dir,
         name,

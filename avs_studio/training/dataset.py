@@ -1,9 +1,10 @@
 """Training data from the project store: accepted keyframe masks (+ optional edited frames and pseudo
 labels) with audio.
 
-A sample is one annotated frame: the decoded frame, the log-mel of the second it starts, and the union of
-its sounding objects' masks. Decoded, resized frames and their log-mels are cached per video in an npz
-file (keyed by the video's content hash and the sizes), so a second run does not decode again.
+A sample is one annotated frame: the decoded frame, the log-mel of the second it starts, the union of
+its sounding objects' masks and its sound class (the video's category, else the label of its one
+sounding object; unknown for several). Decoded, resized frames and their log-mels are cached per video in
+an npz file (keyed by the video's content hash and the sizes), so a second run does not decode again.
 """
 
 from __future__ import annotations
@@ -23,9 +24,15 @@ import numpy as np
 from avs_studio import masks as mask_ops
 from avs_studio import media
 from avs_studio.training.samples import SampleSet, save_npz
-
-REVIEWED = ("accepted", "edited", "rejected")
-PSEUDO_SOURCES = ("proposal",)  # OpenAVS (teacher) proposals; never the student's own
+from avs_studio.training.selection import (  # noqa: F401 (re-exported: the dataset's public names)
+    PSEUDO_SOURCES,
+    REVIEWED,
+    select_frames,
+    split_videos,
+    summarize,
+    training_plan,
+)
+from avs_studio.training.settings import DEFAULTS
 
 
 @dataclass(frozen=True)
@@ -35,128 +42,54 @@ class LabelItem:
     mask: np.ndarray  # bool (H, W) at video size, union of the frame's sounding objects
     weight: float
     pseudo: bool
+    objects: tuple[int, ...] = ()  # ids of the frame's objects with a non-empty mask
+    kind: str = "accepted"  # "accepted" | "edited" | "pseudo" (avs_studio.training.selection)
 
 
 @dataclass(frozen=True)
 class DataOptions:
-    split: str = "train"
-    pseudo_labels: bool = False
-    include_edited: bool = False  # frames a person corrected but has not accepted yet (nothing left proposed)
-    pseudo_weight: float = 0.5
-    pseudo_min_score: float = 0.3
-    val_fraction: float = 0.1  # of the training videos, used only when the store has no "val" videos
-    image_size: int = 96
+    split: str = DEFAULTS.split
+    pseudo_labels: bool = DEFAULTS.pseudo_labels
+    include_edited: bool = DEFAULTS.include_edited  # corrected, not accepted yet, nothing proposed
+    pseudo_weight: float = DEFAULTS.pseudo_weight
+    pseudo_min_score: float = DEFAULTS.pseudo_min_score
+    val_fraction: float = DEFAULTS.val_fraction  # of the training videos; only when no video is "val"
+    image_size: int = DEFAULTS.image_size
     n_mels: int = 64
     audio_frames: int = 100
 
 
-def _held_out(video_id: int, fraction: float) -> bool:
-    return zlib.crc32(f"video:{video_id}".encode()) % 1000 < fraction * 1000
-
-
-def split_videos(videos, split: str, val_fraction: float) -> tuple[list[int], list[int]]:
-    """(training video ids, validation video ids). Benchmark splits are respected: "val" videos validate,
-    "test" videos are never used; videos without a split train, except a stable held-out fraction that
-    validates when no video is marked "val"."""
-    has_val = any(v.split == "val" for v in videos)
-    train, val = [], []
-    for v in videos:
-        if v.split == "val":
-            val.append(v.id)
-        elif v.split == split or (v.split is None and split == "train"):
-            if not has_val and _held_out(v.id, val_fraction):
-                val.append(v.id)
-            else:
-                train.append(v.id)
-    return train, val
-
-
-def _frame_unions(rows) -> dict[tuple[int, int], tuple[np.ndarray, float | None]]:
-    """(video, frame) -> (union mask, lowest score) over the given annotation rows."""
-    out: dict[tuple[int, int], tuple[np.ndarray, float | None]] = {}
-    for row in rows:
-        key = (row.video_id, row.frame)
-        m = row.mask() if row.object_id is not None else np.zeros((row.height, row.width), bool)
-        if key in out:
-            prev, score = out[key]
-            s = row.score if score is None else (score if row.score is None else min(score, row.score))
-            out[key] = (mask_ops.union(prev, m), s)
-        else:
-            out[key] = (m, row.score)
-    return out
-
-
-def _pending_frames(store, frames: set[tuple[int, int]]) -> set[tuple[int, int]]:
-    """Those of ``frames`` that still hold a proposed mask: a correction in progress, not a label yet."""
-    videos = {v for v, _f in frames}
-    return {
-        (r.video_id, r.frame)
-        for r in store.iter_annotations(status="proposed")
-        if r.video_id in videos and (r.video_id, r.frame) in frames
-    }
-
-
 def collect_labels(store, video_ids: list[int], options: DataOptions) -> list[LabelItem]:
-    """Accepted frames of these videos (with include_edited, also frames corrected by a person that hold no
-    proposed mask any more), plus (with pseudo labels) proposed frames of unreviewed videos."""
-    wanted = set(video_ids)
-    statuses = ("accepted", "edited") if options.include_edited else ("accepted",)
-    rows = [r for r in store.iter_annotations(status=statuses) if r.video_id in wanted]
-    if options.include_edited:
-        pending = _pending_frames(store, {(r.video_id, r.frame) for r in rows if r.status == "edited"})
-        rows = [r for r in rows if (r.video_id, r.frame) not in pending]
-    labelled = _frame_unions(rows)
-    items = [LabelItem(v, f, m, 1.0, False) for (v, f), (m, _s) in sorted(labelled.items())]
-    if options.pseudo_labels:
-        reviewed = {r.video_id for r in store.iter_annotations(status=REVIEWED)}
-        proposed = _frame_unions(
-            r
-            for r in store.iter_annotations(status="proposed")
-            if r.video_id in wanted and r.video_id not in reviewed and r.source in PSEUDO_SOURCES
-        )
-        for (v, f), (m, score) in sorted(proposed.items()):
-            if score is None or score >= options.pseudo_min_score:
-                items.append(LabelItem(v, f, m, options.pseudo_weight, True))
+    """The training frames of these videos (avs_studio.training.selection decides which) with their
+    union masks decoded: accepted and edited frames first, then pseudo labels, each in (video, frame)
+    order."""
+    chosen = select_frames(
+        store,
+        video_ids,
+        include_edited=options.include_edited,
+        pseudo_labels=options.pseudo_labels,
+        pseudo_min_score=options.pseudo_min_score,
+    )
+    items = []
+    for (v, f), sel in sorted(chosen.items(), key=lambda kv: (kv[1].kind == "pseudo", kv[0])):
+        mask = np.zeros((sel.rows[0].height, sel.rows[0].width), bool)
+        ids: tuple[int, ...] = ()
+        for row in sel.rows:
+            if row.object_id is not None:
+                mask = mask_ops.union(mask, row.mask())
+                ids += (row.object_id,) if row.area > 0 else ()
+        weight = options.pseudo_weight if sel.kind == "pseudo" else 1.0
+        items.append(LabelItem(v, f, mask, weight, sel.kind == "pseudo", ids, sel.kind))
     return items
 
 
-def summarize(store, pseudo_min_score: float = 0.3) -> dict[str, dict[str, int]]:
-    """Per split ("train", "val", "test", "unassigned", ...): videos, frames with accepted labels, frames
-    only edited (corrected, not accepted, nothing left proposed) and pseudo-label candidate frames
-    (proposed by OpenAVS in unreviewed videos, score >= the threshold).
-    Counts only: no mask is decoded, so it is quick enough for a dialog."""
-    videos = store.videos()
-    split_of = {v.id: v.split or "unassigned" for v in videos}
-    out: dict[str, dict[str, int]] = {}
-    for v in videos:
-        counts = {"videos": 0, "accepted_frames": 0, "edited_frames": 0, "pseudo_frames": 0}
-        out.setdefault(split_of[v.id], counts)["videos"] += 1
-    accepted: set[tuple[int, int]] = set()
-    edited: set[tuple[int, int]] = set()
-    proposed: set[tuple[int, int]] = set()
-    reviewed: set[int] = set()
-    scores: dict[tuple[int, int], float | None] = {}  # lowest OpenAVS proposal score per frame
-    for r in store.iter_annotations():  # one pass over the annotations, masks left encoded
-        key = (r.video_id, r.frame)
-        if r.status in REVIEWED:
-            reviewed.add(r.video_id)
-        if r.status == "accepted":
-            accepted.add(key)
-        elif r.status == "edited":
-            edited.add(key)
-        elif r.status == "proposed":
-            proposed.add(key)
-            if r.source in PSEUDO_SOURCES:
-                old = scores.get(key, r.score)
-                scores[key] = r.score if old is None else (old if r.score is None else min(old, r.score))
-    edited -= accepted | proposed
-    scores = {k: sc for k, sc in scores.items() if k[0] not in reviewed}
-    pseudo = {k for k, sc in scores.items() if sc is None or sc >= pseudo_min_score}
-    for kind, keys in (("accepted_frames", accepted), ("edited_frames", edited), ("pseudo_frames", pseudo)):
-        for video_id, _frame in keys:
-            if video_id in split_of:
-                out[split_of[video_id]][kind] += 1
-    return out
+def sound_label(video, object_labels: dict[int, str], item: LabelItem) -> str | None:
+    """What is heard in the item's frame: the video's category (AVSBench S4), else the label shared by its
+    sounding objects; None when they differ or nothing sounds."""
+    if video.category:
+        return str(video.category)
+    labels = {object_labels[i].strip().lower() for i in item.objects if i in object_labels}
+    return labels.pop() if len(labels) == 1 else None
 
 
 def audio_span(frame_time: float, rate: float) -> tuple[float, float]:
@@ -230,17 +163,21 @@ def build_samples(
     options: DataOptions,
     cache_dir: str | os.PathLike | None = None,
     progress: Callable[[int, int, str], None] | None = None,
+    class_names: list[str] | None = None,
 ) -> SampleSet:
+    """The items' samples; sound classes index ``class_names`` (default: the sorted labels found here;
+    a label not in the given list is unknown, -1)."""
     size = options.image_size
     if not items:
         return SampleSet.empty(size, options.n_mels, options.audio_frames)
     by_video: dict[int, list[LabelItem]] = defaultdict(list)
     for item in items:
         by_video[item.video_id].append(item)
-    images, mels, masks, weights, keys = [], [], [], [], []
+    images, mels, masks, weights, keys, labels = [], [], [], [], [], []
     cache = Path(cache_dir) if cache_dir is not None else None
     for n, (video_id, group) in enumerate(sorted(by_video.items())):
         video = store.video(video_id)
+        object_labels = {o.id: o.label for o in store.objects(video_id)} if not video.category else {}
         imgs, mls = load_inputs(video, [i.frame for i in group], options, cache)
         for item, img, mel in zip(group, imgs, mls):
             images.append(img)
@@ -248,8 +185,18 @@ def build_samples(
             masks.append(mask_ops.resize_mask(item.mask, (size, size)))
             weights.append(item.weight)
             keys.append((item.video_id, item.frame))
+            labels.append(sound_label(video, object_labels, item))
         if progress is not None:
             progress(n + 1, len(by_video), video.name)
+    names = sorted({x for x in labels if x is not None}) if class_names is None else list(class_names)
+    index = {name: i for i, name in enumerate(names)}
+    classes = np.array([index.get(x, -1) if x is not None else -1 for x in labels], np.int64)
     return SampleSet(
-        np.stack(images), np.stack(mels), np.stack(masks).astype(bool), np.asarray(weights, np.float32), keys
+        np.stack(images),
+        np.stack(mels),
+        np.stack(masks).astype(bool),
+        np.asarray(weights, np.float32),
+        keys,
+        classes,
+        names,
     )

@@ -15,6 +15,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from avs_studio.training.settings import DEFAULTS
+
 IMAGE_MEAN = (0.485, 0.456, 0.406)
 IMAGE_STD = (0.229, 0.224, 0.225)
 
@@ -25,18 +27,17 @@ class ModelConfigError(ValueError):
 
 @dataclass
 class StudentConfig:
-    backbone: str = (
-        "tiny"  # "tiny" (our small CNN) or any timm model name, e.g. resnet18, mobilenetv3_small_100
-    )
-    image_size: int = 96  # square input side in pixels
+    backbone: str = "tiny"  # "tiny" (our small CNN) or any timm model name, e.g. resnet18
+    image_size: int = DEFAULTS.image_size  # square input side in pixels
     n_mels: int = 64
     audio_frames: int = 100  # log-mel frames of one second (hop 10 ms)
-    width: int = 32  # channels of the tiny encoder's first stage
+    width: int = DEFAULTS.width  # channels of the tiny encoder's first stage
     decoder_channels: int = 64
     audio_dim: int = 64
     audio_tokens: int = 4
     heads: int = 4
-    backbone_weights: str | None = None  # local state-dict file for a timm backbone (pretrained), optional
+    backbone_weights: str | None = None  # local weights file of a timm backbone (pretrained), optional
+    audio_classes: int = 0  # sound classes of the audio-class auxiliary head (0: no head)
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -86,41 +87,66 @@ class TimmEncoder(nn.Module):
 
     def __init__(self, name: str, weights: str | None):
         super().__init__()
-        import timm
-
-        try:
-            self.body = timm.create_model(name, pretrained=False, features_only=True)
-        except RuntimeError as exc:  # timm: "Unknown model (...)"
-            raise ModelConfigError(f"unknown image backbone {name!r}: {exc}") from exc
-        reductions = self.body.feature_info.reduction()
-        self.indices = [reductions.index(r) for r in (4, 8, 16)]
-        self.channels = [self.body.feature_info.channels()[i] for i in self.indices]
-        if weights:
-            self._load(Path(weights))
-
-    def _load(self, path: Path) -> None:
-        if not path.is_file():
-            raise ModelConfigError(
-                f"backbone weights {path} not found; download them or unset backbone_weights"
-            )
-        try:
-            if path.suffix == ".safetensors":
-                from safetensors.torch import load_file
-
-                state = load_file(str(path))
-            else:
-                state = torch.load(path, map_location="cpu", weights_only=True)
-        except Exception as exc:
-            raise ModelConfigError(f"backbone weights {path} could not be read ({exc})") from exc
-        missing, _unexpected = self.body.load_state_dict(state, strict=False)
-        if len(missing) == len(self.body.state_dict()):
-            raise ModelConfigError(
-                f"backbone weights {path} do not match the backbone (no tensor names in common)"
-            )
+        self.body = timm_features(name, Path(weights) if weights else None)
+        self.channels = list(self.body.feature_info.channels())
 
     def forward(self, x: torch.Tensor) -> list[torch.Tensor]:
-        feats = self.body(x)
-        return [feats[i] for i in self.indices]
+        return list(self.body(x))
+
+
+def _stride_indices(name: str) -> tuple[int, ...]:
+    """timm's feature indices of strides 4, 8 and 16 in backbone ``name`` (deeper stages are not built)."""
+    import timm
+
+    try:
+        probe = timm.create_model(name, pretrained=False, features_only=True)
+    except RuntimeError as exc:  # timm: "Unknown model (...)"
+        raise ModelConfigError(f"unknown image backbone {name!r}: {exc}") from exc
+    reductions = list(probe.feature_info.reduction())
+    if not all(r in reductions for r in (4, 8, 16)):
+        raise ModelConfigError(f"image backbone {name!r} has no features at strides 4, 8 and 16")
+    return tuple(reductions.index(r) for r in (4, 8, 16))
+
+
+def timm_features(name: str, weights: Path | None) -> nn.Module:
+    """timm's ``features_only`` model ``name`` (strides 4, 8, 16); with ``weights`` (a timm/torchvision
+    state dict, .pth or .safetensors, as the Hub's timm repos publish them) loaded through timm's own
+    pretrained-weights path. A file that is missing, unreadable or made for another architecture raises
+    ModelConfigError."""
+    import timm
+    from timm.models import load_state_dict
+
+    indices = _stride_indices(name)
+    if weights is None:
+        return timm.create_model(name, pretrained=False, features_only=True, out_indices=indices)
+    if not weights.is_file():
+        raise ModelConfigError(
+            f"backbone weights {weights} not found; download them or unset backbone_weights"
+        )
+    try:
+        state = load_state_dict(str(weights))
+    except Exception as exc:
+        raise ModelConfigError(f"backbone weights {weights} could not be read ({exc})") from exc
+    # the tensors the backbone needs (those named as in the full model; timm renames a few flattened ones)
+    named = set(timm.create_model(name, pretrained=False).state_dict())
+    body = timm.create_model(name, pretrained=False, features_only=True, out_indices=indices)
+    expected = [k for k in body.state_dict() if k in named]
+    missing = [k for k in expected if k not in state]
+    if missing:
+        raise ModelConfigError(
+            f"backbone weights {weights} do not match {name}: {len(missing)} of {len(expected)} tensors "
+            f"missing (e.g. {missing[0]})"
+        )
+    try:
+        return timm.create_model(
+            name,
+            pretrained=True,
+            features_only=True,
+            out_indices=indices,
+            pretrained_cfg_overlay={"state_dict": state},
+        )
+    except RuntimeError as exc:  # tensor shapes differ
+        raise ModelConfigError(f"backbone weights {weights} do not match {name}: {exc}") from exc
 
 
 class AudioEncoder(nn.Module):
@@ -187,11 +213,16 @@ class StudentNet(nn.Module):
             nn.Linear(config.audio_dim, d), nn.ReLU(inplace=True), nn.Linear(d, d)
         )
         self.bias = nn.Parameter(torch.zeros(1))
+        # which sound class is heard (trained with an auxiliary loss when the data names classes)
+        self.audio_head = nn.Linear(config.audio_dim, config.audio_classes) if config.audio_classes else None
         self.register_buffer("mean", torch.tensor(IMAGE_MEAN).view(1, 3, 1, 1), persistent=False)
         self.register_buffer("std", torch.tensor(IMAGE_STD).view(1, 3, 1, 1), persistent=False)
 
-    def forward(self, images: torch.Tensor, mels: torch.Tensor) -> torch.Tensor:
-        """images: (B, 3, H, W) float in [0, 1]; mels: (B, n_mels, T) dB -> logits (B, 1, H, W)."""
+    def forward(
+        self, images: torch.Tensor, mels: torch.Tensor, with_audio_logits: bool = False
+    ) -> torch.Tensor | tuple[torch.Tensor, torch.Tensor | None]:
+        """images: (B, 3, H, W) float in [0, 1]; mels: (B, n_mels, T) dB -> logits (B, 1, H, W);
+        with ``with_audio_logits`` also the sound-class logits (B, audio_classes) (None without a head)."""
         x = (images - self.mean) / self.std
         tokens = self.audio(mels)
         feats = [fuse(f, tokens) for fuse, f in zip(self.fusions, self.encoder(x))]
@@ -205,7 +236,11 @@ class StudentNet(nn.Module):
         emb = self.pixel_embed(self.head(p))
         query = self.mask_query(tokens.mean(dim=1))
         logits = torch.einsum("bchw,bc->bhw", emb, query).unsqueeze(1) / emb.shape[1] ** 0.5 + self.bias
-        return F.interpolate(logits, size=images.shape[-2:], mode="bilinear", align_corners=False)
+        out = F.interpolate(logits, size=images.shape[-2:], mode="bilinear", align_corners=False)
+        if not with_audio_logits:
+            return out
+        heard = self.audio_head(tokens.mean(dim=1)) if self.audio_head is not None else None
+        return out, heard
 
 
 def build_model(config: StudentConfig) -> StudentNet:

@@ -14,46 +14,57 @@ import sys
 import threading
 import time
 from dataclasses import asdict
+from dataclasses import fields as dataclass_fields
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import torch
 
+from avs_studio.training import settings
 from avs_studio.training.checkpoint import CheckpointError, load_checkpoint
 from avs_studio.training.dataset import DataOptions, build_samples, collect_labels, split_videos
 from avs_studio.training.loop import DistInfo, LoopOptions, fit, init_distributed, resolve_device
 from avs_studio.training.model import StudentConfig
 from avs_studio.training.paths import CHECKPOINT_FILE, MODEL_FILE, model_dir
+from avs_studio.training.settings import DEFAULTS, TrainSettings
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p = argparse.ArgumentParser(prog="python -m avs_studio.training", description=__doc__.splitlines()[0])
     p.add_argument("--project", required=True, help="project folder")
     p.add_argument("--name", required=True, help="model name (folder under PROJECT/models)")
-    p.add_argument(
-        "--epochs", type=int, default=None, help="epochs in all (default 20, or the resumed run's)"
-    )
     p.add_argument("--device", default="auto", help="auto | cpu | cuda")
-    p.add_argument("--split", default="train", help="split to train on (default train)")
-    p.add_argument("--pseudo-labels", action="store_true", help="also train on proposals of unreviewed clips")
-    p.add_argument(
-        "--include-edited", action="store_true", help="also train on corrected frames not yet accepted"
-    )
-    p.add_argument("--pseudo-weight", type=float, default=0.5)
-    p.add_argument("--pseudo-min-score", type=float, default=0.3)
     p.add_argument("--resume", action="store_true", help="continue from PROJECT/models/NAME/checkpoint.pt")
-    p.add_argument("--seed", type=int, default=0)
     p.add_argument("--database-url", default=None)
-    p.add_argument("--batch-size", type=int, default=16)
-    p.add_argument("--lr", type=float, default=3e-3)
-    p.add_argument("--image-size", type=int, default=96)
-    p.add_argument("--backbone", default="tiny", help="tiny, or a timm model name such as resnet18")
-    p.add_argument("--backbone-weights", default=None, help="local state-dict file of the backbone")
-    p.add_argument("--width", type=int, default=16, help="channels of the tiny backbone's first stage")
     p.add_argument("--log-every", type=int, default=1)
     p.add_argument("--threads", type=int, default=0, help="CPU threads per process (0: torch's default)")
+    settings.add_arguments(p)
     return p.parse_args(argv)
+
+
+RESUME_OVERRIDES = ("steps", "epochs", "time_budget", "patience", "val_every")  # may change on resume
+
+
+def configs(chosen: TrainSettings) -> tuple[StudentConfig, LoopOptions, DataOptions]:
+    """The model, loop and data options of a new run with these settings. Backbone "auto" is resolved by
+    the caller (jobs.train looks in the model cache); here it means the tiny backbone."""
+    backbone = "tiny" if chosen.backbone == settings.AUTO_BACKBONE else chosen.backbone
+    model = StudentConfig(
+        backbone=backbone,
+        image_size=chosen.image_size,
+        width=chosen.width,
+        backbone_weights=chosen.backbone_weights,
+    )
+    loop_fields = {f.name for f in dataclass_fields(LoopOptions)}
+    loop = LoopOptions(**{k: v for k, v in chosen.to_dict().items() if k in loop_fields})
+    data_fields = {f.name for f in dataclass_fields(DataOptions)}
+    data = DataOptions(
+        **{k: v for k, v in chosen.to_dict().items() if k in data_fields},
+        n_mels=model.n_mels,
+        audio_frames=model.audio_frames,
+    )
+    return model, loop, data
 
 
 class _Printer:
@@ -104,37 +115,19 @@ def main(argv: list[str] | None = None) -> int:
             model_config = StudentConfig.from_dict(resume_state["model_config"])
             options = LoopOptions(**resume_state["options"])
             data_options = DataOptions(**resume_state["extra"]["data"])
-            if args.epochs is not None:
-                options.epochs = args.epochs
+            for key, value in settings.given(args).items():
+                if key in RESUME_OVERRIDES:
+                    setattr(options, key, value)
+            if args.steps is not None and args.epochs is None:
+                options.epochs = None  # the new length is in steps
         else:
             if (out_dir / CHECKPOINT_FILE).exists():
                 raise CheckpointError(
                     out_dir / CHECKPOINT_FILE,
                     "a model with this name exists; pass --resume or choose a new name",
                 )
-            model_config = StudentConfig(
-                backbone=args.backbone,
-                image_size=args.image_size,
-                width=args.width,
-                backbone_weights=args.backbone_weights,
-            )
-            options = LoopOptions(
-                epochs=args.epochs or 20,
-                batch_size=args.batch_size,
-                lr=args.lr,
-                seed=args.seed,
-                log_every=args.log_every,
-            )
-            data_options = DataOptions(
-                split=args.split,
-                pseudo_labels=args.pseudo_labels,
-                include_edited=args.include_edited,
-                pseudo_weight=args.pseudo_weight,
-                pseudo_min_score=args.pseudo_min_score,
-                image_size=model_config.image_size,
-                n_mels=model_config.n_mels,
-                audio_frames=model_config.audio_frames,
-            )
+            model_config, options, data_options = configs(DEFAULTS.updated(**settings.given(args)))
+            options.log_every = args.log_every
         from avs_studio.store import Store  # imported late: `--help` stays fast
 
         store = Store.for_project(args.project, args.database_url)
@@ -144,25 +137,33 @@ def main(argv: list[str] | None = None) -> int:
         t0 = time.monotonic()
 
         def load():
-            train = build_samples(store, collect_labels(store, train_ids, data_options), data_options, cache)
+            items = collect_labels(store, train_ids, data_options)
+            train = build_samples(store, items, data_options, cache)
             val_opts = DataOptions(**{**data_options.__dict__, "pseudo_labels": False})
-            val = build_samples(store, collect_labels(store, val_ids, val_opts), val_opts, cache)
-            return train, val
+            val = build_samples(
+                store,
+                collect_labels(store, val_ids, val_opts),
+                val_opts,
+                cache,
+                class_names=train.class_names,
+            )
+            return train, val, items
 
         if info.world > 1:  # rank 0 fills the cache first, the others then read it
             if info.main:
-                train, val = load()
+                train, val, items = load()
             torch.distributed.barrier()
             if not info.main:
-                train, val = load()
+                train, val, items = load()
         else:
-            train, val = load()
+            train, val, items = load()
         emit(
             {
                 "event": "data",
                 "train_samples": len(train),
                 "val_samples": len(val),
-                "pseudo_samples": int((train.weights < 1).sum()),
+                "pseudo_samples": sum(i.pseudo for i in items),
+                "sound_classes": len(train.class_names),
                 "train_videos": len(train_ids),
                 "val_videos": len(val_ids),
                 "seconds": round(time.monotonic() - t0, 2),

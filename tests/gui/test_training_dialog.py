@@ -1,5 +1,6 @@
 """The training dialog, offscreen: start a real trainer subprocess, watch the curves, cancel, resume,
-finish, use the student as proposal engine; the Train menu in the main window; a screenshot."""
+finish, use the student as proposal engine; its fields start at the training defaults; it says how many
+frames of each kind (accepted, edited, pseudo-labelled) a run will use; the Train menu; a screenshot."""
 
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ from avs_studio.io.demo import make_demo_s4
 from avs_studio.jobs import init_project
 from avs_studio.jobs.importing import import_avsbench
 from avs_studio.jobs.train import PROPOSAL_ENGINE_SETTING
+from avs_studio.training.settings import DEFAULTS
 
 
 @pytest.fixture
@@ -29,7 +31,9 @@ def _points(curve) -> int:
 
 
 def test_train_cancel_resume_and_use_as_engine(qtbot, demo_project, screenshot_dir):
-    dialog = TrainingDialog(demo_project, options={"image_size": 32, "batch_size": 4, "lr": 0.003})
+    dialog = TrainingDialog(
+        demo_project, options={"image_size": 32, "batch_size": 4, "lr": 0.003, "val_every": 2}
+    )
     qtbot.addWidget(dialog)
     dialog.show()
     summary = {
@@ -38,8 +42,9 @@ def test_train_cancel_resume_and_use_as_engine(qtbot, demo_project, screenshot_d
     }
     assert summary == {"train": "8", "val": "10", "test": "5"}  # S4: train clips have one labelled frame
 
+    assert "trains on 8 accepted = 8 frames from 8 videos, and validates on 10 frames" in dialog.plan.text()
     dialog.name.setText("gui")
-    dialog.epochs.setValue(60)
+    dialog.steps.setValue(120)
     assert dialog.start()
     assert dialog.is_running() and not dialog.start_button.isEnabled() and dialog.cancel_button.isEnabled()
     qtbot.waitUntil(lambda: _points(dialog.loss_curve) >= 3, timeout=120_000)
@@ -53,14 +58,16 @@ def test_train_cancel_resume_and_use_as_engine(qtbot, demo_project, screenshot_d
 
     saved_step = torch.load(checkpoint, weights_only=True)["step"]
     assert saved_step == cancelled_at  # the curve shows exactly the steps the checkpoint holds
-    epochs = saved_step // 2 + 2  # 8 clips / batch 4 = 2 steps per epoch; at least one more epoch to run
-    dialog.epochs.setValue(epochs)
+    total = saved_step + 4  # a few more steps to run
+    dialog.steps.setValue(total)
     with qtbot.waitSignal(dialog.finished, timeout=240_000) as ended:
         assert dialog.start(resume=True)
     assert ended.args == ["done"], dialog.message.text()
     steps = [int(x) for x in dialog.loss_curve.getData()[0]]
-    assert steps == list(range(1, 2 * epochs + 1))  # the curve goes on from the saved step
-    assert _points(dialog.miou_curve) >= 1
+    assert steps == list(range(1, total + 1))  # the curve goes on from the saved step
+    miou_steps = [int(x) for x in dialog.miou_curve.getData()[0]]
+    assert miou_steps and all(x % 2 == 0 or x == total for x in miou_steps)  # validated every 2 steps
+    assert "best val mIoU" in dialog.message.text()
     row = dialog.runs.item(0, 0)
     assert dialog.runs.item(0, 1).text() == "done" and 0 <= float(dialog.runs.item(0, 2).text()) <= 1
     dialog.runs.selectRow(row.row())
@@ -114,10 +121,69 @@ def test_edited_frames_are_counted_and_trained_when_ticked(qtbot, demo_project):
     events = []
     dialog.event.connect(events.append)
     dialog.name.setText("with-edited")
-    dialog.epochs.setValue(1)
+    dialog.steps.setValue(2)
+    assert "trains on 7 accepted = 7 frames" in dialog.plan.text()
     dialog.edited.setChecked(True)
+    assert "trains on 7 accepted + 1 edited = 8 frames" in dialog.plan.text()
     with qtbot.waitSignal(dialog.finished, timeout=120_000) as ended:
         assert dialog.start()
         assert not dialog.edited.isEnabled()
     assert ended.args == ["done"], dialog.message.text()
     assert next(e for e in events if e["event"] == "data")["train_samples"] == 8
+
+
+def test_fields_start_at_the_training_defaults(qtbot, demo_project):
+    dialog = TrainingDialog(demo_project)
+    qtbot.addWidget(dialog)
+    assert dialog.backbone.currentText() == DEFAULTS.backbone == "auto"
+    assert "tiny" in dialog.backbone_note.text() and "models download" in dialog.backbone_note.text()
+    assert (dialog.image_size.value(), dialog.steps.value()) == (DEFAULTS.image_size, DEFAULTS.steps)
+    assert dialog.pseudo_weight.value() == DEFAULTS.pseudo_weight
+    assert dialog.pseudo_min_score.value() == DEFAULTS.pseudo_min_score
+    assert dialog.pseudo.isChecked() is DEFAULTS.pseudo_labels and dialog.edited.isChecked() is False
+
+
+def test_pseudo_labels_are_counted_and_used(qtbot, demo_project, screenshot_dir):
+    """Proposals of unreviewed clips: the plan counts them at the chosen threshold, the run uses exactly
+    those, with the chosen weight."""
+    import numpy as np
+
+    store = demo_project.store
+    videos = [v for v in store.videos() if v.split == "train"][:2]
+    for v in videos:  # two clips nobody reviewed, with OpenAVS proposals of scores 0.9, 0.6, 0.2
+        for a in store.annotations(video_id=v.id):
+            store.delete_annotation(a.id)
+        obj = store.objects(v.id)[0].id
+        mask = np.zeros((v.height, v.width), bool)
+        mask[10:30, 10:30] = True
+        for frame, score in zip(range(3), (0.9, 0.6, 0.2)):
+            store.put_annotation(v.id, frame, obj, mask, source="proposal", status="proposed", score=score)
+    dialog = TrainingDialog(demo_project, options={"image_size": 32, "batch_size": 4})
+    qtbot.addWidget(dialog)
+    dialog.show()
+    assert "trains on 6 accepted = 6 frames" in dialog.plan.text()
+    dialog.pseudo.setChecked(True)
+    assert "6 accepted + 4 pseudo-labelled" in dialog.plan.text()  # 0.9 and 0.6 pass the default 0.3
+    dialog.pseudo_min_score.setValue(0.7)
+    assert "6 accepted + 2 pseudo-labelled" in dialog.plan.text() and "score ≥ 0.7" in dialog.plan.text()
+    pseudo_column = {
+        dialog.summary.item(r, 0).text(): dialog.summary.item(r, 4).text()
+        for r in range(dialog.summary.rowCount())
+    }
+    assert pseudo_column["train"] == "2"
+    dialog.pseudo_weight.setValue(0.3)
+    assert "weight 0.3" in dialog.plan.text()
+    path = screenshot_dir / "training_dialog_pseudo.png"
+    assert dialog.grab().save(str(path))
+
+    events = []
+    dialog.event.connect(events.append)
+    dialog.name.setText("pseudo")
+    dialog.steps.setValue(2)
+    with qtbot.waitSignal(dialog.finished, timeout=120_000) as ended:
+        assert dialog.start()
+    assert ended.args == ["done"], dialog.message.text()
+    data = next(e for e in events if e["event"] == "data")
+    assert (data["train_samples"], data["pseudo_samples"]) == (8, 2)
+    run = {r.name: r for r in store.training_runs()}["pseudo"]
+    assert run.config["data"]["pseudo_weight"] == 0.3 and run.config["data"]["pseudo_min_score"] == 0.7

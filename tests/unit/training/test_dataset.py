@@ -1,4 +1,5 @@
-"""Training data from a real project store and real video files: labels, pseudo labels, splits, cache."""
+"""Training data from a real project store and real video files: labels, pseudo labels (which frames,
+their weight and threshold, what the dialog's plan counts), sound classes, splits, cache."""
 
 import numpy as np
 import pytest
@@ -7,6 +8,8 @@ from avs_studio import media
 from avs_studio.jobs import add_videos, init_project
 from avs_studio.training import dataset
 from avs_studio.training.dataset import DataOptions, build_samples, collect_labels, split_videos, summarize
+from avs_studio.training.selection import training_plan
+from avs_studio.training.settings import DEFAULTS
 from tests.helpers.media_factory import make_video
 
 H, W = 60, 80
@@ -134,3 +137,80 @@ def test_samples_decode_frames_and_audio_through_the_cache(project, tmp_path, mo
     monkeypatch.setattr(dataset.media, "VideoReader", no_decoding)
     again = build_samples(p.store, items, opts, tmp_path / "cache")
     assert np.array_equal(again.images, samples.images) and np.array_equal(again.mels, samples.mels)
+
+
+def test_pseudo_labels_threshold_weight_and_plan(project):
+    """Which proposals become pseudo labels, with real rows: OpenAVS proposals of unreviewed videos whose
+    lowest object score reaches the threshold (inclusive); the plan counts exactly what training uses."""
+    p, ids = project
+    s, b = p.store, ids["b"]
+    bird = s.objects(b)[0].id
+    fish = s.add_object(b, "fish")
+    # frame 30: two objects, the lowest score (0.4) decides; frame 40: exactly at the threshold
+    s.put_annotation(b, 30, bird, _mask(5, 25), source="proposal", status="proposed", score=0.9)
+    s.put_annotation(b, 30, fish, _mask(40, 60), source="proposal", status="proposed", score=0.4)
+    s.put_annotation(b, 40, bird, _mask(5, 25), source="proposal", status="proposed", score=0.5)
+    # a "val" video's proposals never train, nor does a test video's
+    oc = s.objects(ids["c"])[0].id
+    s.put_annotation(ids["c"], 10, oc, _mask(5, 25), source="proposal", status="proposed", score=0.9)
+    train, val = split_videos(s.videos(), "train", 0.1)
+
+    def pseudo(min_score, weight=0.25):
+        opts = DataOptions(pseudo_labels=True, pseudo_weight=weight, pseudo_min_score=min_score)
+        return [(i.video_id, i.frame, i.weight) for i in collect_labels(s, train, opts) if i.pseudo]
+
+    assert pseudo(0.5) == [(b, 0, 0.25), (b, 40, 0.25)]  # 0.4 < 0.5 drops frame 30; 0.5 is enough
+    assert pseudo(0.4) == [(b, 0, 0.25), (b, 30, 0.25), (b, 40, 0.25)]
+    assert pseudo(0.05) == [
+        (b, 0, 0.25),
+        (b, 10, 0.25),
+        (b, 30, 0.25),
+        (b, 40, 0.25),
+    ]  # never b's student row
+    both = next(
+        i
+        for i in collect_labels(s, train, DataOptions(pseudo_labels=True, pseudo_min_score=0.4))
+        if i.frame == 30
+    )
+    assert np.array_equal(both.mask, _mask(5, 25) | _mask(40, 60)) and both.kind == "pseudo"
+    for include_edited, pseudo_on, min_score in ((False, False, 0.3), (True, True, 0.5), (False, True, 0.05)):
+        chosen = DEFAULTS.updated(
+            include_edited=include_edited, pseudo_labels=pseudo_on, pseudo_min_score=min_score
+        )
+        plan = training_plan(s, chosen)
+        opts = DataOptions(include_edited=include_edited, pseudo_labels=pseudo_on, pseudo_min_score=min_score)
+        items = collect_labels(s, train, opts)
+        assert plan["train"] == {k: sum(i.kind == k for i in items) for k in ("accepted", "edited", "pseudo")}
+        assert plan["val"] == {"accepted": 1, "edited": 0, "pseudo": 0}  # c's accepted frame; no pseudo
+        assert (plan["train_videos"], plan["val_videos"]) == (3, 1)
+    assert (
+        training_plan(s, DEFAULTS.updated(pseudo_labels=True, pseudo_min_score=0.5))["train"]["pseudo"] == 2
+    )
+    # once a person reviews one frame of b (here: rejects a proposal), none of b's proposals is used
+    s.put_annotation(b, 20, bird, _mask(5, 25), source="manual", status="rejected")
+    assert pseudo(0.05) == []
+    assert (
+        training_plan(s, DEFAULTS.updated(pseudo_labels=True, pseudo_min_score=0.05))["train"]["pseudo"] == 0
+    )
+
+
+def test_sound_classes_from_categories_or_object_labels(project, tmp_path):
+    p, ids = project
+    s = p.store
+    s.update_video(ids["a"], category="dog")
+    train, _ = split_videos(s.videos(), "train", 0.1)
+    opts = DataOptions(image_size=16, pseudo_labels=True, pseudo_min_score=0.5)
+    samples = build_samples(s, collect_labels(s, train, opts), opts, tmp_path / "cache")
+    # a: its category for both frames (even the empty one); b (a pseudo label): its one object "bird"
+    assert samples.class_names == ["bird", "dog"]
+    by_key = dict(zip(samples.keys, samples.classes.tolist()))
+    assert by_key[(ids["a"], 0)] == by_key[(ids["a"], 10)] == 1
+    assert by_key[(ids["b"], 0)] == 0 and len(by_key) == 3
+    # validation uses the training classes; a label training never saw is unknown (-1)
+    val = build_samples(s, collect_labels(s, [ids["c"]], DataOptions(image_size=16)), opts,
+                        tmp_path / "cache", class_names=samples.class_names)  # fmt: skip
+    assert val.class_names == samples.class_names and val.classes.tolist() == [-1]
+    # two different sounding objects in one frame: no single class
+    s.update_video(ids["a"], category=None)
+    both = build_samples(s, collect_labels(s, [ids["a"]], DataOptions(image_size=16)), opts, tmp_path / "c2")
+    assert both.keys[0] == (ids["a"], 0) and both.classes[0] == -1  # dog and cat

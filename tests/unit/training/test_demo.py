@@ -1,4 +1,5 @@
-"""Synthetic S4 demo data: layout, determinism, and that only the audio tells which shape is the target."""
+"""Synthetic S4 demo data, easy and hard: layout, determinism, and that only the audio tells which shape
+is the target (hard: 6 classes, 2-3 shapes a frame, colours unrelated to the class, varied class sounds)."""
 
 import csv
 import hashlib
@@ -8,7 +9,8 @@ import cv2
 import numpy as np
 import pytest
 
-from avs_studio.io.demo import SHAPES, SOUNDS, DemoDataError, make_demo_s4
+from avs_studio.io.demo import HARD_SHAPES, SHAPES, SOUNDS, DemoDataError, make_demo_s4
+from avs_studio.io.demo_sounds import HARD_SOUNDS
 
 
 def _digest(root):
@@ -80,3 +82,80 @@ def test_refuses_non_empty_folder(tmp_path):
     with pytest.raises(DemoDataError, match="x"):
         make_demo_s4(tmp_path / "x", train=1, val=1, test=1)
     assert (tmp_path / "x" / "keep.txt").read_text() == "mine"
+
+
+@pytest.fixture(scope="module")
+def hard(tmp_path_factory):
+    root = tmp_path_factory.mktemp("hard") / "s4"
+    make_demo_s4(root, hard=True, train=24, val=2, test=4, seed=3, size=96)
+    return root
+
+
+def _objects(image: np.ndarray, background: np.ndarray) -> list[np.ndarray]:
+    """Connected regions that differ from the background (the shapes), as masks."""
+    far = (np.abs(image.astype(np.float32) - background).sum(-1) > 60).astype(np.uint8)
+    n, labels = cv2.connectedComponents(far)
+    return [labels == k for k in range(1, n) if (labels == k).sum() > 20]
+
+
+def test_hard_task_layout_classes_and_shapes(hard):
+    rows = list(csv.DictReader(open(hard / "s4_meta_data.csv")))
+    assert {r["category"] for r in rows if r["split"] == "train"} == set(HARD_SHAPES)
+    assert len(HARD_SHAPES) == 6
+    counts = []
+    for r in rows:
+        name, cat, split = r["name"], r["category"], r["split"]
+        masks = sorted((hard / "gt_masks" / split / cat / name).glob("*.png"))
+        assert len(masks) == (1 if split == "train" else 5)  # S4: train clips have one annotated frame
+        img = cv2.imread(str(hard / "visual_frames" / split / cat / name / f"{name}_1.png"))[..., ::-1]
+        mask = cv2.imread(str(masks[0]), cv2.IMREAD_GRAYSCALE) > 127
+        background = np.median(img[~mask], axis=0)
+        shapes = _objects(img, background)
+        counts.append(len(shapes))
+        assert sum((s & mask).sum() > 0.8 * s.sum() for s in shapes) == 1  # exactly one shape is the target
+    assert set(counts) == {2, 3}  # two or three shapes per frame
+
+
+def test_hard_task_colours_say_nothing(hard):
+    hues: dict[str, list[float]] = {}
+    for mask_path in (hard / "gt_masks" / "train").rglob("*.png"):
+        mask = cv2.imread(str(mask_path), cv2.IMREAD_GRAYSCALE) > 127
+        img = cv2.imread(str(mask_path).replace("gt_masks", "visual_frames"))
+        hsv = cv2.cvtColor(img, cv2.COLOR_BGR2HSV)
+        hues.setdefault(mask_path.parent.parent.name, []).append(float(np.median(hsv[..., 0][mask])))
+    spread = [max(h) - min(h) for h in hues.values()]
+    assert min(spread) > 45  # each class's targets come in unrelated colours (OpenCV hue is 0..180)
+
+
+def _spectrum_peak(path, t0=0.0, seconds=1.0) -> float:
+    with wave.open(str(path)) as w:
+        x = np.frombuffer(w.readframes(w.getnframes()), "<i2").astype(np.float32)
+    seg = x[int(t0 * 16000) : int((t0 + seconds) * 16000)]
+    return float(np.argmax(np.abs(np.fft.rfft(seg * np.hanning(len(seg))))) / seconds)
+
+
+def test_hard_task_sounds_vary_within_a_class(hard):
+    by_class: dict[str, list] = {}
+    for wav in (hard / "audio_wav" / "train").rglob("*.wav"):
+        by_class.setdefault(wav.parent.name, []).append(wav)
+    for kind, wavs in by_class.items():
+        f0 = HARD_SOUNDS[kind][0]
+        with wave.open(str(wavs[0])) as w:
+            a = np.frombuffer(w.readframes(16000), "<i2").astype(np.float32)
+        with wave.open(str(wavs[1])) as w:
+            b = np.frombuffer(w.readframes(16000), "<i2").astype(np.float32)
+        assert np.corrcoef(a, b)[0, 1] < 0.5  # two clips of a class are different sounds
+        peaks = [_spectrum_peak(w, 0.0, 5.0) for w in wavs]
+        # the loudest partial is a harmonic of the class's pitch (jittered by at most 10 %)
+        assert all(any(abs(p - h * f0) <= 0.11 * h * f0 for h in range(1, 6)) for p in peaks), (kind, peaks)
+
+
+def test_hard_defaults_and_cli(tmp_path, monkeypatch):
+    from avs_studio.io import demo
+
+    monkeypatch.setattr(demo, "HARD_CLIPS", {"train": 3, "val": 1, "test": 2})
+    report = make_demo_s4(tmp_path / "h", hard=True, size=48)
+    assert report.clips == {"train": 3, "val": 1, "test": 2} and report.categories == list(HARD_SHAPES)
+    assert demo.HARD_CLIPS is not demo.EASY_CLIPS
+    with pytest.raises(DemoDataError, match="shapes_per_frame"):
+        make_demo_s4(tmp_path / "bad", hard=True, shapes_per_frame=7)

@@ -8,7 +8,8 @@ from avs_studio.training.samples import SampleSet
 
 
 def toy_samples(n: int, size: int = 32, seed: int = 0, frames: int = 20) -> SampleSet:
-    """Frames with three shapes; the mel has a band that names the target class (like the demo audio)."""
+    """Frames with three shapes; the mel has a band that names the target class (like the demo audio);
+    sound classes are the shape classes."""
     images, masks, mels = [], [], []
     for i in range(n):
         rng = np.random.default_rng([seed, i])
@@ -21,8 +22,15 @@ def toy_samples(n: int, size: int = 32, seed: int = 0, frames: int = 20) -> Samp
         images.append(image)
         masks.append(mask)
         mels.append(mel)
+    classes = np.array([i % len(SHAPES) for i in range(n)], np.int64)
     return SampleSet(
-        np.stack(images), np.stack(mels), np.stack(masks), np.ones(n, np.float32), [(i, 0) for i in range(n)]
+        np.stack(images),
+        np.stack(mels),
+        np.stack(masks),
+        np.ones(n, np.float32),
+        [(i, 0) for i in range(n)],
+        classes,
+        list(SHAPES),
     )
 
 
