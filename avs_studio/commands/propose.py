@@ -21,7 +21,13 @@ def register(sub) -> None:
     p.add_argument("--video", type=int, action="append", metavar="ID", help="only this video (repeatable)")
     p.add_argument("--split", help="only videos of this split")
     p.add_argument("--device", default="auto", choices=["auto", "cpu", "cuda"], help="where models run")
-    p.add_argument("--engine", default="openavs", metavar="openavs|student:NAME", help="what proposes")
+    p.add_argument(
+        "--engine",
+        default=None,
+        metavar="openavs[:PROFILE]|student:NAME",
+        help="what proposes (default: OpenAVS when --config is given, else the project's engine; "
+        "see `avs-studio engine`)",
+    )
     p.add_argument("--json", action="store_true", help="print the report as JSON")
     p.set_defaults(func=cmd_propose)
 
@@ -71,7 +77,8 @@ def cmd_propose(args) -> int:
         print(
             f"proposed {data.get('clips', 0)} clips of {data.get('videos', 0)} videos: "
             f"{data.get('annotations', 0)} object masks, {data.get('empty', 0)} empty keyframes, "
-            f"{data.get('skipped', 0)} reviewed keyframes left alone (run {data.get('run_id')})"
+            f"{data.get('skipped', 0)} reviewed keyframes left alone (run {data.get('run_id')}, "
+            f"{data.get('engine')})"
         )
         for w in data.get("warnings", []):
             print(f"warning: {w}", file=sys.stderr)

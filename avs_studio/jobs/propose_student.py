@@ -22,6 +22,7 @@ from avs_studio import masks
 from avs_studio.atomic import atomic_path
 from avs_studio.jobs.project import Project, keyframes
 from avs_studio.jobs.propose import (
+    OnClip,
     Progress,
     ProposeError,
     ProposeReport,
@@ -75,6 +76,18 @@ def load_project_student(project: Project, name: str, device: str = "auto"):
     return model, path
 
 
+def student_probs(
+    project: Project, model: Any, video: VideoRow, frames: list[int], batch_size: int = 32
+) -> np.ndarray:
+    """The student's foreground probabilities (N, S, S), S = its image size, of these frames of
+    ``video`` (its own audio); inputs go through the project's training cache. Raises MediaError."""
+    cfg = model.config
+    options = DataOptions(image_size=cfg.image_size, n_mels=cfg.n_mels, audio_frames=cfg.audio_frames)
+    images, mels = load_inputs(video, frames, options, project.dir / "cache" / "training")
+    x = torch.from_numpy(images).permute(0, 3, 1, 2).float().div_(255)
+    return predict_probs(model, x, torch.from_numpy(mels), batch_size).numpy()
+
+
 def propose_with_student(
     project: Project,
     name: str,
@@ -87,15 +100,14 @@ def propose_with_student(
     batch_size: int = 32,
     threshold: float = 0.5,
     frames: Sequence[int] | None = None,
+    on_clip: OnClip | None = None,
 ) -> ProposeReport:
     """Propose with the student ``name`` (PROJECT/models/NAME/model.pt) for ``video_ids`` (None: all videos,
-    or those of ``split``; ``frames``: only the clips holding these keyframes). Raises ProposeError when
-    the model is missing or unreadable."""
+    or those of ``split``; ``frames``: only the clips holding these keyframes; ``on_clip`` as in
+    jobs.propose). Raises ProposeError when the model is missing or unreadable."""
     engine = f"{SOURCE}:{name}"
     model, path = load_project_student(project, name, device)
     cfg = model.config
-    options = DataOptions(image_size=cfg.image_size, n_mels=cfg.n_mels, audio_frames=cfg.audio_frames)
-    cache = project.dir / "cache" / "training"
     report = ProposeReport(engine=engine)
     plan = plan_clips(select_videos(project, video_ids, split), CLIP_SECONDS, frames)
     config = {"model": name, "path": str(path), "threshold": threshold, "model_config": cfg.to_dict()}
@@ -105,14 +117,12 @@ def propose_with_student(
         frames = [f for clip in clips for f in clip]
         t0 = time.perf_counter()
         try:
-            images, mels = load_inputs(video, frames, options, cache)
+            probs = student_probs(project, model, video, frames, batch_size)
         except MediaError as exc:
             report.errors.append(f"{label}: {exc}")
             return len(clips)
         if not video.has_audio:
             report.warnings.append(f"{label} has no audio: the student saw silence")
-        x = torch.from_numpy(images).permute(0, 3, 1, 2).float().div_(255)
-        probs = predict_probs(model, x, torch.from_numpy(mels), batch_size).numpy()
         by_frame = dict(zip(frames, probs))
         report.timings["inference"] = report.timings.get("inference", 0.0) + time.perf_counter() - t0
         shape = (video.height, video.width)
@@ -124,7 +134,7 @@ def propose_with_student(
 
         handled = propose_clips(
             project, report, video, clips, make_clip, shape, done=done, total=total, progress=progress,
-            cancel=cancel, author=engine, source=SOURCE,
+            cancel=cancel, author=engine, source=SOURCE, on_clip=on_clip,
         )  # fmt: skip
         report.videos += 1
         return handled
