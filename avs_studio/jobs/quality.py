@@ -25,7 +25,7 @@ from typing import Any
 import numpy as np
 
 from avs_studio.jobs.project import Project
-from avs_studio.masks import decode
+from avs_studio.masks import decode, rle_merge
 from avs_studio.masks.metrics import BinaryEvaluator
 
 PROPOSED = "proposed"
@@ -97,10 +97,11 @@ def stored_proposals(store: Any, frames: set[Key]) -> dict[Key, _Proposal]:
 
 
 def _union(rles: Any, shape: tuple[int, int]) -> np.ndarray:
-    m = np.zeros(shape, bool)
-    for rle in rles:
-        m |= decode(rle).astype(bool)
-    return m
+    """One frame's masks as one bool mask: merged as RLEs, decoded once."""
+    rles = list(rles)
+    if not rles:
+        return np.zeros(shape, bool)
+    return decode(rles[0] if len(rles) == 1 else rle_merge(rles))
 
 
 def _unchanged(rows: list[Any], prop: _Proposal) -> bool:

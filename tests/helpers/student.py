@@ -16,9 +16,12 @@ TINY = dict(
 )
 
 
-def make_student(project, name: str, seed: int = 0, record: bool = True) -> Path:
-    """Write the model; with ``record``, also a finished training run of that name (as `train` leaves)."""
-    cfg = StudentConfig(**TINY)
+def make_student(
+    project, name: str, seed: int = 0, record: bool = True, config: StudentConfig | None = None
+) -> Path:
+    """Write the model (``config``: default a tiny one); with ``record``, also a finished training run of
+    that name (as `train` leaves)."""
+    cfg = config or StudentConfig(**TINY)
     torch.manual_seed(seed)
     path = model_dir(project.dir, name) / MODEL_FILE
     path.parent.mkdir(parents=True, exist_ok=True)

@@ -81,18 +81,23 @@ def reviewed_history(project) -> None:
 
     v2 = video(s, "two")
     teacher = s.start_pipeline_run("openavs:default", {}, {})
-    s.replace_proposals(v2, [FrameMasks(0, [("dog", rows(0, 10), 0.9)]), FrameMasks(10, [])], SHAPE,
+    whole = [("dog", rows(0, 10), 0.9)]
+    s.replace_proposals(v2, [FrameMasks(0, whole), FrameMasks(10, []), FrameMasks(20, whole)], SHAPE,
                         run_id=teacher)  # fmt: skip
+    # frame 20: a person edits the teacher's proposal and undoes it, so the log keeps the teacher's mask
+    s.put_annotation(v2, 20, at(s, v2, 20).object_id, rows(0, 3), source="proposal", status="edited")
+    s.undo()
     student = s.start_pipeline_run("student:s1", {}, {})
-    corner = rows(0, 5, 0, 5)  # 25 pixels
+    corner = [("sounding object", rows(0, 5, 0, 5), 0.8)]  # 25 pixels
     s.replace_proposals(
-        v2, [FrameMasks(0, [("sounding object", corner, 0.8)]), FrameMasks(10, [("sounding object", corner, 0.8)])],
+        v2, [FrameMasks(0, corner), FrameMasks(10, corner), FrameMasks(20, corner)],
         SHAPE, run_id=student, author="student:s1", source="student",
     )  # fmt: skip
     accept(s, v2, 0)  # the student's proposal replaced the teacher's, and was accepted as is
     s.put_annotation(v2, 10, at(s, v2, 10, "sounding object").object_id, rows(0, 5), source="student",
                      status="edited")  # fmt: skip
     accept(s, v2, 10)
+    accept(s, v2, 20)  # the student's proposal, the newest, as is
 
 
 # Per frame (IoU; F = max over thresholds of 1.3 P R / (0.3 P + R), AVSBench per-frame rule):
@@ -106,6 +111,7 @@ def reviewed_history(project) -> None:
 #   v1 f90 edit undone: as f0
 #   v2 f0  student 25 = gt 25                 IoU 1      F 1
 #   v2 f10 student 25, gt 50 around it        IoU 0.5    F(P 1, R .5) = 0.65 / 0.8
+#   v2 f20 student 25 = gt 25 (the teacher's older 100 px in the log is not the proposal)  IoU 1, F 1
 F10, F20, F30 = 1.04 / 1.24, (1.3 * 2 / 3) / 1.2, 0.26 / 1.06
 EXPECTED = {
     "engines": [
@@ -118,10 +124,10 @@ EXPECTED = {
         },
         {
             "engine": "student:s1",
-            "frames": 2,
-            "miou": (1 + 0.5) / 2,
-            "fscore": (1 + 0.65 / 0.8) / 2,
-            "accepted_unchanged": 1 / 2,
+            "frames": 3,
+            "miou": (1 + 0.5 + 1) / 3,
+            "fscore": (1 + 0.65 / 0.8 + 1) / 3,
+            "accepted_unchanged": 2 / 3,
         },
     ]
 }
