@@ -52,22 +52,29 @@ def _progress(done: int, total: int, message: str) -> None:
 
 def cmd_propose(args) -> int:
     from avs_studio.jobs import open_project
+    from avs_studio.jobs.engine import EngineError, resolve_engine
     from avs_studio.jobs.propose import propose
 
-    if args.engine == "openavs":  # every model the profile lacks, named at once, before any work
-        from avs_studio.openavs import load_config
-        from avs_studio.openavs.model_import import require_models
-        from avs_studio.openavs.weights import config_models
-
-        require_models(config_models(load_config(args.config)), f"profile {args.config or 'default'}")
+    if args.config and args.engine and args.engine != "openavs":
+        raise EngineError(
+            f"--engine {args.engine} with --config {args.config}: give one (--config runs OpenAVS with it)"
+        )
     with open_project(args.project_dir, args.database_url) as project:
+        engine = resolve_engine(project, args.engine, args.config)
+        if engine.kind == "openavs":  # every model the profile lacks, named at once, before any work
+            from avs_studio.openavs import load_config
+            from avs_studio.openavs.model_import import require_models
+            from avs_studio.openavs.weights import config_models
+
+            profile = engine.name or args.config
+            require_models(config_models(load_config(profile)), f"profile {profile or 'default'}")
         report = propose(
             project,
             video_ids=args.video,
             config=args.config,
             split=args.split,
             device=args.device,
-            engine=args.engine,
+            engine=engine,
             progress=_progress,
         )
     data = report.as_dict() if hasattr(report, "as_dict") else dict(vars(report))

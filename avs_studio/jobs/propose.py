@@ -88,7 +88,8 @@ def _student(project: Project, name: str, **kw: Any) -> Any:
 
 
 def _openavs(project: Project, name: str, *, config: Any = None, **kw: Any) -> ProposeReport:
-    return _propose_openavs(project, config=config if config is not None else (name or None), **kw)
+    """``name``: the engine's profile, which wins; bare "openavs" runs the caller's ``config``."""
+    return _propose_openavs(project, config=name or config, **kw)
 
 
 # engine kind -> function(project, name, video_ids=, split=, device=, progress=, cancel=, frames=, config=,
@@ -117,7 +118,8 @@ def propose(
     ``engine``: "openavs", "openavs:PROFILE", "student:NAME" or a resolved Engine; None = OpenAVS when
     ``config`` is given, else the project's proposal engine (avs_studio.jobs.engine.resolve_engine).
     ``config`` (OpenAVS only): a profile name, a TOML path, a PipelineConfig, or a built Pipeline (the
-    GUI's, whose models stay loaded); None = the engine's profile, else "default". The report and the
+    GUI's, whose models stay loaded), used by a bare "openavs" engine; an "openavs:PROFILE" engine runs
+    its profile instead; None = "default". The report and the
     pipeline run record the engine that ran ("openavs:PROFILE" or "student:NAME").
     Raises EngineError, TranslationError (nothing of the failing clip is written), ModelMissingError,
     ConfigError.

@@ -10,7 +10,7 @@ import pytest
 
 from avs_studio.cli import main
 from avs_studio.jobs import add_videos, init_project, open_project
-from avs_studio.jobs.engine import resolve_engine
+from avs_studio.jobs.engine import resolve_engine, set_proposal_engine
 from avs_studio.jobs.propose import propose
 from tests.helpers.media_factory import make_video
 from tests.helpers.student import make_student
@@ -84,6 +84,13 @@ def test_propose_follows_the_project_engine(project_dir, tmp_path, capsys):
         assert resolve_engine(p).id == "student:s1"  # --config did not change the project's engine
         report = propose(p, engine="openavs", config=str(toml), frames=[0])
         assert report.engine == openavs_id and report.keyframes == 3
+        # what the GUI's propose action does: its own pipeline as config, the project's engine; an
+        # engine that names a profile runs that profile (the offline profile would need model weights)
+        set_proposal_engine(p, f"openavs:{toml}")
+        report = propose(p, config="offline", engine=resolve_engine(p), frames=[0])
+        assert report.engine == openavs_id
+    assert main(["propose", d, "--engine", "student:s1", "--config", str(toml)]) == 1
+    assert "give one" in capsys.readouterr().err
 
 
 def test_quality_reads_back_what_each_engine_proposed(project_dir, tmp_path, capsys):
