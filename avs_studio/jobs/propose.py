@@ -119,8 +119,8 @@ def propose(
     ``config`` is given, else the project's proposal engine (avs_studio.jobs.engine.resolve_engine).
     ``config`` (OpenAVS only): a profile name, a TOML path, a PipelineConfig, or a built Pipeline (the
     GUI's, whose models stay loaded), used by a bare "openavs" engine; an "openavs:PROFILE" engine runs
-    its profile instead; None = "default". The report and the
-    pipeline run record the engine that ran ("openavs:PROFILE" or "student:NAME").
+    its profile instead; None = "default". The report and the pipeline run record the engine that ran
+    ("openavs:PROFILE" or "student:NAME").
     Raises EngineError, TranslationError (nothing of the failing clip is written), ModelMissingError,
     ConfigError.
     """
