@@ -111,16 +111,32 @@ def queue_student(project: Project, name: str | None = None) -> str:
     )
 
 
-def _teacher_masks(project: Project, video_id: int, frames: set[int], runs: dict[int, str]) -> dict:
-    """frame -> (union of its OpenAVS proposals, their engine) for the frames that have one."""
+def _teacher_masks(rows: Sequence[Any], runs: dict[int, str]) -> dict[int, tuple[np.ndarray, str]]:
+    """frame -> (union of its proposals made by an OpenAVS run, that run's engine), from ``rows``."""
     out: dict[int, tuple[np.ndarray, str]] = {}
-    for r in project.store.annotations(video_id=video_id, status=PROPOSED):
+    for r in rows:
         engine = runs.get(r.run_id) if r.run_id is not None else None
-        if r.frame not in frames or engine is None or engine.partition(":")[0] != TEACHER:
+        if r.status != PROPOSED or engine is None or engine.partition(":")[0] != TEACHER:
             continue
         old = out.get(r.frame)
         m = decode(r.rle).astype(bool)
         out[r.frame] = (m if old is None else old[0] | m, engine)
+    return out
+
+
+def _items(
+    video: Any, frames: list[int], probs: np.ndarray, rows: Sequence[Any], runs: dict
+) -> list[QueueItem]:
+    wanted = set(frames)
+    teachers = _teacher_masks([r for r in rows if r.frame in wanted], runs)
+    out = []
+    for f, p in zip(frames, probs):
+        teacher = teachers.get(f)
+        d, u = frame_scores(p, None if teacher is None else resize_mask(teacher[0], p.shape))
+        engine = None if teacher is None else teacher[1]
+        out.append(
+            QueueItem(video.id, video.name, f, round(f / (video.fps or 1.0), 3), score(d, u), d, u, engine)
+        )
     return out
 
 
@@ -151,27 +167,17 @@ def review_queue(
         if cancel is not None and cancel.is_set():
             queue.cancelled = True
             break
-        rows: dict[int, list[Any]] = defaultdict(list)
-        for r in project.store.annotations(video_id=video.id):
-            rows[r.frame].append(r)
-        frames = [f for f in keyframes(video) if is_unreviewed(rows.get(f, []))]
+        rows = project.store.annotations(video_id=video.id)
+        by_frame: dict[int, list[Any]] = defaultdict(list)
+        for r in rows:
+            by_frame[r.frame].append(r)
+        frames = [f for f in keyframes(video) if is_unreviewed(by_frame.get(f, []))]
         if frames:
             try:
                 probs = student_probs(project, model, video, frames, batch_size)
+                items += _items(video, frames, probs, rows, runs)
             except MediaError as exc:
                 queue.errors.append(f"video {video.id} ({video.name}): {exc}")
-                frames = []
-            teachers = _teacher_masks(project, video.id, set(frames), runs)
-            for f, p in zip(frames, probs if frames else []):
-                teacher = teachers.get(f)
-                small = None if teacher is None else resize_mask(teacher[0], p.shape)
-                d, u = frame_scores(p, small)
-                items.append(
-                    QueueItem(
-                        video.id, video.name, f, round(f / (video.fps or 1.0), 3), score(d, u), d, u,
-                        None if teacher is None else teacher[1],
-                    )
-                )  # fmt: skip
         if progress:
             progress(
                 n + 1, len(videos), f"video {video.id} ({video.name}): {len(frames)} unreviewed keyframes"

@@ -173,3 +173,14 @@ def test_which_student(queued):
     project.store.set_setting("proposal_engine", "student:s2")
     assert queue_student(project) == "s2"  # the proposal engine wins
     assert queue_student(project, "s1") == "s1"  # and an explicit name over everything
+
+
+def test_an_unreadable_video_is_named_and_the_others_still_ranked(queued, still_video, tmp_path):
+    project, vid, _known = queued
+    gone = tmp_path / "gone.mkv"
+    gone.write_bytes(still_video.read_bytes())
+    (other,) = [v for _, v in add_videos(project, [gone]).added]
+    gone.unlink()  # moved away after it was added
+    queue = review_queue(project, device="cpu")
+    assert len(queue.errors) == 1 and f"video {other} (gone)" in queue.errors[0]
+    assert {i.video_id for i in queue.items} == {vid} and len(queue.items) == 6
