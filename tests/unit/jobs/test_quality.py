@@ -9,6 +9,7 @@ import numpy as np
 import pytest
 
 from avs_studio.cli import main
+from avs_studio.jobs.editing import save_mask
 from avs_studio.jobs.quality import proposal_quality
 from avs_studio.store import FrameMasks
 
@@ -32,6 +33,12 @@ def at(store, vid: int, frame: int, label: str | None = "dog"):
     objects = {o.label: o.id for o in store.objects(vid)}
     oid = None if label is None else objects[label]
     return next(a for a in store.annotations(video_id=vid, frame=frame) if a.object_id == oid)
+
+
+def edit(store, vid: int, frame: int, label: str, mask: np.ndarray) -> None:
+    """A person's brush edit of the object's mask, as the GUI stores it."""
+    row = at(store, vid, frame, label)
+    save_mask(store, vid, frame, row.object_id, mask, seen=row)
 
 
 def accept(store, vid: int, frame: int) -> None:
@@ -60,20 +67,19 @@ def reviewed_history(project) -> None:
     s.replace_proposals(v1, proposals[:5], SHAPE, run_id=run, author="openavs:default")
     s.replace_proposals(v1, proposals[5:], SHAPE, run_id=run, author="openavs:default")
     accept(s, v1, 0)
-    s.put_annotation(v1, 10, at(s, v1, 10).object_id, rows(0, 4), source="proposal", status="edited")
+    edit(s, v1, 10, "dog", rows(0, 4))
     accept(s, v1, 10)
     s.delete_annotation(at(s, v1, 20, "car").id)
     accept(s, v1, 20)
-    empty = at(s, v1, 30, None)
-    s.put_annotation(v1, 30, at(s, v1, 0).object_id, rows(0, 2), source="manual", status="edited")
-    s.delete_annotation(empty.id)
+    dog_id = at(s, v1, 0).object_id
+    save_mask(s, v1, 30, dog_id, rows(0, 2), seen=None, empty=at(s, v1, 30, None))  # paints on "nothing"
     accept(s, v1, 30)
     accept(s, v1, 40)
     s.set_status(at(s, v1, 50).id, "rejected")
-    s.put_annotation(v1, 60, at(s, v1, 60).object_id, rows(0, 3), source="proposal", status="edited")
+    edit(s, v1, 60, "dog", rows(0, 3))
     s.set_status(at(s, v1, 80, "car").id, "rejected")
     accept(s, v1, 80)
-    s.put_annotation(v1, 90, at(s, v1, 90).object_id, rows(0, 4), source="proposal", status="edited")
+    edit(s, v1, 90, "dog", rows(0, 4))
     s.undo()
     accept(s, v1, 90)
     # a frame a person drew without any proposal: no engine to score
@@ -85,7 +91,7 @@ def reviewed_history(project) -> None:
     s.replace_proposals(v2, [FrameMasks(0, whole), FrameMasks(10, []), FrameMasks(20, whole)], SHAPE,
                         run_id=teacher)  # fmt: skip
     # frame 20: a person edits the teacher's proposal and undoes it, so the log keeps the teacher's mask
-    s.put_annotation(v2, 20, at(s, v2, 20).object_id, rows(0, 3), source="proposal", status="edited")
+    edit(s, v2, 20, "dog", rows(0, 3))
     s.undo()
     student = s.start_pipeline_run("student:s1", {}, {})
     corner = [("sounding object", rows(0, 5, 0, 5), 0.8)]  # 25 pixels
@@ -94,8 +100,7 @@ def reviewed_history(project) -> None:
         SHAPE, run_id=student, author="student:s1", source="student",
     )  # fmt: skip
     accept(s, v2, 0)  # the student's proposal replaced the teacher's, and was accepted as is
-    s.put_annotation(v2, 10, at(s, v2, 10, "sounding object").object_id, rows(0, 5), source="student",
-                     status="edited")  # fmt: skip
+    edit(s, v2, 10, "sounding object", rows(0, 5))
     accept(s, v2, 10)
     accept(s, v2, 20)  # the student's proposal, the newest, as is
 

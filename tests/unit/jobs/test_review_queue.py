@@ -175,10 +175,9 @@ def test_which_student(queued):
     assert queue_student(project, "s1") == "s1"  # and an explicit name over everything
 
 
-def test_an_unreadable_video_is_named_and_the_others_still_ranked(queued, still_video, tmp_path):
+def test_an_unreadable_video_is_named_and_the_others_still_ranked(queued, tmp_path):
     project, vid, _known = queued
-    gone = tmp_path / "gone.mkv"
-    gone.write_bytes(still_video.read_bytes())
+    gone = make_video(tmp_path / "gone.mp4", frames=2 * FPS, fps=FPS, size=(SIZE, SIZE), audio=None)
     (other,) = [v for _, v in add_videos(project, [gone]).added]
     gone.unlink()  # moved away after it was added
     queue = review_queue(project, device="cpu")
