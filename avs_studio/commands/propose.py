@@ -51,6 +51,7 @@ def _progress(done: int, total: int, message: str) -> None:
 
 
 def cmd_propose(args) -> int:
+    from avs_studio import extras
     from avs_studio.jobs import open_project
     from avs_studio.jobs.engine import EngineError, resolve_engine
     from avs_studio.jobs.propose import propose
@@ -61,6 +62,7 @@ def cmd_propose(args) -> int:
         )
     with open_project(args.project_dir, args.database_url) as project:
         engine = resolve_engine(project, args.engine, args.config)
+        extras.require("train" if engine.kind == "student" else "models", "avs-studio propose")
         if engine.kind == "openavs":  # every model the profile lacks, named at once, before any work
             from avs_studio.openavs import load_config
             from avs_studio.openavs.model_import import require_models

@@ -93,3 +93,25 @@ def test_cli_engine(project, capsys):
     assert "student model" in capsys.readouterr().err
     assert main(["engine", d]) == 0
     assert capsys.readouterr().out.startswith("proposal engine: student:s2\n")
+
+
+def test_a_missing_extra_is_named_for_the_engine_that_would_run(project, monkeypatch, capsys):
+    """`propose` without --engine checks the extra of the engine the project resolves to."""
+    import sys
+
+    make_student(project, "s3")
+    d = str(project.dir)
+    for name in [m for m in sys.modules if m.split(".")[0] in ("torch", "timm")]:
+        monkeypatch.delitem(sys.modules, name)
+    monkeypatch.setitem(sys.modules, "torch", None)  # `import torch` now raises ModuleNotFoundError
+    monkeypatch.setitem(sys.modules, "timm", None)
+    assert main(["propose", d]) == 1
+    assert "avs-studio propose needs the optional [models] extra" in capsys.readouterr().err
+    assert main(["engine", d, "student:s3"]) == 0  # switching needs no torch
+    capsys.readouterr()
+    assert main(["propose", d]) == 1
+    assert "avs-studio propose needs the optional [train] extra" in capsys.readouterr().err
+    assert main(["queue", d]) == 1
+    assert "avs-studio queue needs the optional [train] extra" in capsys.readouterr().err
+    assert main(["quality", d, "--json"]) == 0  # quality needs no torch
+    assert capsys.readouterr().out.strip().startswith('{\n  "engines": []')
