@@ -10,14 +10,19 @@ import sys
 from avs_studio import __version__, extras
 from avs_studio.commands import register_all
 
-COMMAND_EXTRA = {"train": "train", "predict": "train", "propose": "models"}  # checked before the command runs
+# checked before the command runs
+COMMAND_EXTRA = {"train": "train", "predict": "train", "propose": "models", "queue": "train"}
 
 
 def _needed_extras(args: argparse.Namespace) -> list[str]:
     """The pip extras a command line needs (avs_studio.extras), so a missing one is named before any work."""
     needed = [COMMAND_EXTRA[args.command]] if args.command in COMMAND_EXTRA else []
-    if args.command == "propose" and str(getattr(args, "engine", "")).startswith("student"):
-        needed = ["train"]
+    if args.command == "propose":
+        engine = getattr(args, "engine", None)
+        if str(engine).startswith("student"):
+            needed = ["train"]
+        elif engine is None and not getattr(args, "config", None):
+            needed = []  # the project's engine decides: `propose` checks once it has resolved it
     if str(getattr(args, "database_url", None) or "").startswith("postgresql"):
         needed.append("postgres")
     return needed

@@ -21,7 +21,13 @@ def register(sub) -> None:
     p.add_argument("--video", type=int, action="append", metavar="ID", help="only this video (repeatable)")
     p.add_argument("--split", help="only videos of this split")
     p.add_argument("--device", default="auto", choices=["auto", "cpu", "cuda"], help="where models run")
-    p.add_argument("--engine", default="openavs", metavar="openavs|student:NAME", help="what proposes")
+    p.add_argument(
+        "--engine",
+        default=None,
+        metavar="openavs[:PROFILE]|student:NAME",
+        help="what proposes (default: OpenAVS when --config is given, else the project's engine; "
+        "see `avs-studio engine`)",
+    )
     p.add_argument("--json", action="store_true", help="print the report as JSON")
     p.set_defaults(func=cmd_propose)
 
@@ -45,23 +51,32 @@ def _progress(done: int, total: int, message: str) -> None:
 
 
 def cmd_propose(args) -> int:
+    from avs_studio import extras
     from avs_studio.jobs import open_project
+    from avs_studio.jobs.engine import EngineError, resolve_engine
     from avs_studio.jobs.propose import propose
 
-    if args.engine == "openavs":  # every model the profile lacks, named at once, before any work
-        from avs_studio.openavs import load_config
-        from avs_studio.openavs.model_import import require_models
-        from avs_studio.openavs.weights import config_models
-
-        require_models(config_models(load_config(args.config)), f"profile {args.config or 'default'}")
+    if args.config and args.engine and args.engine != "openavs":
+        raise EngineError(
+            f"--engine {args.engine} with --config {args.config}: give one (--config runs OpenAVS with it)"
+        )
     with open_project(args.project_dir, args.database_url) as project:
+        engine = resolve_engine(project, args.engine, args.config)
+        extras.require("train" if engine.kind == "student" else "models", "avs-studio propose")
+        if engine.kind == "openavs":  # every model the profile lacks, named at once, before any work
+            from avs_studio.openavs import load_config
+            from avs_studio.openavs.model_import import require_models
+            from avs_studio.openavs.weights import config_models
+
+            profile = engine.name or args.config
+            require_models(config_models(load_config(profile)), f"profile {profile or 'default'}")
         report = propose(
             project,
             video_ids=args.video,
             config=args.config,
             split=args.split,
             device=args.device,
-            engine=args.engine,
+            engine=engine,
             progress=_progress,
         )
     data = report.as_dict() if hasattr(report, "as_dict") else dict(vars(report))
@@ -71,7 +86,8 @@ def cmd_propose(args) -> int:
         print(
             f"proposed {data.get('clips', 0)} clips of {data.get('videos', 0)} videos: "
             f"{data.get('annotations', 0)} object masks, {data.get('empty', 0)} empty keyframes, "
-            f"{data.get('skipped', 0)} reviewed keyframes left alone (run {data.get('run_id')})"
+            f"{data.get('skipped', 0)} reviewed keyframes left alone (run {data.get('run_id')}, "
+            f"{data.get('engine')})"
         )
         for w in data.get("warnings", []):
             print(f"warning: {w}", file=sys.stderr)

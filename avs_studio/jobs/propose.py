@@ -1,5 +1,9 @@
 """Propose masks for a project's videos: run a proposal engine clip by clip and store the results.
 
+Which engine runs is avs_studio.jobs.engine's decision (an argument, else the project's setting); every
+run is a pipeline run whose ``engine`` names what proposed ("openavs:PROFILE", "student:NAME") and every
+stored proposal carries that run's id and the engine as author (what `quality` reads back).
+
 Each clip (``clip_seconds`` keyframes) is written in ONE transaction: its objects, its annotations
 (source "proposal", status "proposed"; an explicit empty proposal where nothing visible sounds) and its
 provenance (describer texts, the LLM exchange, boxes, scores, timings). A keyframe a person has reviewed
@@ -20,6 +24,7 @@ from typing import Any
 import numpy as np
 
 from avs_studio.jobs.clips import SETTINGS_KEY, clip_length, split_clips
+from avs_studio.jobs.engine import Engine, openavs_engine_id, resolve_engine
 from avs_studio.jobs.project import Project, keyframes
 from avs_studio.media import MediaError, NoAudioError, VideoReader, load_audio
 from avs_studio.openavs import Clip, FrameProposal, Pipeline, PipelineConfig, load_config
@@ -79,16 +84,17 @@ def _student(project: Project, name: str, **kw: Any) -> Any:
             f"the student engine is not available in this installation (avs_studio.jobs.propose_student is "
             f"missing), so `student:{name}` cannot propose; use --engine openavs"
         ) from exc
-    kw.pop("config", None)
-    kw.pop("on_clip", None)
+    kw.pop("config", None)  # the student has no pipeline config
     return module.propose_with_student(project, name, **kw)
 
 
-def _openavs(project: Project, **kw: Any) -> ProposeReport:
-    return _propose_openavs(project, **kw)
+def _openavs(project: Project, name: str, *, config: Any = None, **kw: Any) -> ProposeReport:
+    """``name``: the engine's profile, which wins; bare "openavs" runs the caller's ``config``."""
+    return _propose_openavs(project, config=name or config, **kw)
 
 
-# engine name (before ":") -> function(project, [name,] video_ids=, split=, device=, progress=, cancel=, ...)
+# engine kind -> function(project, name, video_ids=, split=, device=, progress=, cancel=, frames=, config=,
+# on_clip=); the kinds are avs_studio.jobs.engine.KINDS
 ENGINES: dict[str, Callable[..., Any]] = {"openavs": _openavs, "student": _student}
 
 
@@ -99,7 +105,7 @@ def propose(
     *,
     split: str | None = None,
     device: str = "auto",
-    engine: str = "openavs",
+    engine: str | Engine | None = None,
     progress: Progress | None = None,
     cancel: Any = None,
     on_clip: OnClip | None = None,
@@ -110,21 +116,20 @@ def propose(
     ``frames``: only the clips holding these keyframes (of each chosen video; other frame numbers are
     ignored, and videos without such a clip are skipped); None = every clip.
 
-    ``config``: a profile name, a TOML path, a PipelineConfig, or a built Pipeline (the GUI's, whose models
-    stay loaded); None = the "default" profile. ``engine``: "openavs" or "student:NAME".
-    A clip the LLM gave no usable answer for is answered by the fallback translator (report.fallback_clips).
-    Raises TranslatorConnectionError (nothing of that clip is written), ModelMissingError, ConfigError.
+    ``engine``: "openavs", "openavs:PROFILE", "student:NAME" or a resolved Engine; None = OpenAVS when
+    ``config`` is given, else the project's proposal engine (avs_studio.jobs.engine.resolve_engine).
+    ``config`` (OpenAVS only): a profile name, a TOML path, a PipelineConfig, or a built Pipeline (the
+    GUI's, whose models stay loaded), used by a bare "openavs" engine; an "openavs:PROFILE" engine runs
+    its profile instead; None = "default". The report and the pipeline run record the engine that ran
+    ("openavs:PROFILE" or "student:NAME").
+    Raises EngineError, TranslationError (nothing of the failing clip is written), ModelMissingError,
+    ConfigError.
     """
-    kind, _, name = engine.partition(":")
-    fn = ENGINES.get(kind)
-    if fn is None or (kind == "student") != bool(name):
-        raise ProposeError(f"unknown engine {engine!r}; use 'openavs' or 'student:NAME'")
+    chosen = resolve_engine(project, engine, config)
     kw: dict[str, Any] = dict(
         video_ids=video_ids, split=split, device=device, progress=progress, cancel=cancel, frames=frames
     )
-    if kind == "student":
-        return fn(project, name, **kw)
-    return fn(project, config=config, on_clip=on_clip, **kw)
+    return ENGINES[chosen.kind](project, chosen.name, config=config, on_clip=on_clip, **kw)
 
 
 # ---------------------------------------------------------------- openavs
@@ -350,7 +355,6 @@ def _propose_openavs(
     on_clip: OnClip | None,
     frames: Sequence[int] | None = None,
 ) -> ProposeReport:
-    report = ProposeReport(engine="openavs")
     videos = select_videos(project, video_ids, split)
     started = time.perf_counter()
     if isinstance(config, Pipeline):
@@ -359,6 +363,7 @@ def _propose_openavs(
     else:
         cfg = config if isinstance(config, PipelineConfig) else load_config(config, llm=llm_settings(project))
         pipeline = None
+    report = ProposeReport(engine=openavs_engine_id(cfg))
     clip_size = clip_length(cfg)
     plan = plan_clips(videos, clip_size, frames)
     if pipeline is None and any(v.has_audio for v, _ in plan):
@@ -456,7 +461,7 @@ def _propose_video(
         try:
             return propose_clips(
                 project, report, video, clips, make_clip, shape, done=done, total=total, progress=progress,
-                cancel=cancel, on_clip=on_clip, timing="clips",
+                cancel=cancel, on_clip=on_clip, timing="clips", author=report.engine,
             )  # fmt: skip
         finally:
             if proposals is not None:

@@ -26,6 +26,7 @@ from avs_studio.atomic import atomic_path
 from avs_studio.jobs.clips import clip_length
 from avs_studio.jobs.project import Project, keyframes
 from avs_studio.jobs.propose import (
+    OnClip,
     Progress,
     ProposeError,
     ProposeReport,
@@ -142,10 +143,11 @@ def propose_with_student(
     batch_size: int = 32,
     threshold: float = 0.5,
     frames: Sequence[int] | None = None,
+    on_clip: OnClip | None = None,
 ) -> ProposeReport:
     """Propose with the student ``name`` (PROJECT/models/NAME/model.pt) for ``video_ids`` (None: all videos,
-    or those of ``split``; ``frames``: only the clips holding these keyframes). Raises ProposeError when
-    the model is missing or unreadable."""
+    or those of ``split``; ``frames``: only the clips holding these keyframes; ``on_clip`` as in
+    jobs.propose). Raises ProposeError when the model is missing or unreadable."""
     student = StudentPredictor(project, name, device, batch_size)
     engine, path, cfg = student.engine, student.path, student.model.config
     report = ProposeReport(engine=engine)
@@ -175,7 +177,7 @@ def propose_with_student(
 
         handled = propose_clips(
             project, report, video, clips, make_clip, shape, done=done, total=total, progress=progress,
-            cancel=cancel, author=engine, source=SOURCE,
+            cancel=cancel, author=engine, source=SOURCE, on_clip=on_clip,
         )  # fmt: skip
         report.videos += 1
         return handled

@@ -18,12 +18,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from avs_studio.jobs.engine import ENGINE_SETTING, Engine, set_proposal_engine
+from avs_studio.jobs.engine import student_path as model_path
 from avs_studio.jobs.project import Project
-from avs_studio.training.paths import MODEL_FILE, model_dir
+from avs_studio.training.paths import model_dir
 from avs_studio.training.settings import AUTO_BACKBONE, DEFAULTS
 
 OnEvent = Callable[[dict[str, Any]], None]
-PROPOSAL_ENGINE_SETTING = "proposal_engine"
+PROPOSAL_ENGINE_SETTING = ENGINE_SETTING  # the project setting holding the proposal engine
 
 
 class TrainError(Exception):
@@ -269,14 +271,10 @@ def train(
     return result
 
 
-def model_path(project: Project, name: str) -> Path:
-    """The finished model file of ``name`` (may not exist yet)."""
-    return model_dir(project.dir, name) / MODEL_FILE
-
-
-def use_as_proposal_engine(project: Project, name: str) -> None:
-    """Make the student ``name`` the project's proposal engine (setting ``proposal_engine``)."""
+def use_as_proposal_engine(project: Project, name: str) -> Engine:
+    """Make the student ``name`` the project's proposal engine (jobs.engine.set_proposal_engine);
+    TrainError when its model is not finished."""
     path = model_path(project, name)
     if not path.is_file():
         raise TrainError(f"{path} does not exist: finish training {name!r} first")
-    project.store.set_setting(PROPOSAL_ENGINE_SETTING, f"student:{name}")
+    return set_proposal_engine(project, Engine("student", name))

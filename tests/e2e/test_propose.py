@@ -12,6 +12,7 @@ import pytest
 
 from avs_studio.cli import main
 from avs_studio.jobs import add_videos, init_project, open_project
+from avs_studio.jobs.engine import EngineError
 from avs_studio.jobs.propose import ProposeError, propose
 from avs_studio.openavs import TranslatorConnectionError
 from tests.helpers.media_factory import counter_height, make_video
@@ -116,7 +117,7 @@ def test_proposals_masks_empty_frames_and_provenance(project, config):
     assert seen == [(1, [0, 10, 20, 30, 40]), (1, [50, 60]), (2, [0, 10, 20])]
 
     (run,) = store.pipeline_runs()
-    assert run.id == report.run_id and run.engine == "openavs" and run.status == "done"
+    assert run.id == report.run_id and run.engine == f"openavs:{config}" and run.status == "done"
     assert run.config["describers"][0]["name"] == "tone" and run.models["segmenter"] == "color-box"
     clips = store.clip_results(1)
     assert [c.frames for c in clips] == [[0, 10, 20, 30, 40], [50, 60]]
@@ -222,7 +223,7 @@ def test_llm_answers_become_proposals(project, tmp_path):
 
 
 def test_engine_errors(project):
-    with pytest.raises(ProposeError, match="unknown engine 'magic'"):
+    with pytest.raises(EngineError, match="unknown engine 'magic'"):
         propose(project, engine="magic")
     with pytest.raises(ProposeError, match="no video with id 9"):
         propose(project, video_ids=[9], config="offline")
