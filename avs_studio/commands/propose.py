@@ -23,6 +23,7 @@ def register(sub) -> None:
     p.add_argument("--device", default="auto", choices=["auto", "cpu", "cuda"], help="where models run")
     p.add_argument("--engine", default="openavs", metavar="openavs|student:NAME", help="what proposes")
     p.add_argument("--json", action="store_true", help="print the report as JSON")
+    add_executor_arguments(p)
     p.set_defaults(func=cmd_propose)
 
     p = sub.add_parser(
@@ -40,6 +41,38 @@ def register(sub) -> None:
     p.set_defaults(func=cmd_translate)
 
 
+def add_executor_arguments(p) -> None:
+    """--executor and its options (propose; any clip-level job): see avs_studio.jobs.executor."""
+    g = p.add_argument_group("where clips run (docs/scale-out.md)")
+    g.add_argument(
+        "--executor", default="local", choices=["local", "ray"], help="this process (default) or a Ray cluster"
+    )
+    g.add_argument(
+        "--address", metavar="auto|ray://HOST:PORT", help="Ray cluster to use (default: start Ray here)"
+    )
+    g.add_argument("--workers", type=int, metavar="N", help="Ray workers (default: what the cluster holds)")
+    g.add_argument(
+        "--gpus-per-worker", type=float, metavar="G", help="GPUs per Ray worker (default: 1 if it has GPUs)"
+    )
+    g.add_argument("--retries", type=int, default=2, metavar="N", help="tries more of a failing clip (2)")
+    g.add_argument(
+        "--resume", action="store_true", help="skip clips already stored with the same configuration"
+    )
+
+
+def executor_options(args):
+    from avs_studio.jobs.executor import ExecutorOptions
+
+    if args.executor == "local" and (args.address or args.workers or args.gpus_per_worker is not None):
+        from avs_studio.jobs.executor import ExecutorError
+
+        raise ExecutorError("--address, --workers and --gpus-per-worker need --executor ray")
+    return ExecutorOptions(
+        kind=args.executor, address=args.address, workers=args.workers,
+        gpus_per_worker=args.gpus_per_worker, retries=args.retries,
+    )  # fmt: skip
+
+
 def _progress(done: int, total: int, message: str) -> None:
     print(f"[{done}/{total}] {message}", file=sys.stderr, flush=True)
 
@@ -48,22 +81,30 @@ def cmd_propose(args) -> int:
     from avs_studio.jobs import open_project
     from avs_studio.jobs.propose import propose
 
-    if args.engine == "openavs":  # every model the profile lacks, named at once, before any work
+    options = executor_options(args)
+    # every model the profile lacks, named at once, before any work (Ray workers load their own)
+    if args.engine == "openavs" and options.kind == "local":
         from avs_studio.openavs import load_config
         from avs_studio.openavs.model_import import require_models
         from avs_studio.openavs.weights import config_models
 
         require_models(config_models(load_config(args.config)), f"profile {args.config or 'default'}")
     with open_project(args.project_dir, args.database_url) as project:
-        report = propose(
-            project,
-            video_ids=args.video,
-            config=args.config,
-            split=args.split,
-            device=args.device,
-            engine=args.engine,
-            progress=_progress,
-        )
+        try:
+            report = propose(
+                project,
+                video_ids=args.video,
+                config=args.config,
+                split=args.split,
+                device=args.device,
+                engine=args.engine,
+                progress=_progress,
+                executor=options,
+                resume=args.resume,
+            )
+        except KeyboardInterrupt:
+            print("the clips stored so far are kept; add --resume to the same command to go on", file=sys.stderr)
+            raise
     data = report.as_dict() if hasattr(report, "as_dict") else dict(vars(report))
     if args.json:
         print(json.dumps(data, indent=2, default=str))
@@ -73,6 +114,15 @@ def cmd_propose(args) -> int:
             f"{data.get('annotations', 0)} object masks, {data.get('empty', 0)} empty keyframes, "
             f"{data.get('skipped', 0)} reviewed keyframes left alone (run {data.get('run_id')})"
         )
+        run = data.get("execution") or {}
+        if run.get("already_stored"):
+            print(f"{run['already_stored']} clips were already stored with this configuration (--resume)")
+        if run.get("seconds"):
+            print(
+                f"{run['executor']}: {run.get('workers', 0)} worker(s), {run['clips_per_s']:.2f} clips/s, "
+                f"{run.get('retried', 0)} retried, {run.get('requeued', 0)} re-queued from lost workers, "
+                f"{run.get('failed', 0)} failed"
+            )
         for w in data.get("warnings", []):
             print(f"warning: {w}", file=sys.stderr)
     for e in data.get("errors", []):
