@@ -102,10 +102,23 @@ class RunStats:
     lost_workers: int = 0
     cancelled: bool = False
     seconds: float = 0.0
+    startup: float | None = None  # seconds until the first worker was ready (models loaded)
 
     @property
     def clips_per_s(self) -> float:
         return self.stored / self.seconds if self.seconds > 0 else 0.0
+
+    @property
+    def steady_clips_per_s(self) -> float:
+        """Clips per second once the first worker was ready (start-up left out)."""
+        busy = self.seconds - (self.startup or 0.0)
+        return self.stored / busy if busy > 0 else 0.0
+
+    def ready(self, started: float) -> None:
+        """A worker is ready: count it (and the start-up time, for the first)."""
+        self.workers += 1
+        if self.startup is None:
+            self.startup = time.perf_counter() - started
 
 
 class Meter:
@@ -140,11 +153,17 @@ class Tracker:
     """The driver's bookkeeping, the same for every executor: attempts per clip, writes, progress."""
 
     def __init__(
-        self, tasks: Sequence[ClipTask], write: Writer, retries: int, stats: RunStats, progress: Progress | None
+        self,
+        tasks: Sequence[ClipTask],
+        write: Writer,
+        retries: int,
+        stats: RunStats,
+        progress: Progress | None,
     ):
         self.write, self.retries, self.stats, self.progress = write, retries, stats, progress
         self.attempts: dict[tuple[int, int], int] = {}
         self.meter = Meter(len(tasks))
+        self.started = self.meter.start
         self.finished = 0  # stored or given up
 
     def _report(self, task: ClipTask, what: str = "") -> None:
@@ -213,7 +232,7 @@ def run_clips(
 
 def _run_local(tasks: list[ClipTask], work: ClipWork, tracker: Tracker, cancel: Any) -> None:
     fn = work.build()
-    tracker.stats.workers = 1
+    tracker.stats.ready(tracker.started)
     queue: deque[ClipTask] = deque(tasks)
     try:
         while queue and not stopped(cancel):

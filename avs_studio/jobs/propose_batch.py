@@ -204,7 +204,9 @@ class StudentClips:
         self.work = work
         self.model, _state = load_student(Path(work.model_path), resolve_device(work.device))
         cfg = self.model.config
-        self.options = DataOptions(image_size=cfg.image_size, n_mels=cfg.n_mels, audio_frames=cfg.audio_frames)
+        self.options = DataOptions(
+            image_size=cfg.image_size, n_mels=cfg.n_mels, audio_frames=cfg.audio_frames
+        )
         self.models = {"student": work.model_path}
 
     def __call__(self, tasks: Iterable[ClipTask]) -> Iterator[ClipOutput]:
@@ -244,7 +246,9 @@ class ProposalWriter:
         self.fingerprint = config["fingerprint"]
         self.run_id: int | None = None
         self.videos: set[int] = set()
-        self.silent: dict[int, tuple[str, int]] = {}  # silent video -> (name, keyframes given empty proposals)
+        self.silent: dict[
+            int, tuple[str, int]
+        ] = {}  # silent video -> (name, keyframes given empty proposals)
 
     def start(self, models: dict[str, str]) -> int:
         if self.run_id is None:
@@ -356,10 +360,13 @@ def propose_batch(
                 workers=stats.workers, retried=stats.retried, requeued=stats.requeued,
                 lost_workers=stats.lost_workers, failed=len(stats.failed),
                 clips_per_s=round(stats.clips_per_s, 3), seconds=round(stats.seconds, 3),
+                startup_s=round(stats.startup or 0.0, 3), steady_clips_per_s=round(stats.steady_clips_per_s, 3),
             )  # fmt: skip
         if todo and (writer.run_id is not None or status != "done"):
             run_id = writer.start({})
-            project.store.finish_pipeline_run(run_id, status, {**report.timings, **_numbers(report.execution)})
+            project.store.finish_pipeline_run(
+                run_id, status, {**report.timings, **_numbers(report.execution)}
+            )
     return report
 
 

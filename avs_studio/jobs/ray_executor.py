@@ -55,7 +55,11 @@ class ClipActor:
         import ray
 
         self.fn = self.work.build()
-        return {"pid": os.getpid(), "node": ray.get_runtime_context().get_node_id(), "gpus": ray.get_gpu_ids()}
+        return {
+            "pid": os.getpid(),
+            "node": ray.get_runtime_context().get_node_id(),
+            "gpus": ray.get_gpu_ids(),
+        }
 
     def run(self, task: ClipTask) -> tuple[bool, Any]:
         outputs = self.fn([task])
@@ -120,9 +124,7 @@ def run(
     slots: list[_Slot] = []
     try:
         n, gpus = worker_count(ray, options, len(tasks))
-        actor = ray.remote(ClipActor).options(
-            num_cpus=options.cpus_per_worker, num_gpus=gpus, max_restarts=0
-        )
+        actor = ray.remote(ClipActor).options(num_cpus=options.cpus_per_worker, num_gpus=gpus, max_restarts=0)
         budget = [n + n + options.retries + 1]  # actors that may still be started (replacements included)
 
         def spawn() -> None:
@@ -162,7 +164,7 @@ def run(
                     continue
                 if task is None:
                     slot.ready, slot.info = True, value
-                    stats.workers += 1
+                    stats.ready(tracker.started)
                 else:
                     slot.running -= 1
                     ok, payload = value

@@ -14,7 +14,7 @@ from avs_studio.jobs.executor import ExecutorError, ExecutorOptions
 from avs_studio.jobs.propose import propose
 from avs_studio.jobs.propose_batch import fingerprint
 from avs_studio.openavs import load_config
-from tests.e2e.test_propose import CONFIG, FPS, H, SECONDS, W, guitar_where_heard, llm_config
+from tests.e2e.test_propose import CONFIG, FPS, SECONDS, H, W, guitar_where_heard, llm_config
 from tests.helpers.media_factory import make_video
 from tests.unit.openavs.fake_llm import FakeLLM
 
@@ -80,7 +80,11 @@ def test_a_failing_clip_is_retried_then_reported_and_the_others_stored(tmp_path,
         with FakeLLM(respond=lambda b: guitar_where_heard(b, malformed_on="wind"), delay=0.05) as server:
             cfg = llm_config(tmp_path, server.url, clip_seconds=2, parallel=3)
             report = propose(project, video_ids=[1], config=str(cfg), executor=ExecutorOptions(retries=2))
-            wind = [r for r in server.requests if "wind" in next(m for m in r["messages"] if m["role"] == "user")["content"]]
+            wind = [
+                r
+                for r in server.requests
+                if "wind" in next(m for m in r["messages"] if m["role"] == "user")["content"]
+            ]
         assert len(wind) == 3 * 2  # 3 attempts of the clip, each asking twice (translator retries = 1)
         assert sorted(a.frame for a in project.store.annotations(video_id=1)) == [0, 10, 40, 50, 60]
         assert [c.frames for c in project.store.clip_results(1)] == [[0, 10], [40, 50], [60]]
@@ -123,7 +127,12 @@ def test_resume_skips_the_clips_stored_with_the_same_configuration(tmp_path, med
         again = propose(project, config=str(config), executor="local", resume=True)
         assert again.execution["already_stored"] == 2 and again.clips == 2
         clips = clips_stored(project)
-        assert sorted(clips) == [(1, [0, 10, 20, 30, 40]), (1, [50, 60]), (2, [0, 10, 20, 30]), (3, [0, 10, 20])]
+        assert sorted(clips) == [
+            (1, [0, 10, 20, 30, 40]),
+            (1, [50, 60]),
+            (2, [0, 10, 20, 30]),
+            (3, [0, 10, 20]),
+        ]
         with new_project(tmp_path / "ref", media) as ref:
             propose(ref, config=str(config))
             assert stored(project) == stored(ref)  # nothing lost, nothing twice

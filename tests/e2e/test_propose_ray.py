@@ -45,7 +45,11 @@ def cluster():
 def media(tmp_path_factory):
     """Four different videos with sound (several clips each)."""
     d = tmp_path_factory.mktemp("media")
-    tones = [[400, 700, 1000, 1300, 1600, 1900, 2200], [1600, 400, 1300, 700], [700, 2200, 400, 1000, 1600, 400]]
+    tones = [
+        [400, 700, 1000, 1300, 1600, 1900, 2200],
+        [1600, 400, 1300, 700],
+        [700, 2200, 400, 1000, 1600, 400],
+    ]
     out = [
         make_video(d / f"v{i}.mp4", frames=len(t) * FPS, fps=FPS, size=(W, H), tone_schedule=t)
         for i, t in enumerate(tones)
