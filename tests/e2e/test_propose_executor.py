@@ -181,3 +181,18 @@ def test_cli_propose_local_executor_resume(tmp_path, media, config, capsys):
     assert main(args + ["--resume"]) == 0
     data = json.loads(capsys.readouterr().out)
     assert data["clips"] == 2 and data["execution"]["already_stored"] == 2
+
+
+def test_student_proposals_through_the_executor_match_plain_ones(tmp_path, media):
+    from tests.helpers.clip_work import random_student
+
+    with new_project(tmp_path / "plain", media) as plain, new_project(tmp_path / "local", media) as local:
+        for p in (plain, local):
+            random_student(p.dir, "s1")
+        want = propose(plain, engine="student:s1", device="cpu")
+        got = propose(local, engine="student:s1", device="cpu", executor="local")
+        assert got.errors == [] and got.engine == "student:s1" and got.clips == want.clips == 4
+        assert stored(local) == stored(plain) and {s[5] for s in stored(local)} == {"student"}
+        assert sum(s[2] is not None for s in stored(local)) > 0  # some keyframes got a mask
+        run = local.store.pipeline_runs()[0]
+        assert run.engine == "student:s1" and len(run.config["sha256"]) == 64

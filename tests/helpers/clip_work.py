@@ -80,3 +80,18 @@ class SlowWork:
             yield from fn(paced())
 
         return slow
+
+
+def random_student(project_dir: str | Path, name: str, seed: int = 0) -> Path:
+    """A small random-initialised student saved where a trained one goes (PROJECT/models/NAME/model.pt)."""
+    import torch
+
+    from avs_studio.training.checkpoint import save_checkpoint
+    from avs_studio.training.model import StudentConfig, build_model
+    from avs_studio.training.paths import model_dir
+
+    torch.manual_seed(seed)
+    cfg = StudentConfig(image_size=32, width=8, decoder_channels=16, audio_dim=16, audio_frames=50)
+    model = build_model(cfg)
+    path = model_dir(project_dir, name) / "model.pt"
+    return save_checkpoint(path, {"model_config": cfg.to_dict(), "model": model.state_dict(), "metrics": {}})
