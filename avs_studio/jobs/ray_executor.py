@@ -122,6 +122,7 @@ def run(
     queue: deque[ClipTask] = deque(tasks)
     pending: dict[Any, tuple[_Slot, ClipTask | None]] = {}  # ObjectRef -> (actor, its clip | None = ready)
     slots: list[_Slot] = []
+    lost: list[Exception] = []  # why workers died, newest last
     try:
         n, gpus = worker_count(ray, options, len(tasks))
         actor = ray.remote(ClipActor).options(num_cpus=options.cpus_per_worker, num_gpus=gpus, max_restarts=0)
@@ -145,13 +146,18 @@ def run(
             spawn()
         while (queue or any(t is not None for _, t in pending.values())) and not stopped(cancel):
             if not pending:
-                raise ExecutorError(f"no Ray worker is left to run the {len(queue)} clip(s) still queued")
+                last = f"; the last one ended with: {str(lost[-1])[:2000]}" if lost else ""
+                raise ExecutorError(
+                    f"no Ray worker is left to run the {len(queue)} clip(s) still queued (workers that "
+                    f"cannot start usually lack avs-studio or its models on that node){last}"
+                )
             done, _ = ray.wait(list(pending), num_returns=1, timeout=0.5)
             for ref in done:
                 slot, task = pending.pop(ref)
                 try:
                     value = ray.get(ref)
                 except ray.exceptions.RayActorError as exc:
+                    lost.append(exc)
                     _lost(slot, task, exc, tracker, queue, spawn)
                     continue
                 except ray.exceptions.RayTaskError as exc:
