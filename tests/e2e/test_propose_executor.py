@@ -196,3 +196,41 @@ def test_student_proposals_through_the_executor_match_plain_ones(tmp_path, media
         assert sum(s[2] is not None for s in stored(local)) > 0  # some keyframes got a mask
         run = local.store.pipeline_runs()[0]
         assert run.engine == "student:s1" and len(run.config["sha256"]) == 64
+
+
+def test_ray_executor_without_ray_names_the_extra(tmp_path, media, config, monkeypatch, capsys):
+    monkeypatch.setitem(__import__("sys").modules, "ray", None)  # as if the [cluster] extra were missing
+    with new_project(tmp_path / "p", media) as project:
+        with pytest.raises(ExecutorError, match=r"\[cluster\] extra.*pip install 'avs-studio\[cluster\]'"):
+            propose(project, config=str(config), executor="ray")
+        assert project.store.annotations() == []
+        project_dir = project.dir
+    assert main(["propose", str(project_dir), "--config", str(config), "--executor", "ray"]) == 1
+    assert "avs-studio: error: --executor ray needs the optional [cluster] extra" in capsys.readouterr().err
+    assert main(["propose", str(project_dir), "--config", str(config), "--workers", "2"]) == 1
+    assert "need --executor ray" in capsys.readouterr().err
+
+
+@pytest.mark.postgres
+def test_resume_on_postgresql(tmp_path, media, config):
+    from tests.unit.store.conftest import PG_SKIP, PG_URL, _empty_postgres
+
+    if not PG_URL:
+        pytest.skip(PG_SKIP)
+    _empty_postgres(PG_URL)
+    cancel = threading.Event()
+    with init_project(tmp_path / "pg", database_url=PG_URL) as project:
+        add_videos(project, media)
+        first = propose(
+            project, config=str(config), executor="local", cancel=cancel,
+            progress=lambda done, total, msg: done == 1 and cancel.set(),
+        )  # fmt: skip
+        assert first.clips == 1
+        again = propose(project, config=str(config), executor="local", resume=True)
+        assert again.execution["already_stored"] == 1 and again.clips == 3
+        with new_project(tmp_path / "ref", media) as ref:
+            propose(ref, config=str(config))
+            assert stored(project) == stored(ref) and sorted(clips_stored(project)) == sorted(
+                clips_stored(ref)
+            )
+    _empty_postgres(PG_URL)
