@@ -76,6 +76,9 @@ def cmd_status(args) -> int:
         return _status_by_annotator(args)
     with open_project(args.project_dir, args.database_url) as project:
         rows = project_status(project)
+        owners = {a.video_id: a.annotator for a in project.store.assignments.rows()}
+    for r in rows:
+        r["assigned_to"] = owners.get(r["id"])
     if args.json:
         print(json.dumps({"videos": rows}, indent=2))
         return 0
@@ -90,7 +93,9 @@ def cmd_status(args) -> int:
         print(
             f"{r['id']:>4}  {r['frames']:>7}  {r['fps']:>6.2f}  {r['duration']:>7.2f}  "
             f"{'yes' if r['has_audio'] else 'no':5}  {r['split'] or '-':6}  {r['category'] or '-':12}  "
-            f"{status}  {r['path']}" + ("  (MISSING)" if r["missing"] else "")
+            f"{status}  {r['path']}"
+            + (f"  [{r['assigned_to']}]" if r["assigned_to"] else "")
+            + ("  (MISSING)" if r["missing"] else "")
         )
     if missing:
         print(

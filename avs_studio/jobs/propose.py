@@ -15,7 +15,7 @@ import time
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -24,6 +24,9 @@ from avs_studio.media import MediaError, NoAudioError, VideoReader, load_audio
 from avs_studio.openavs import Clip, ClipProposal, FrameProposal, Pipeline, PipelineConfig, load_config
 from avs_studio.openavs.pipeline import Cancelled, PipelineError
 from avs_studio.store import FrameMasks, ProposalCounts, VideoRow
+
+if TYPE_CHECKING:
+    from avs_studio.jobs.executor import ExecutorOptions
 
 Progress = Callable[[int, int, str], None]
 OnClip = Callable[[int, list[FrameProposal]], None]
@@ -107,7 +110,7 @@ def propose(
     cancel: Any = None,
     on_clip: OnClip | None = None,
     frames: Sequence[int] | None = None,
-    executor: Any = None,
+    executor: ExecutorOptions | str | None = None,
     resume: bool = False,
 ) -> ProposeReport:
     """Propose masks for ``video_ids`` (None: every video, or those of ``split``).

@@ -246,9 +246,8 @@ class ProposalWriter:
         self.fingerprint = config["fingerprint"]
         self.run_id: int | None = None
         self.videos: set[int] = set()
-        self.silent: dict[
-            int, tuple[str, int]
-        ] = {}  # silent video -> (name, keyframes given empty proposals)
+        # silent video -> (its name, keyframes given explicit empty proposals)
+        self.silent: dict[int, tuple[str, int]] = {}
 
     def start(self, models: dict[str, str]) -> int:
         if self.run_id is None:

@@ -51,6 +51,12 @@ def test_assign_and_status_by_annotator(tmp_path, capsys):
         ("(unassigned)", [3]),
     ]
 
+    assert main(["status", proj, "--json"]) == 0
+    videos = json.loads(capsys.readouterr().out)["videos"]
+    assert [v["assigned_to"] for v in videos] == ["alice", "alice", None, "bob"]
+    assert main(["status", proj]) == 0
+    assert "v3.mp4  [bob]" in capsys.readouterr().out
+
     assert main(["unassign", proj, "--from", "alice"]) == 0
     assert "released 2 video(s)" in capsys.readouterr().out
     with open_project(proj) as p:
