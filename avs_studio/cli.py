@@ -18,6 +18,8 @@ def _needed_extras(args: argparse.Namespace) -> list[str]:
     needed = [COMMAND_EXTRA[args.command]] if args.command in COMMAND_EXTRA else []
     if args.command == "propose" and str(getattr(args, "engine", "")).startswith("student"):
         needed = ["train"]
+    if getattr(args, "executor", None) == "ray":
+        needed.append("cluster")
     if str(getattr(args, "database_url", None) or "").startswith("postgresql"):
         needed.append("postgres")
     return needed

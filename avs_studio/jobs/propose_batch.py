@@ -26,13 +26,13 @@ from avs_studio import masks
 from avs_studio.jobs.executor import ClipTask, ExecutorOptions, run_clips
 from avs_studio.jobs.project import Project
 from avs_studio.jobs.propose import (
-    AUDIO_RATE,
     SOURCE,
     Progress,
     ProposeError,
     ProposeReport,
     audio_span,
     clip_result,
+    count_translation,
     jsonable,
     llm_settings,
     merge_by_phrase,
@@ -122,7 +122,7 @@ class OpenAVSClips:
         audio = None
         try:
             if video.has_audio and self.pipeline is not None:
-                audio = load_audio(video.path, AUDIO_RATE, mono=True)
+                audio = load_audio(video.path, self.pipeline.audio_rate, mono=True)
         except NoAudioError:
             audio = None
         except BaseException:
@@ -263,6 +263,9 @@ class ProposalWriter:
             result={**out.result, "fingerprint": self.fingerprint}, author=self.author, source=self.source,
         )  # fmt: skip
         self.report.add_clip(counts)
+        if out.result.get("translation"):
+            label = f"video {video.id} ({video.name})"
+            count_translation(self.report, label, list(task.frames), out.result["translation"])
         if video.id not in self.videos:
             self.videos.add(video.id)
             self.report.videos += 1

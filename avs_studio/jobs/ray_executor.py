@@ -17,6 +17,7 @@ from collections import deque
 from dataclasses import dataclass, field
 from typing import Any
 
+from avs_studio.extras import MissingExtraError
 from avs_studio.jobs.executor import (
     ClipTask,
     ClipWork,
@@ -27,19 +28,15 @@ from avs_studio.jobs.executor import (
     stopped,
 )
 
-EXTRA_HINT = "pip install 'avs-studio[cluster]'"
-
 
 def import_ray() -> Any:
+    """The ray module; MissingExtraError (the [cluster] extra and its pip command) when not installed."""
     try:
         import ray
     except ModuleNotFoundError as exc:
         if exc.name != "ray":
             raise
-        raise ExecutorError(
-            f"--executor ray needs the optional [cluster] extra (the ray package is not installed); "
-            f"install it with: {EXTRA_HINT}"
-        ) from None
+        raise MissingExtraError("cluster", ["ray"], "--executor ray") from None
     return ray
 
 

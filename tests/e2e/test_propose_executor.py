@@ -9,6 +9,7 @@ import threading
 import pytest
 
 from avs_studio.cli import main
+from avs_studio.extras import MissingExtraError
 from avs_studio.jobs import add_videos, init_project
 from avs_studio.jobs.executor import ExecutorError, ExecutorOptions
 from avs_studio.jobs.propose import propose
@@ -17,6 +18,14 @@ from avs_studio.openavs import load_config
 from tests.e2e.test_propose import CONFIG, FPS, SECONDS, H, W, guitar_where_heard, llm_config
 from tests.helpers.media_factory import make_video
 from tests.unit.openavs.fake_llm import FakeLLM
+
+
+def failing_llm_config(tmp_path, url: str, **kw):
+    """llm_config without a fallback translator (naming the translator itself turns it off), so a clip the
+    LLM answers with prose fails."""
+    f = llm_config(tmp_path, url, **kw)
+    f.write_text(f.read_text().replace("timeout = 5", 'timeout = 5\nfallback = "openai"'))
+    return f
 
 
 @pytest.fixture(scope="module")
@@ -62,7 +71,16 @@ def test_local_executor_stores_what_plain_propose_stores(tmp_path, media, config
         got = propose(local, config=str(config), executor="local", progress=lambda *a: seen.append(a))
         assert stored(local) == stored(plain) and len(stored(local)) == 7 + 4 + 3
         assert clips_stored(local) == clips_stored(plain)
-        for key in ("clips", "keyframes", "annotations", "empty", "videos", "new_objects", "warnings"):
+        for key in (
+            "clips",
+            "keyframes",
+            "annotations",
+            "empty",
+            "videos",
+            "new_objects",
+            "warnings",
+            "salvaged_clips",
+        ):
             assert getattr(got, key) == getattr(want, key), key
         (run,) = local.store.pipeline_runs()
         fp = got.execution["fingerprint"]
@@ -78,7 +96,7 @@ def test_a_failing_clip_is_retried_then_reported_and_the_others_stored(tmp_path,
     with new_project(tmp_path / "p", media) as project:
         # clip 2 of video 1 (frames 20, 30) hears wind: the LLM answers it with prose every time
         with FakeLLM(respond=lambda b: guitar_where_heard(b, malformed_on="wind"), delay=0.05) as server:
-            cfg = llm_config(tmp_path, server.url, clip_seconds=2, parallel=3)
+            cfg = failing_llm_config(tmp_path, server.url, clip_seconds=2, parallel=3)
             report = propose(project, video_ids=[1], config=str(cfg), executor=ExecutorOptions(retries=2))
             wind = [
                 r
@@ -95,21 +113,22 @@ def test_a_failing_clip_is_retried_then_reported_and_the_others_stored(tmp_path,
 
 
 def test_a_clip_that_fails_once_is_stored_on_its_retry(tmp_path, media):
-    failed = set()
+    failed = []
 
-    def flaky(body):
-        prompt = body["messages"][-1]["content"]
+    def flaky(body):  # the first attempt at the wind clip fails
+        prompt = next(m for m in body["messages"] if m["role"] == "user")["content"]
         if "wind" in prompt and not failed:
-            failed.add(1)
+            failed.append(prompt)
             return "no json"
         return guitar_where_heard(body)
 
     with new_project(tmp_path / "p", media) as project:
         with FakeLLM(respond=flaky) as server:
-            cfg = llm_config(tmp_path, server.url, clip_seconds=2)
+            cfg = failing_llm_config(tmp_path, server.url, clip_seconds=2)
             cfg.write_text(cfg.read_text().replace("retries = 1", "retries = 0"))
             report = propose(project, video_ids=[1], config=str(cfg), executor="local")
         assert report.errors == [] and report.execution["retried"] == 1 and report.clips == 4
+        assert len(failed) == 1
         assert sorted(a.frame for a in project.store.annotations(video_id=1)) == [0, 10, 20, 30, 40, 50, 60]
 
 
@@ -201,12 +220,16 @@ def test_student_proposals_through_the_executor_match_plain_ones(tmp_path, media
 def test_ray_executor_without_ray_names_the_extra(tmp_path, media, config, monkeypatch, capsys):
     monkeypatch.setitem(__import__("sys").modules, "ray", None)  # as if the [cluster] extra were missing
     with new_project(tmp_path / "p", media) as project:
-        with pytest.raises(ExecutorError, match=r"\[cluster\] extra.*pip install 'avs-studio\[cluster\]'"):
+        with pytest.raises(
+            MissingExtraError, match=r"\[cluster\] extra.*pip install 'avs-studio\[cluster\]'"
+        ):
             propose(project, config=str(config), executor="ray")
         assert project.store.annotations() == []
         project_dir = project.dir
     assert main(["propose", str(project_dir), "--config", str(config), "--executor", "ray"]) == 1
-    assert "avs-studio: error: --executor ray needs the optional [cluster] extra" in capsys.readouterr().err
+    assert (
+        "avs-studio: error: avs-studio propose needs the optional [cluster] extra" in capsys.readouterr().err
+    )
     assert main(["propose", str(project_dir), "--config", str(config), "--workers", "2"]) == 1
     assert "need --executor ray" in capsys.readouterr().err
 
@@ -234,3 +257,14 @@ def test_resume_on_postgresql(tmp_path, media, config):
                 clips_stored(ref)
             )
     _empty_postgres(PG_URL)
+
+
+def test_fallback_translations_are_counted_and_named_as_in_plain_propose(tmp_path, media):
+    with new_project(tmp_path / "plain", media) as plain, new_project(tmp_path / "local", media) as local:
+        with FakeLLM(["not json at all"]) as server:
+            cfg = llm_config(tmp_path, server.url)
+            want = propose(plain, video_ids=[1], config=str(cfg))
+            got = propose(local, video_ids=[1], config=str(cfg), executor="local")
+        assert got.fallback_clips == want.fallback_clips == 2 and got.errors == []
+        assert got.warnings == want.warnings and len(got.warnings) == 2
+        assert stored(local) == stored(plain)

@@ -20,7 +20,7 @@ from avs_studio.jobs.propose import ProposeReport, plan_clips, propose
 from avs_studio.jobs.propose_batch import OpenAVSWork, ProposalWriter
 from avs_studio.openavs import load_config
 from tests.e2e.test_propose import CONFIG, FPS, H, W, guitar_where_heard, llm_config
-from tests.e2e.test_propose_executor import clips_stored, stored
+from tests.e2e.test_propose_executor import clips_stored, failing_llm_config, stored
 from tests.helpers.clip_work import SlowWork
 from tests.helpers.media_factory import make_video
 from tests.unit.openavs.fake_llm import FakeLLM
@@ -130,7 +130,7 @@ def test_a_clip_that_always_fails_is_reported_and_the_others_stored(tmp_path, me
     with new_project(tmp_path / "p", media) as project:
         # clip 2 of video 1 (frames 20, 30) hears wind: the LLM answers it with prose every time
         with FakeLLM(respond=lambda b: guitar_where_heard(b, malformed_on="wind")) as server:
-            cfg = llm_config(tmp_path, server.url, clip_seconds=2)
+            cfg = failing_llm_config(tmp_path, server.url, clip_seconds=2)
             report = propose(project, video_ids=[1, 2], config=str(cfg), executor=RAY2)
         assert len(report.errors) == 1, report.errors
         error = report.errors[0]
