@@ -23,6 +23,8 @@ def _needed_extras(args: argparse.Namespace) -> list[str]:
             needed = ["train"]
         elif engine is None and not getattr(args, "config", None):
             needed = []  # the project's engine decides: `propose` checks once it has resolved it
+    if getattr(args, "executor", None) == "ray":
+        needed.append("cluster")
     if str(getattr(args, "database_url", None) or "").startswith("postgresql"):
         needed.append("postgres")
     return needed

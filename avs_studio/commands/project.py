@@ -37,6 +37,9 @@ def register(sub) -> None:
     p = sub.add_parser("status", help="list the videos of a project with annotation counts")
     p.add_argument("project_dir")
     p.add_argument("--json", action="store_true", help='print {"videos": [...]}')
+    p.add_argument(
+        "--by-annotator", action="store_true", help="progress per annotator (see `avs-studio assign`)"
+    )
     p.set_defaults(func=cmd_status)
 
 
@@ -69,8 +72,13 @@ def cmd_relink(args) -> int:
 
 
 def cmd_status(args) -> int:
+    if args.by_annotator:
+        return _status_by_annotator(args)
     with open_project(args.project_dir, args.database_url) as project:
         rows = project_status(project)
+        owners = {a.video_id: a.annotator for a in project.store.assignments.rows()}
+    for r in rows:
+        r["assigned_to"] = owners.get(r["id"])
     if args.json:
         print(json.dumps({"videos": rows}, indent=2))
         return 0
@@ -85,12 +93,42 @@ def cmd_status(args) -> int:
         print(
             f"{r['id']:>4}  {r['frames']:>7}  {r['fps']:>6.2f}  {r['duration']:>7.2f}  "
             f"{'yes' if r['has_audio'] else 'no':5}  {r['split'] or '-':6}  {r['category'] or '-':12}  "
-            f"{status}  {r['path']}" + ("  (MISSING)" if r["missing"] else "")
+            f"{status}  {r['path']}"
+            + (f"  [{r['assigned_to']}]" if r["assigned_to"] else "")
+            + ("  (MISSING)" if r["missing"] else "")
         )
     if missing:
         print(
             f"{len(missing)} video file(s) not found; point the project at them with "
             f"`avs-studio relink {args.project_dir} VIDEO_ID PATH`",
             file=sys.stderr,
+        )
+    return 0
+
+
+def _status_by_annotator(args) -> int:
+    from dataclasses import asdict
+
+    from avs_studio.jobs.assign import by_annotator
+
+    with open_project(args.project_dir, args.database_url) as project:
+        rows = by_annotator(project)
+    if args.json:
+        print(
+            json.dumps(
+                {"annotators": [{**asdict(r), "percent": round(r.percent, 1)} for r in rows]}, indent=2
+            )
+        )
+        return 0
+    if not rows:
+        print("no videos; add some with `avs-studio add PROJECT_DIR VIDEO...`")
+        return 0
+    print(
+        f"{'annotator':20}  {'videos':>6}  {'done':>5}  {'keyframes':>9}  {'reviewed':>8}  {'to review':>9}  {'%':>5}"
+    )
+    for r in rows:
+        print(
+            f"{r.annotator:20}  {r.videos:>6}  {r.done_videos:>5}  {r.keyframes:>9}  {r.reviewed:>8}  "
+            f"{r.pending:>9}  {r.percent:>5.1f}"
         )
     return 0

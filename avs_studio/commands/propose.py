@@ -29,6 +29,7 @@ def register(sub) -> None:
         "see `avs-studio engine`)",
     )
     p.add_argument("--json", action="store_true", help="print the report as JSON")
+    add_executor_arguments(p)
     p.set_defaults(func=cmd_propose)
 
     p = sub.add_parser(
@@ -46,6 +47,38 @@ def register(sub) -> None:
     p.set_defaults(func=cmd_translate)
 
 
+def add_executor_arguments(p) -> None:
+    """--executor and its options (propose; any clip-level job): see avs_studio.jobs.executor."""
+    g = p.add_argument_group("where clips run (docs/scale-out.md)")
+    g.add_argument(
+        "--executor", default="local", choices=["local", "ray"], help="this process (default) or a Ray cluster"
+    )
+    g.add_argument(
+        "--address", metavar="auto|ray://HOST:PORT", help="Ray cluster to use (default: start Ray here)"
+    )
+    g.add_argument("--workers", type=int, metavar="N", help="Ray workers (default: what the cluster holds)")
+    g.add_argument(
+        "--gpus-per-worker", type=float, metavar="G", help="GPUs per Ray worker (default: 1 if it has GPUs)"
+    )
+    g.add_argument("--retries", type=int, default=2, metavar="N", help="tries more of a failing clip (2)")
+    g.add_argument(
+        "--resume", action="store_true", help="skip clips already stored with the same configuration"
+    )
+
+
+def executor_options(args):
+    from avs_studio.jobs.executor import ExecutorOptions
+
+    if args.executor == "local" and (args.address or args.workers or args.gpus_per_worker is not None):
+        from avs_studio.jobs.executor import ExecutorError
+
+        raise ExecutorError("--address, --workers and --gpus-per-worker need --executor ray")
+    return ExecutorOptions(
+        kind=args.executor, address=args.address, workers=args.workers,
+        gpus_per_worker=args.gpus_per_worker, retries=args.retries,
+    )  # fmt: skip
+
+
 def _progress(done: int, total: int, message: str) -> None:
     print(f"[{done}/{total}] {message}", file=sys.stderr, flush=True)
 
@@ -60,25 +93,33 @@ def cmd_propose(args) -> int:
         raise EngineError(
             f"--engine {args.engine} with --config {args.config}: give one (--config runs OpenAVS with it)"
         )
+    options = executor_options(args)
     with open_project(args.project_dir, args.database_url) as project:
         engine = resolve_engine(project, args.engine, args.config)
         extras.require("train" if engine.kind == "student" else "models", "avs-studio propose")
-        if engine.kind == "openavs":  # every model the profile lacks, named at once, before any work
+        if engine.kind == "openavs" and options.kind == "local":
+            # every model the profile lacks, named at once, before any work (Ray workers load their own)
             from avs_studio.openavs import load_config
             from avs_studio.openavs.model_import import require_models
             from avs_studio.openavs.weights import config_models
 
             profile = engine.name or args.config
             require_models(config_models(load_config(profile)), f"profile {profile or 'default'}")
-        report = propose(
-            project,
-            video_ids=args.video,
-            config=args.config,
-            split=args.split,
-            device=args.device,
-            engine=engine,
-            progress=_progress,
-        )
+        try:
+            report = propose(
+                project,
+                video_ids=args.video,
+                config=args.config,
+                split=args.split,
+                device=args.device,
+                engine=engine,
+                progress=_progress,
+                executor=options,
+                resume=args.resume,
+            )
+        except KeyboardInterrupt:
+            print("the clips stored so far are kept; add --resume to the same command to go on", file=sys.stderr)
+            raise
     data = report.as_dict() if hasattr(report, "as_dict") else dict(vars(report))
     if args.json:
         print(json.dumps(data, indent=2, default=str))
@@ -89,6 +130,15 @@ def cmd_propose(args) -> int:
             f"{data.get('skipped', 0)} reviewed keyframes left alone (run {data.get('run_id')}, "
             f"{data.get('engine')})"
         )
+        run = data.get("execution") or {}
+        if run.get("already_stored"):
+            print(f"{run['already_stored']} clips were already stored with this configuration (--resume)")
+        if run.get("seconds"):
+            print(
+                f"{run['executor']}: {run.get('workers', 0)} worker(s), {run['clips_per_s']:.2f} clips/s, "
+                f"{run.get('retried', 0)} retried, {run.get('requeued', 0)} re-queued from lost workers, "
+                f"{run.get('failed', 0)} failed"
+            )
         for w in data.get("warnings", []):
             print(f"warning: {w}", file=sys.stderr)
     for e in data.get("errors", []):

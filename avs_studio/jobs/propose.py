@@ -19,7 +19,7 @@ import time
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -27,10 +27,13 @@ from avs_studio.jobs.clips import SETTINGS_KEY, clip_length, split_clips
 from avs_studio.jobs.engine import Engine, openavs_engine_id, resolve_engine
 from avs_studio.jobs.project import Project, keyframes
 from avs_studio.media import MediaError, NoAudioError, VideoReader, load_audio
-from avs_studio.openavs import Clip, FrameProposal, Pipeline, PipelineConfig, load_config
+from avs_studio.openavs import Clip, ClipProposal, FrameProposal, Pipeline, PipelineConfig, load_config
 from avs_studio.openavs.pipeline import Cancelled, PipelineError
 from avs_studio.progress import Progress
 from avs_studio.store import FrameMasks, ProposalCounts, VideoRow
+
+if TYPE_CHECKING:
+    from avs_studio.jobs.executor import ExecutorOptions
 
 OnClip = Callable[[int, list[FrameProposal]], None]
 SOURCE = "proposal"
@@ -57,6 +60,9 @@ class ProposeReport:
     warnings: list[str] = field(default_factory=list)
     errors: list[str] = field(default_factory=list)
     timings: dict[str, float] = field(default_factory=dict)
+    # runs through an executor (avs_studio.jobs.propose_batch): executor, workers, fingerprint,
+    # already_stored (clips skipped on resume), retried, requeued, lost_workers, failed, clips_per_s
+    execution: dict[str, Any] = field(default_factory=dict)
 
     def as_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -110,8 +116,15 @@ def propose(
     cancel: Any = None,
     on_clip: OnClip | None = None,
     frames: Sequence[int] | None = None,
+    executor: ExecutorOptions | str | None = None,
+    resume: bool = False,
 ) -> ProposeReport:
     """Propose masks for ``video_ids`` (None: every video, or those of ``split``).
+
+    ``executor`` (an avs_studio.jobs.executor.ExecutorOptions, or "local" / "ray"): run the clips through
+    that executor (avs_studio.jobs.propose_batch): a failing clip is retried, then reported in
+    ``errors`` while the others are stored; ``resume`` skips clips already stored with the same
+    configuration. None (the GUI's way): in this process, stopping at the first failing clip.
 
     ``frames``: only the clips holding these keyframes (of each chosen video; other frame numbers are
     ignored, and videos without such a clip are skipped); None = every clip.
@@ -129,6 +142,12 @@ def propose(
     kw: dict[str, Any] = dict(
         video_ids=video_ids, split=split, device=device, progress=progress, cancel=cancel, frames=frames
     )
+    if executor is not None or resume:
+        from avs_studio.jobs.propose_batch import propose_batch
+
+        return propose_batch(
+            project, chosen.kind, chosen.name, config=config, executor=executor, resume=resume, **kw
+        )
     return ENGINES[chosen.kind](project, chosen.name, config=config, on_clip=on_clip, **kw)
 
 
@@ -268,14 +287,39 @@ def audio_span(frame_time: float, rate: float) -> tuple[float, float]:
     return start, start + period
 
 
-def _jsonable(x: Any) -> Any:
+def jsonable(x: Any) -> Any:
     if isinstance(x, dict):
-        return {str(k): _jsonable(v) for k, v in x.items()}
+        return {str(k): jsonable(v) for k, v in x.items()}
     if isinstance(x, list | tuple):
-        return [_jsonable(v) for v in x]
+        return [jsonable(v) for v in x]
     if isinstance(x, np.generic):
         return x.item()
     return x
+
+
+def silent_clip(indices: list[int]) -> tuple[list[FrameProposal], dict[str, Any]]:
+    """A clip of a video without sound: explicit empty proposals (nothing sounds) and its provenance."""
+    return [FrameProposal(i, [], []) for i in indices], {"no_audio": True, "frames": list(indices)}
+
+
+def clip_result(
+    proposal: ClipProposal, indices: list[int], spans: list[tuple[float, float]], label: str
+) -> dict[str, Any]:
+    """A clip's provenance (what each stage said); PipelineError if the pipeline answered other frames."""
+    frames = proposal.frames
+    if [fp.frame_index for fp in frames] != list(indices):
+        raise PipelineError(
+            f"{label}: the pipeline answered frames {[fp.frame_index for fp in frames]} for {indices}"
+        )
+    return {
+        "frames": list(indices),
+        "spans": spans,
+        "descriptions": proposal.descriptions,
+        "translation": proposal.translation,
+        "phrases": [fp.phrases for fp in frames],
+        "objects": [_frame_result(fp) for fp in frames],
+        "timings": proposal.timings,
+    }
 
 
 def _frame_result(fp: FrameProposal) -> list[dict[str, Any]]:
@@ -302,8 +346,16 @@ def write_clip(
     author: str = "openavs",
     source: str = SOURCE,
 ) -> ProposalCounts:
-    """Store one clip's proposals, objects and provenance in one transaction (all or nothing): the masks
-    of one phrase merged into one object, empty masks dropped (a frame left with none: "nothing sounds")."""
+    """Store one clip's proposals, objects and provenance in one transaction (all or nothing)."""
+    return project.store.replace_proposals(
+        video_id, merge_by_phrase(frames, shape), shape, run_id=run_id, result=jsonable(result),
+        author=author, source=source,
+    )  # fmt: skip
+
+
+def merge_by_phrase(frames: list[FrameProposal], shape: tuple[int, int]) -> list[FrameMasks]:
+    """The masks of one phrase merged into one object, empty masks dropped (a frame left with none:
+    "nothing sounds"); ValueError for a mask of another size than the frame."""
     plain = []
     for fp in frames:
         by_phrase: dict[str, tuple[np.ndarray, float]] = {}
@@ -320,12 +372,10 @@ def write_clip(
                 max(float(obj.box_score), old[1] if old else 0.0),
             )
         plain.append(FrameMasks(fp.frame_index, [(k, m, sc) for k, (m, sc) in by_phrase.items()]))
-    return project.store.replace_proposals(
-        video_id, plain, shape, run_id=run_id, result=_jsonable(result), author=author, source=source
-    )
+    return plain
 
 
-def _count_translation(report: ProposeReport, label: str, indices: list[int], translation: dict) -> None:
+def count_translation(report: ProposeReport, label: str, indices: list[int], translation: dict) -> None:
     """Count (and name in a warning) a clip whose LLM answer was replaced or padded."""
     where = f"{label}: frames {indices[0]}-{indices[-1]}"
     if translation.get("fallback"):
@@ -434,28 +484,15 @@ def _propose_video(
 
         def make_clip(indices: list[int]) -> tuple[list[FrameProposal], dict[str, Any]] | None:
             if audio is None:
-                return [FrameProposal(i, [], []) for i in indices], {"no_audio": True, "frames": indices}
+                return silent_clip(indices)
             try:
                 proposal = next(proposals, None)
             except Cancelled:
                 return None
             if proposal is None:  # the frames could not be decoded (reported) from here on
                 return None
-            frames = proposal.frames
-            _count_translation(report, label, indices, proposal.translation)
-            if [fp.frame_index for fp in frames] != list(indices):
-                raise PipelineError(
-                    f"{label}: the pipeline answered frames {[fp.frame_index for fp in frames]} for {indices}"
-                )
-            return frames, {
-                "frames": indices,
-                "spans": spans_of(indices),
-                "descriptions": proposal.descriptions,
-                "translation": proposal.translation,
-                "phrases": [fp.phrases for fp in frames],
-                "objects": [_frame_result(fp) for fp in frames],
-                "timings": proposal.timings,
-            }
+            count_translation(report, label, indices, proposal.translation)
+            return proposal.frames, clip_result(proposal, indices, spans_of(indices), label)
 
         shape = (reader.info.height, reader.info.width)
         try:

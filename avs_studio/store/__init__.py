@@ -1,5 +1,6 @@
 """avs_studio.store: the project database (SQLite by default, PostgreSQL by URL), see docs/CONTRACTS.md."""
 
+from avs_studio.store.assignments import AssignedElsewhere, AssignmentRow, ReviewCounts
 from avs_studio.store.db import parse as check_database_url
 from avs_studio.store.errors import ConflictError, NotFoundError, ReadOnlyError, StoreError
 from avs_studio.store.proposals import FrameMasks, ProposalCounts
@@ -19,6 +20,8 @@ __all__ = [
     "SOURCES",
     "STATUSES",
     "AnnotationRow",
+    "AssignedElsewhere",
+    "AssignmentRow",
     "ClipResultRow",
     "ConflictError",
     "FrameMasks",
@@ -27,6 +30,7 @@ __all__ = [
     "PipelineRunRow",
     "ProposalCounts",
     "ReadOnlyError",
+    "ReviewCounts",
     "RevisionRow",
     "Store",
     "StoreError",

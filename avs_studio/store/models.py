@@ -190,6 +190,17 @@ class ClipResult(Base):
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 
+class Assignment(Base):
+    """Who annotates a video: at most one annotator per video (a lead assigns, "my queue" reads it)."""
+
+    __tablename__ = "assignments"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    video_id: Mapped[int] = mapped_column(ForeignKey("videos.id", ondelete="CASCADE"), unique=True)
+    annotator: Mapped[str] = mapped_column(String(200), index=True)
+    assigned_by: Mapped[str | None] = mapped_column(String(200))
+    assigned_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
 class TrainingRun(Base):
     __tablename__ = "training_runs"
     id: Mapped[int] = mapped_column(Integer, primary_key=True)

@@ -23,6 +23,7 @@ from avs_studio import names
 from avs_studio.masks import OBJECT_PALETTE
 from avs_studio.store import _rle, annotations, db, history, provenance, settings, videos
 from avs_studio.store.annotations import SOURCES, STATUSES
+from avs_studio.store.assignments import Assignments
 from avs_studio.store.errors import ConflictError, StoreError
 from avs_studio.store.models import Annotation, Category, SoundObject, Video
 from avs_studio.store.proposals import FrameMasks, ProposalCounts, replace_proposals
@@ -90,6 +91,7 @@ class Store:
                 self._engine.dispose()
                 raise
         self._tx = Transactions(self._engine, url, self.read_only)
+        self.assignments = Assignments(self._tx, self.author, self._where)  # who annotates which video
         if not self.read_only:
             self._scrub_secrets()
             if self.base_dir is not None:
