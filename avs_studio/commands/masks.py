@@ -7,6 +7,8 @@ import signal
 import sys
 import threading
 
+from avs_studio import extras
+
 
 def register(sub) -> None:
     p = sub.add_parser(
@@ -58,6 +60,8 @@ def cmd_propagate(args) -> int:
     from avs_studio.openavs.propagation import PropagationConfigError, load_propagation_config
 
     cfg = load_propagation_config(args.config, engine=args.engine)
+    if cfg.engine in ("sam2", "sam3"):  # the model stack is an optional extra: name it before any work
+        extras.require("models", f"avs-studio propagate --engine {cfg.engine}")
     if args.max_seconds is not None:
         if not 0 < args.max_seconds <= 3600:
             raise PropagationConfigError(f"--max-seconds must be in (0, 3600], got {args.max_seconds}")

@@ -229,9 +229,7 @@ def export_dataset(
     status_counts: Counter[str] = Counter()
     by_split: Counter[str] = Counter()
     subset = _SUBSET.get(fmt)
-    with export_folder(
-        out, force=force, projects=[project.dir], media=_media(project), marker=MARKER
-    ) as tmp:
+    with export_folder(out, force=force, projects=[project.dir], media=_media(project), marker=MARKER) as tmp:
         if subset:
             writer: Any = AvsbenchWriter(
                 tmp, subset, store.get_setting(LABEL2IDX_SETTING) if subset == "avss" else None

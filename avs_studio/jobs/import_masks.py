@@ -17,6 +17,7 @@ from typing import Any
 
 import numpy as np
 
+from avs_studio import names
 from avs_studio.io.avsbench import Problem
 from avs_studio.io.mask_files import BINARY, scan_mask_dir
 from avs_studio.jobs.project import Project
@@ -69,6 +70,8 @@ def import_masks(
     if status not in STATUSES:
         raise ValueError(f"status must be one of {', '.join(STATUSES)}, got {status!r}")
     store = project.store
+    if label is not None:
+        label = names.check_label(label, "--label")  # a named error before any file is read
     video = store.video(video_id)
     report = MaskImportReport(video_id)
     objects = {o.label.strip().lower(): o.id for o in reversed(store.objects(video_id))}  # first wins
@@ -79,13 +82,13 @@ def import_masks(
 
     def flush() -> None:
         if pending:
-            store.add_annotations(pending, source=SOURCE, status=status)
+            store.add_annotations(pending, source=SOURCE, status=status, skip_existing=True)
             pending.clear()
 
     def object_id(name: str) -> int:
         key = name.lower()
-        if key not in objects:
-            objects[key] = store.add_object(video_id, name)
+        if key not in objects:  # race-safe: another import creating it at the same time gets the same one
+            objects[key] = store.ensure_object(video_id, name)
             report.objects_created.append(name)
         return objects[key]
 
@@ -114,7 +117,7 @@ def import_masks(
             pending.append(_item(video_id, mf.frame, oid, mask))
             frame_has.add(oid)
             report.annotations_added += 1
-        if len(pending) >= BATCH:
+        if len(pending) >= BATCH:  # (skip_existing: what another writer added since is left as it is)
             flush()
         if progress:
             progress(report.files, video.frame_count, f"frame {mf.frame}")

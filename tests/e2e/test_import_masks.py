@@ -182,6 +182,8 @@ def test_unknown_video_or_folder_and_huge_header_are_clear_errors(project, tmp_p
     assert "video 99 does not exist" in capsys.readouterr().err
     assert main(["import-masks", proj, str(vid), str(tmp_path / "nope")]) == 1
     assert "is not a folder of mask PNGs" in capsys.readouterr().err
+    assert main(["import-masks", proj, str(vid), str(tmp_path), "--label", "bad\nname"]) == 1
+    assert "--label 'bad\\nname' contains a control character" in capsys.readouterr().err
     huge_header_png(tmp_path / "h.png", 5000, 5000)  # under Pillow's bomb limit: refused by size
     with pytest.raises(MaskFileError, match=f"is 5000x5000, the video is {W}x{H}"):
         read_mask_png(tmp_path / "h.png", (H, W))

@@ -198,7 +198,7 @@ def test_propagation_on_postgresql(tmp_path, scene_file):
     project.close()
 
 
-def test_sam2_engine_through_the_job_and_cli_errors(tmp_path, scene_file, capsys):
+def test_sam2_engine_through_the_job_and_cli_errors(tmp_path, scene_file, capsys, monkeypatch):
     """The sam2 engine (tiny random SAM 2.1 video model, loaded like a download) behind the same job."""
     import torch
 
@@ -225,6 +225,7 @@ def test_sam2_engine_through_the_job_and_cli_errors(tmp_path, scene_file, capsys
     assert "engine 'sam9' is not known; valid: flow, sam2, sam3" in capsys.readouterr().err
     assert main(["propagate", proj, "--config", str(tmp_path / "none.toml")]) == 1
     assert "does not exist" in capsys.readouterr().err
+    monkeypatch.setenv("AVS_STUDIO_OFFLINE", "1")
     assert main(["propagate", proj, "--engine", "sam3", "--device", "cpu"]) == 1
     err = capsys.readouterr().err  # no SAM 3 weights here: one clear line naming the model, no traceback
     assert "sam3" in err and "Traceback" not in err
