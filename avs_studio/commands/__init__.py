@@ -3,7 +3,7 @@
 import importlib
 from typing import Any
 
-MODULES = ["project", "assign", "models", "propose", "review", "datasets", "train", "loop", "gui"]
+MODULES = ["project", "assign", "models", "propose", "review", "masks", "datasets", "train", "loop", "gui"]
 
 
 def register_all(subparsers: Any) -> None:

@@ -20,6 +20,7 @@ from avs_studio.io.avsbench import (
 )
 from avs_studio.io.errors import DatasetError, OutputExistsError
 from avs_studio.io.evalfolders import MissingPredictionError, iter_video_pairs, video_folders
+from avs_studio.io.mask_files import MaskFile, MaskFileError, read_mask_png, scan_mask_dir
 from avs_studio.io.writers import (
     FORMATS,
     AvsbenchWriter,
@@ -43,6 +44,8 @@ __all__ = [
     "CsvWriter",
     "DatasetError",
     "ExportClip",
+    "MaskFile",
+    "MaskFileError",
     "MissingPredictionError",
     "OutputExistsError",
     "PngWriter",
@@ -57,8 +60,10 @@ __all__ = [
     "parse_ratios",
     "read_csv_rows",
     "read_label2idx",
+    "read_mask_png",
     "resplit",
     "scan_layout",
+    "scan_mask_dir",
     "video_folders",
     "write_manifest",
 ]

@@ -1,7 +1,9 @@
 """Export a project's annotations as a curated dataset release (AVSBench S4/MS3/AVSS, COCO, indexed PNG).
 
 Only annotations in the chosen status (and source / split) are exported; a frame is written when it has
-one, an explicit empty annotation as an all-black mask. Videos can be re-split deterministically
+one, an explicit empty annotation as an all-black mask: COCO and PNG take every such frame (dense, e.g.
+propagated, videos too: masks are decoded one frame at a time), the AVSBench layouts the first frame of
+each second, as many as the layout holds. Videos can be re-split deterministically
 (train/val/test by a seeded hash of the video name). The output is built in ``OUT.tmp-xxxx`` and renamed
 to ``OUT`` at the end, with ``manifest.json`` (counts, sources, statuses, app version, sha256 of every
 file); a failure or a cancel leaves no partial ``OUT``. Annotations are streamed one video at a time.
@@ -12,7 +14,7 @@ from __future__ import annotations
 import os
 import shutil
 from collections import Counter, defaultdict
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -43,6 +45,29 @@ from avs_studio.media import NoAudioError, load_audio
 STATUS_CHOICES = ("accepted", "proposed", "edited", "rejected", "any")
 ANY_STATUSES = ("proposed", "accepted", "edited")  # "any" never exports rejected masks
 _SUBSET = {"avsbench-s4": "s4", "avsbench-ms3": "ms3", "avss": "avss"}
+LAYOUT_RATE = 1.0  # AVSBench layouts: the first frame of each second
+
+
+class _FrameMasks(Mapping):
+    """frame -> [(object order, label, mask or None)], decoded when a writer reads that frame."""
+
+    def __init__(self, rows: dict[int, list], order: dict[int, int], labels: dict[int, str]) -> None:
+        self.rows, self.order, self.labels = rows, order, labels
+
+    def __getitem__(self, frame: int) -> list[tuple[int | None, str, np.ndarray | None]]:
+        return [
+            (self.order.get(a.object_id), self.labels.get(a.object_id, ""), decode(a.rle) if a.area else None)
+            for a in self.rows[frame]
+        ]
+
+    def __contains__(self, frame: object) -> bool:
+        return frame in self.rows
+
+    def __iter__(self) -> Iterator[int]:
+        return iter(self.rows)
+
+    def __len__(self) -> int:
+        return len(self.rows)
 
 
 class ExportCancelled(Exception):
@@ -56,7 +81,7 @@ class ExportReport:
     videos: int = 0
     frames: int = 0
     annotations: int = 0
-    skipped_frames: int = 0  # annotated frames an AVSBench layout has no place for (not a keyframe)
+    skipped_frames: int = 0  # annotated frames an AVSBench layout has no place for (not one per second)
     by_split: dict[str, int] = field(default_factory=dict)
     manifest: dict[str, Any] = field(default_factory=dict)
 
@@ -64,7 +89,7 @@ class ExportReport:
         return (
             f"exported {self.videos} videos, {self.frames} frames, {self.annotations} annotations as "
             f"{self.format} to {self.out}"
-            + (f" ({self.skipped_frames} non-keyframes left out)" if self.skipped_frames else "")
+            + (f" ({self.skipped_frames} frames not in the layout left out)" if self.skipped_frames else "")
         )
 
 
@@ -204,9 +229,7 @@ def export_dataset(
     status_counts: Counter[str] = Counter()
     by_split: Counter[str] = Counter()
     subset = _SUBSET.get(fmt)
-    with export_folder(
-        out, force=force, projects=[project.dir], media=_media(project), marker=MARKER
-    ) as tmp:
+    with export_folder(out, force=force, projects=[project.dir], media=_media(project), marker=MARKER) as tmp:
         if subset:
             writer: Any = AvsbenchWriter(
                 tmp, subset, store.get_setting(LABEL2IDX_SETTING) if subset == "avss" else None
@@ -236,9 +259,9 @@ def export_dataset(
                 by_frame[a.frame].append(a)
             frames = _Frames(video.path)
             try:
-                if subset:
+                if subset:  # AVSBench layouts hold one frame per second, whatever else is annotated
                     count = layout.frame_count(subset, row) if row else (10 if subset == "avss" else 5)
-                    kf = keyframes(video)[:count]
+                    kf = keyframes(video, LAYOUT_RATE)[:count]
                     kept = {fi: by_frame[fi] for fi in kf if fi in by_frame}
                     report.skipped_frames += len(set(by_frame) - set(kept))
                 else:
@@ -248,7 +271,7 @@ def export_dataset(
                     continue
                 clip = ExportClip(
                     name=video.name, split=new_split, category=video.category, row=row, frame_indices=kf,
-                    frame=frames, wav=_wav_writer(video, len(kf) / max(video.keyframe_rate, 1e-9) if subset else None),
+                    frame=frames, wav=_wav_writer(video, len(kf) / LAYOUT_RATE if subset else None),
                     original_frame=_original_frames(video), size=(video.height, video.width), video_id=video.id,
                 )  # fmt: skip
                 if fmt == "coco":
@@ -259,18 +282,8 @@ def export_dataset(
                         for fi, anns in kept.items()
                     }
                     writer.add(clip, rles)
-                else:
-                    clip.masks = {
-                        fi: [
-                            (
-                                order.get(a.object_id),
-                                labels.get(a.object_id, ""),
-                                decode(a.rle) if a.area else None,
-                            )
-                            for a in anns
-                        ]
-                        for fi, anns in kept.items()
-                    }
+                else:  # decoded one frame at a time as the writer asks: dense videos fit in memory
+                    clip.masks = _FrameMasks(kept, order, labels)
                     writer.add(clip)
             finally:
                 frames.close()

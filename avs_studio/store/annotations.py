@@ -21,7 +21,7 @@ from avs_studio.store.models import Annotation, Video, utcnow
 from avs_studio.store.rows import AnnotationRow
 
 STATUSES = ("proposed", "accepted", "rejected", "edited")  # edited = changed by a person, not accepted
-SOURCES = ("proposal", "manual", "imported", "student")
+SOURCES = ("proposal", "manual", "imported", "student", "propagation")
 REVIEWED = ("accepted", "rejected")
 
 

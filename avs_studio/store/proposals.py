@@ -24,10 +24,11 @@ PROPOSED = "proposed"
 
 @dataclass(frozen=True)
 class FrameMasks:
-    """A keyframe's proposal: (label, bool mask, score) per sounding object; [] = nothing sounds here."""
+    """A keyframe's proposal: (label, bool mask, score) per sounding object; [] = nothing sounds here.
+    An int in place of the label names an existing object of the video by id; a mask may be an RLE."""
 
     frame: int
-    objects: list[tuple[str, np.ndarray, float | None]] = field(default_factory=list)
+    objects: list[tuple[str | int, np.ndarray | dict, float | None]] = field(default_factory=list)
 
 
 @dataclass
@@ -61,9 +62,11 @@ def replace_proposals(
     if stale:
         s.execute(update(Revision).where(Revision.annotation_id.in_(stale)).values(state="discarded"))
         s.execute(delete(Annotation).where(Annotation.id.in_(stale)))
-    objects = {o.label.strip().lower(): o.id for o in s.scalars(
+    known = s.scalars(
         select(SoundObject).where(SoundObject.video_id == video_id).order_by(SoundObject.index)
-    )}  # fmt: skip
+    ).all()
+    objects = {o.label.strip().lower(): o.id for o in known}
+    own_ids = {o.id for o in known}
     next_index = s.scalar(select(func.max(SoundObject.index)).where(SoundObject.video_id == video_id))
     next_index = 0 if next_index is None else next_index + 1
     now = utcnow()
@@ -72,10 +75,17 @@ def replace_proposals(
         if fm.frame in reviewed:
             counts.skipped += 1
             continue
-        items: list[tuple[int | None, np.ndarray, float | None]] = []
+        items: list[tuple[int | None, np.ndarray | dict, float | None]] = []
         for label, m, score in fm.objects:
-            if m.shape != (h, w):
-                raise ValueError(f"a mask of shape {m.shape} for a {w}x{h} frame")
+            size = tuple(m["size"]) if isinstance(m, dict) else m.shape
+            if size != (h, w):
+                raise ValueError(f"a mask of shape {size} for a {w}x{h} frame")
+            if isinstance(label, int | np.integer):
+                if int(label) not in own_ids:
+                    raise ValueError(f"object {label} is not an object of video {video_id}")
+                items.append((int(label), m, score))
+                counts.annotations += 1
+                continue
             key = label.strip().lower()
             if key not in objects:
                 obj = SoundObject(
@@ -92,11 +102,12 @@ def replace_proposals(
             items = [(None, np.zeros((h, w), bool), None)]
             counts.empty += 1
         for object_id, m, score in items:
-            rle = masks.encode(m)
+            rle = m if isinstance(m, dict) else masks.encode(m)
+            area = masks.rle_area(rle) if isinstance(m, dict) else int(np.count_nonzero(m))
             rows.append(
                 Annotation(
                     video_id=video_id, frame=fm.frame, object_id=object_id, counts=rle["counts"],
-                    height=h, width=w, area=int(np.count_nonzero(m)), source=source, status=PROPOSED,
+                    height=h, width=w, area=area, source=source, status=PROPOSED,
                     author=author, score=score, run_id=run_id, version=1, created_at=now, updated_at=now,
                 )
             )  # fmt: skip
@@ -110,3 +121,20 @@ def replace_proposals(
         )
     s.flush()
     return counts
+
+
+def delete_proposals(s: Session, video_id: int, frames: Sequence[int], source: str) -> int:
+    """Delete the proposed annotations of ``source`` on these frames (their undo steps discarded)."""
+    ids: list[int] = []
+    for i in range(0, len(frames), 500):
+        ids += s.scalars(
+            select(Annotation.id).where(
+                Annotation.video_id == video_id, Annotation.frame.in_([int(f) for f in frames[i : i + 500]]),
+                Annotation.status == PROPOSED, Annotation.source == source,
+            )
+        ).all()  # fmt: skip
+    for i in range(0, len(ids), 500):
+        chunk = ids[i : i + 500]
+        s.execute(update(Revision).where(Revision.annotation_id.in_(chunk)).values(state="discarded"))
+        s.execute(delete(Annotation).where(Annotation.id.in_(chunk)))
+    return len(ids)

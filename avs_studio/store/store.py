@@ -26,7 +26,7 @@ from avs_studio.store.annotations import SOURCES, STATUSES
 from avs_studio.store.assignments import Assignments
 from avs_studio.store.errors import ConflictError, StoreError
 from avs_studio.store.models import Annotation, Category, SoundObject, Video
-from avs_studio.store.proposals import FrameMasks, ProposalCounts, replace_proposals
+from avs_studio.store.proposals import FrameMasks, ProposalCounts, delete_proposals, replace_proposals
 from avs_studio.store.rows import (
     AnnotationRow,
     ClipResultRow,
@@ -475,6 +475,11 @@ class Store:
                 s, video_id, frames, shape, run_id=run_id, result=result, author=author, source=source
             )
         )
+
+    def delete_proposals(self, video_id: int, frames: Sequence[int], *, source: str) -> int:
+        """Remove the still-proposed annotations of ``source`` on these frames; returns how many."""
+        annotations.check(source, annotations.SOURCES, "source")
+        return self.write(lambda s: delete_proposals(s, video_id, list(frames), source))
 
     def clip_results(self, video_id: int) -> list[ClipResultRow]:
         return self._tx.read(lambda s: provenance.clip_results(s, video_id))

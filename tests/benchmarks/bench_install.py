@@ -117,7 +117,9 @@ def base_checks(py: Path, work: Path, fig: Figures) -> None:
     gui = json.loads(res.stdout.strip().splitlines()[-1])
     assert gui["heavy"] == [] and gui["frame_shown"] and not gui["run_clip_enabled"], gui
     assert "avs-studio[train]" in gui["train_tooltip"], gui
-    print(f"  base GUI: Qt modules {', '.join(gui['qt_modules'])}; greyed out: {', '.join(gui['unavailable'])}")
+    print(
+        f"  base GUI: Qt modules {', '.join(gui['qt_modules'])}; greyed out: {', '.join(gui['unavailable'])}"
+    )
     fig("base: open the GUI (no torch)", time.perf_counter() - start, "s")
 
 

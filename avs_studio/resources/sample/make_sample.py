@@ -27,7 +27,9 @@ def drum(t: np.ndarray) -> np.ndarray:
         on = d >= 0
         env = np.exp(-d[on] * 9.0)
         pitch = 110 * (1 + 0.6 * np.exp(-d[on] * 30))
-        out[on] += env * (0.8 * np.sin(2 * np.pi * np.cumsum(pitch) / RATE) + 0.15 * rng.standard_normal(on.sum()))
+        out[on] += env * (
+            0.8 * np.sin(2 * np.pi * np.cumsum(pitch) / RATE) + 0.15 * rng.standard_normal(on.sum())
+        )
     return out
 
 

@@ -131,7 +131,7 @@ def test_queries_filters_counts_and_streaming(store: Store, video_obj):
     assert len(list(store.iter_annotations(split="val", batch=2))) == 5
     c = store.counts(v)
     assert c["status"] == {"proposed": 30, "accepted": 1, "rejected": 0, "edited": 1}
-    assert c["source"] == {"proposal": 30, "manual": 2, "imported": 0, "student": 0}
+    assert c["source"] == {"proposal": 30, "manual": 2, "imported": 0, "student": 0, "propagation": 0}
 
 
 def test_set_status_and_delete(store: Store, video_obj):

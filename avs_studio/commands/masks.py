@@ -1,0 +1,111 @@
+"""`propagate` (reviewed masks -> the frames around them) and `import-masks` (a folder of per-frame PNGs)."""
+
+from __future__ import annotations
+
+import json
+import signal
+import sys
+import threading
+
+from avs_studio import extras
+
+
+def register(sub) -> None:
+    p = sub.add_parser(
+        "propagate",
+        help="carry reviewed (accepted/edited) masks to the frames between and around them, as proposals",
+        description="Every object's reviewed masks are carried forward and backward to the frames around "
+        "them and stored as proposals (source 'propagation'); reviewed frames and other proposals are never "
+        "overwritten. Ctrl-C stops after the current frame; run again to resume.",
+    )
+    p.add_argument("project_dir")
+    p.add_argument("--video", type=int, action="append", metavar="ID", help="only this video (repeatable)")
+    p.add_argument("--object", type=int, action="append", metavar="ID", help="only this object (repeatable)")
+    p.add_argument(
+        "--engine", metavar="flow|sam2|sam3", help="propagation engine (default: the config's, flow)"
+    )
+    p.add_argument(
+        "--config", metavar="FILE", help="TOML: engine, max_seconds, device, [flow] / [sam2] / [sam3]"
+    )
+    p.add_argument("--device", metavar="auto|cpu|cuda|cuda:N", help="where the model runs (sam2 / sam3)")
+    p.add_argument(
+        "--max-seconds", type=float, metavar="S", help="how far from a reviewed frame (default 10)"
+    )
+    p.add_argument("--force", action="store_true", help="recompute segments whose anchors did not change")
+    p.add_argument("--json", action="store_true", help="print the report as JSON")
+    p.set_defaults(func=cmd_propagate)
+
+    p = sub.add_parser(
+        "import-masks",
+        help="import per-frame mask PNGs (DAVIS style, 00000.png = frame 0) into a video",
+        description="A binary PNG (0/255 or 0/1) is one object named --label; an indexed (palette) PNG gives "
+        "one object per palette index ('LABEL 1', 'LABEL 2', ...). Bad files are named and skipped.",
+    )
+    p.add_argument("project_dir")
+    p.add_argument("video_id", type=int)
+    p.add_argument("folder", help="folder of PNGs named by 0-based frame number")
+    p.add_argument("--status", default="accepted", choices=["accepted", "proposed"])
+    p.add_argument("--label", help="object name (default 'object')")
+    p.set_defaults(func=cmd_import_masks)
+
+
+def _progress(done: int, total: int, message: str) -> None:
+    if sys.stderr.isatty():
+        print(f"\r[{done}/{total}] {message[:50]:50}", end="", file=sys.stderr, flush=True)
+
+
+def cmd_propagate(args) -> int:
+    from avs_studio.jobs import open_project
+    from avs_studio.jobs.propagate import propagate
+    from avs_studio.openavs.propagation import PropagationConfigError, load_propagation_config
+
+    cfg = load_propagation_config(args.config, engine=args.engine)
+    if cfg.engine in ("sam2", "sam3"):  # the model stack is an optional extra: name it before any work
+        extras.require("models", f"avs-studio propagate --engine {cfg.engine}")
+    if args.max_seconds is not None:
+        if not 0 < args.max_seconds <= 3600:
+            raise PropagationConfigError(f"--max-seconds must be in (0, 3600], got {args.max_seconds}")
+        cfg.max_seconds = args.max_seconds
+    cancel = threading.Event()
+    previous = {s: signal.signal(s, lambda *_: cancel.set()) for s in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        with open_project(args.project_dir, args.database_url) as project:
+            report = propagate(
+                project, args.video, config=cfg, device=args.device, objects=args.object, force=args.force,
+                progress=_progress, cancel=cancel,
+            )  # fmt: skip
+    finally:
+        for s, handler in previous.items():
+            signal.signal(s, handler)
+    if sys.stderr.isatty():
+        print(file=sys.stderr)
+    if args.json:
+        print(json.dumps(report.as_dict(), indent=2, default=str))
+    else:
+        print(report.summary())
+        for w in report.warnings:
+            print(f"warning: {w}", file=sys.stderr)
+    for e in report.errors:
+        print(f"error: {e}", file=sys.stderr)
+    if report.cancelled:
+        print(
+            "cancelled: the segments stored are kept; run the same command again to resume", file=sys.stderr
+        )
+        return 130
+    return 1 if report.errors else 0
+
+
+def cmd_import_masks(args) -> int:
+    from avs_studio.jobs import open_project
+    from avs_studio.jobs.import_masks import import_masks
+
+    with open_project(args.project_dir, args.database_url) as project:
+        report = import_masks(
+            project, args.video_id, args.folder, status=args.status, label=args.label, progress=_progress
+        )
+    if sys.stderr.isatty():
+        print(file=sys.stderr)
+    for problem in report.problems:
+        print(f"skipped {problem.path}: {problem.reason}", file=sys.stderr)
+    print(report.summary())
+    return 1 if report.problems and not report.files else 0
