@@ -52,6 +52,7 @@ class Problem:
     valid: list[str] = field(default_factory=list)
     limit: tuple[str, Any] | None = None
     title: str = ""  # the field's title, when the model gives one
+    type: str = ""  # pydantic's error type ("too_short", "float_type", ...)
 
 
 def _unwrap(annotation: Any) -> Any:
@@ -93,6 +94,8 @@ def type_name(annotation: Any) -> str:
         return "a table"
     if origin in (list, tuple, set, frozenset, cabc.Sequence, cabc.Set, cabc.Collection):
         item = _unwrap(args[0]) if args else Any
+        if isinstance(item, type) and issubclass(item, BaseModel):
+            return "a list of tables"
         return f"a list of {_PLURAL.get(item, 'values')}" if item is not Any else "a list"
     if origin in (dict, cabc.Mapping, cabc.MutableMapping) or a in (dict, cabc.Mapping):
         value = _unwrap(args[1]) if len(args) == 2 else Any
@@ -114,24 +117,26 @@ def list_model(annotation: Any) -> type[BaseModel] | None:
     return None
 
 
-def _walk(model: type[BaseModel], loc: tuple[Any, ...]) -> tuple[type[BaseModel], FieldInfo | None, int]:
-    """(the deepest table loc reaches, the last field met on the way, how many loc parts lead to it),
-    going down through tables and lists of tables."""
-    info, n, i = None, 0, 0
+def _walk(model: type[BaseModel], loc: tuple[Any, ...]) -> tuple[type[BaseModel], FieldInfo | None, Any, int]:
+    """(the deepest table loc reaches, the last field met, the type at the end of the way, how many loc parts
+    lead there), going down through tables and lists of tables."""
+    info: FieldInfo | None = None
+    annotation: Any = None
+    n = i = 0
     while i < len(loc):
         fields = {f.alias or k: f for k, f in model.model_fields.items()}
         found = fields.get(loc[i]) if isinstance(loc[i], str) else None
         if found is None:
             break
-        info, n = found, i + 1
+        info, annotation, n = found, found.annotation, i + 1
         inner, item = nested_model(found.annotation), list_model(found.annotation)
         if inner is not None:
             model, i = inner, i + 1
         elif item is not None and i + 1 < len(loc) and isinstance(loc[i + 1], int):
-            model, i = item, i + 2
+            model, annotation, n, i = item, item, i + 2, i + 2
         else:
             break
-    return model, info, n
+    return model, info, annotation, n
 
 
 def _keys(model: type[BaseModel]) -> list[str]:
@@ -159,26 +164,29 @@ def problems(exc: ValidationError, model: type[BaseModel], data: Any = None) -> 
             p = out.setdefault(("unknown", table, ""), Problem("unknown", table, valid=_keys(owner)))
             p.keys.append(str(loc[-1]))
             continue
-        _, info, n = _walk(model, loc)
+        _, info, annotation, n = _walk(model, loc)
         path = loc[: max(n, 1)]
         value = _lookup(data, loc[: max(n, 1)]) if data is not None else err.get("input")
         base = {"table": path[:-1], "key": str(path[-1]) if path else "", "value": value}
         base["title"] = (info.title or "") if info is not None else ""
+        base["type"] = kind
         if kind == "missing":
-            expected = f" ({type_name(info.annotation)})" if info is not None else ""
+            expected = f" ({type_name(annotation)})" if info is not None else ""
             problem = Problem("missing", text=f"is missing{expected}", **base)
         elif kind in _LIMITS:
             bound_key, op = _LIMITS[kind]
             bound = ctx[bound_key]
             problem = Problem("value", text=f"must be {op} {bound}", limit=(op, bound), **base)
-        elif kind == "string_pattern_mismatch" and ctx.get("pattern") in _PATTERN_TEXT:
-            problem = Problem("value", text=_PATTERN_TEXT[ctx["pattern"]], **base)
+        elif kind == "string_pattern_mismatch":
+            described = f"must be {info.description}" if info is not None and info.description else ""
+            text = _PATTERN_TEXT.get(ctx.get("pattern")) or described or f"must match {ctx.get('pattern')}"
+            problem = Problem("value", text=text, **base)
         elif kind in _VALUE_TEXT:
             problem = Problem("value", text=_VALUE_TEXT[kind].format(**ctx), **base)
         elif kind in ("value_error", "assertion_error"):
             problem = Problem("value", text=str(ctx.get("error", err["msg"])), **base)
         else:  # a wrong type (or a union none of whose members fit)
-            text = f"must be {type_name(info.annotation)}" if info is not None else err["msg"].lower()
+            text = f"must be {type_name(annotation)}" if info is not None else err["msg"].lower()
             problem = Problem("type", text=text, **base)
         out.setdefault((problem.kind, problem.table, problem.key), problem)
     return list(out.values())

@@ -2,7 +2,7 @@
 
 import importlib
 
-MODULES = ["project", "models", "propose", "datasets", "train", "gui"]
+MODULES = ["project", "models", "propose", "datasets", "train", "config", "gui"]
 
 
 def register_all(subparsers) -> None:

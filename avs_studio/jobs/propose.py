@@ -19,6 +19,7 @@ from typing import Any
 
 import numpy as np
 
+from avs_studio import settings
 from avs_studio.jobs.project import Project, keyframes
 from avs_studio.media import MediaError, NoAudioError, VideoReader, load_audio
 from avs_studio.openavs import Clip, FrameProposal, Pipeline, PipelineConfig, load_config
@@ -28,7 +29,7 @@ from avs_studio.store import FrameMasks, ProposalCounts, VideoRow
 Progress = Callable[[int, int, str], None]
 OnClip = Callable[[int, list[FrameProposal]], None]
 SOURCE = "proposal"
-SETTINGS_KEY = "pipeline"  # project setting the GUI writes; its "llm" {"base_url", "model", "api_key"}
+SETTINGS_KEY = settings.PIPELINE  # project setting the GUI writes; its "llm" {"base_url", "model", "api_key"}
 
 
 class ProposeError(Exception):
@@ -132,9 +133,8 @@ def propose(
 
 def llm_settings(project: Project) -> dict[str, str]:
     """The project's LLM endpoint (GUI settings "pipeline" -> "llm"); empty values dropped."""
-    values = project.store.get_setting(SETTINGS_KEY) or {}
-    llm = values.get("llm") if isinstance(values, dict) else None
-    return {k: v for k, v in (llm or {}).items() if isinstance(v, str) and v}
+    llm = settings.get(project.store, SETTINGS_KEY).llm  # a bad stored value is logged and left out
+    return {k: v for k, v in llm.model_dump().items() if v}
 
 
 def select_videos(project: Project, video_ids: Sequence[int] | None, split: str | None) -> list[VideoRow]:

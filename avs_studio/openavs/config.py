@@ -194,20 +194,41 @@ def _preferred(where: str, spec: StageSpec, prefer: Any) -> StageSpec:
     return alt if weights.is_cached(model) else spec
 
 
-def _top(data: Mapping[str, Any], where: str) -> ProfileFile:
+class _Problems:
+    """Runs the checks of each table and keeps every ConfigError, so one message names all of them."""
+
+    def __init__(self, where: str) -> None:
+        self.where, self.found = where, []
+
+    def __call__(self, check: Any, *args: Any, default: Any = None) -> Any:
+        try:
+            return check(*args)
+        except ConfigError as exc:
+            self.found.append(str(exc).removeprefix(f"{self.where}: "))
+            return default
+
+    def add(self, message: str) -> None:
+        self.found.append(message)
+
+    def raise_any(self) -> None:
+        if self.found:
+            raise ConfigError(f"{self.where}: " + "; ".join(self.found))
+
+
+def _top(data: Mapping[str, Any], where: str, problems: _Problems) -> ProfileFile | None:
     """The profile's own keys and [pipeline] (stage tables are checked one by one after)."""
-    if not isinstance(data, Mapping):
-        raise ConfigError(f"{where}: a pipeline profile is a TOML table, got {type(data).__name__}")
-    describers = data.get("describers")
-    if not isinstance(describers, list) or not describers:
-        if not [k for k in data if k not in TOP_KEYS]:
-            raise ConfigError(
-                f"{where}: needs at least one [[describers]] table; valid describers: {', '.join(DESCRIBERS.names())}"
-            )
-    for key in ("translator", "segmenter"):
-        if key not in data and not [k for k in data if k not in TOP_KEYS]:
-            raise ConfigError(f"{where}: the [{key}] table is missing")
-    return _check(ProfileFile, data, where)
+    if not isinstance(data.get("describers"), list) or not data.get("describers"):
+        problems.add(
+            f"needs at least one [[describers]] table; valid describers: {', '.join(DESCRIBERS.names())}"
+        )
+    problems.found += [
+        f"the [{key}] table is missing" for key in ("translator", "segmenter") if key not in data
+    ]
+    if problems.found:
+        rest = {k: v for k, v in data.items() if k not in ("describers", "translator", "segmenter")}
+        problems(_check, ProfileFile, {"describers": [{}], "translator": {}, "segmenter": {}, **rest}, where)
+        return None
+    return problems(_check, ProfileFile, data, where)
 
 
 def parse_config(
@@ -218,38 +239,62 @@ def parse_config(
     env: Mapping[str, str] | None = None,
 ) -> PipelineConfig:
     """PipelineConfig from parsed TOML, every table checked (openavs.schema: unknown keys, types, limits,
-    stage names and each stage's parameters); ``llm`` (base_url/model/api_key, e.g. project settings)
-    counts as a configured LLM endpoint and fills the `openai` translator's missing parameters."""
+    stage names and each stage's parameters; ConfigError names every problem found); ``llm`` (base_url/
+    model/api_key, e.g. project settings) counts as a configured LLM endpoint and fills the `openai`
+    translator's missing parameters."""
     from avs_studio.openavs.translators.openai_chat import llm_configured
 
-    top = _top(data, where)
-    pipe: PipelineTable = top.pipeline
+    if not isinstance(data, Mapping):
+        raise ConfigError(f"{where}: a pipeline profile is a TOML table, got {type(data).__name__}")
+    problems = _Problems(where)
+    top = _top(data, where, problems)
     descs, contexts = [], {}
-    for i, table in enumerate(top.describers):
-        spec, extra = _stage(where, f"describers #{i + 1}", table, DESCRIBERS, "describers")
-        descs.append(spec)
-        if extra.get(CONTEXT_KEY) is not None:
-            contexts[spec.name] = float(extra[CONTEXT_KEY])
+    raw_describers = data.get("describers")
+    for i, table in enumerate(raw_describers if isinstance(raw_describers, list) else []):
+        spec, extra = problems(
+            _stage, where, f"describers #{i + 1}", table, DESCRIBERS, "describers", default=(None, {})
+        )
+        if spec is not None:
+            descs.append(spec)
+            if extra.get(CONTEXT_KEY) is not None:
+                contexts[spec.name] = float(extra[CONTEXT_KEY])
     names = [d.name for d in descs]
     if len(set(names)) != len(names):
-        raise ConfigError(f"{where}: a describer is listed twice ({', '.join(names)}); each describer once")
-    translator, extra = _stage(where, "translator", top.translator, TRANSLATORS, "translator")
-    fallback = _stage_or_name(
-        where, f"translator.{FALLBACK_KEY}", extra.get(FALLBACK_KEY, DEFAULT_FALLBACK), TRANSLATORS
+        problems.add(f"a describer is listed twice ({', '.join(names)}); each describer once")
+    translator, fallback = None, None
+    if "translator" in data:
+        translator, extra = problems(
+            _stage, where, "translator", data["translator"], TRANSLATORS, "translator", default=(None, {})
+        )
+        fallback_table = extra.get(FALLBACK_KEY, DEFAULT_FALLBACK)
+        fallback = problems(_stage_or_name, where, f"translator.{FALLBACK_KEY}", fallback_table, TRANSLATORS)
+        unconfigured = extra.get(UNCONFIGURED_KEY)
+        if unconfigured is not None:
+            alt = problems(_stage_or_name, where, f"translator.{UNCONFIGURED_KEY}", unconfigured, TRANSLATORS)
+        if translator is not None and translator.name == "openai":
+            settings = {
+                k: v for k, v in dict(llm or {}).items() if k in ("base_url", "model", "api_key") and v
+            }
+            if unconfigured is not None and not llm_configured({**settings, **translator.params}, env):
+                translator = alt
+            else:
+                translator.params = {**settings, **translator.params}
+    segmenter = None
+    if "segmenter" in data:
+        segmenter, extra = problems(
+            _stage, where, "segmenter", data["segmenter"], SEGMENTERS, "segmenter", default=(None, {})
+        )
+        if segmenter is not None:
+            segmenter = problems(_preferred, where, segmenter, extra.get(PREFER_KEY))
+    point = data.get("point_segmenter")
+    point_spec = (
+        problems(_stage, where, "point_segmenter", point, POINT_SEGMENTERS, default=(None,))[0]
+        if point is not None
+        else None
     )
-    unconfigured = extra.get(UNCONFIGURED_KEY)
-    if translator.name == "openai":
-        settings = {k: v for k, v in dict(llm or {}).items() if k in ("base_url", "model", "api_key") and v}
-        if unconfigured is not None and not llm_configured({**settings, **translator.params}, env):
-            translator = _stage_or_name(where, f"translator.{UNCONFIGURED_KEY}", unconfigured, TRANSLATORS)
-        else:
-            translator.params = {**settings, **translator.params}
-    elif unconfigured is not None:
-        _stage_or_name(where, f"translator.{UNCONFIGURED_KEY}", unconfigured, TRANSLATORS)
-    segmenter, extra = _stage(where, "segmenter", top.segmenter, SEGMENTERS, "segmenter")
-    segmenter = _preferred(where, segmenter, extra.get(PREFER_KEY))
-    point = top.point_segmenter
-    point_spec = _stage(where, "point_segmenter", point, POINT_SEGMENTERS)[0] if point is not None else None
+    problems.raise_any()
+    assert top is not None and translator is not None and segmenter is not None and fallback is not None
+    pipe: PipelineTable = top.pipeline
     return PipelineConfig(
         describers=descs,
         translator=translator,
