@@ -75,6 +75,28 @@ def nested_model(annotation: Any) -> type[BaseModel] | None:
     return models[0] if len(models) == 1 else None
 
 
+_LISTS = (list, tuple, set, frozenset, cabc.Sequence, cabc.Set, cabc.Collection)
+_TABLES = (dict, cabc.Mapping, cabc.MutableMapping)
+
+
+def _plural(annotation: Any) -> str:
+    """``int`` -> "integers", ``list[str]`` -> "lists of strings", ``dict[str, int]`` -> "tables of integers"."""
+    members = [m for m in _members(annotation) if m is not type(None)]
+    if len(members) != 1:
+        return "values"
+    a = members[0]
+    origin, args = typing.get_origin(a), typing.get_args(a)
+    if a in _PLURAL:
+        return _PLURAL[a]
+    if isinstance(a, type) and issubclass(a, BaseModel):
+        return "tables"
+    if origin in _LISTS or a is list:
+        return f"lists of {_plural(args[0])}" if args and args[0] is not Any else "lists"
+    if origin in _TABLES or a in (dict, cabc.Mapping):
+        return f"tables of {_plural(args[1])}" if len(args) == 2 and args[1] is not Any else "tables"
+    return "values"
+
+
 def type_name(annotation: Any) -> str:
     """``float`` -> "a number", ``list[str] | None`` -> "a list of strings", ``Literal["a", "b"]`` -> ..."""
     members = [m for m in _members(annotation) if m is not type(None)]
@@ -92,16 +114,10 @@ def type_name(annotation: Any) -> str:
         return "one of " + ", ".join(repr(v) for v in args)
     if isinstance(a, type) and issubclass(a, BaseModel):
         return "a table"
-    if origin in (list, tuple, set, frozenset, cabc.Sequence, cabc.Set, cabc.Collection):
-        item = _unwrap(args[0]) if args else Any
-        if isinstance(item, type) and issubclass(item, BaseModel):
-            return "a list of tables"
-        return f"a list of {_PLURAL.get(item, 'values')}" if item is not Any else "a list"
-    if origin in (dict, cabc.Mapping, cabc.MutableMapping) or a in (dict, cabc.Mapping):
-        value = _unwrap(args[1]) if len(args) == 2 else Any
-        if value in _PLURAL:
-            return f"a table of {_PLURAL[value]}"
-        return f"a table of {type_name(value).removeprefix('a ').removeprefix('an ')}s" if args else "a table"
+    if origin in _LISTS or a is list:
+        return f"a list of {_plural(args[0])}" if args and args[0] is not Any else "a list"
+    if origin in _TABLES or a in (dict, cabc.Mapping):
+        return f"a table of {_plural(args[1])}" if len(args) == 2 and args[1] is not Any else "a table"
     if a is Any:
         return "any value"
     return f"a {getattr(a, '__name__', str(a))}"
