@@ -3,7 +3,19 @@
 import importlib
 from typing import Any
 
-MODULES = ["project", "assign", "models", "propose", "review", "masks", "datasets", "train", "loop", "gui"]
+MODULES = [
+    "project",
+    "assign",
+    "models",
+    "propose",
+    "review",
+    "masks",
+    "datasets",
+    "train",
+    "loop",
+    "config",
+    "gui",
+]
 
 
 def register_all(subparsers: Any) -> None:

@@ -146,27 +146,43 @@ def cmd_propose(args) -> int:
     return 1 if data.get("errors") else 0
 
 
+INPUT_SHAPE = '{"frames": [{"describers": {"NAME": "TEXT"}}, ...]}'
+
+
+def _input_problem(p, where: str) -> str:
+    """One problem of a translate input (validation.Problem) as a sentence naming the frame and the key."""
+    parts = [*p.table, p.key]
+    frame = f"frame {int(parts[1]) + 1}" if len(parts) > 1 and str(parts[1]).isdigit() else ""
+    if p.kind == "unknown":
+        keys = ", ".join(map(repr, p.keys))
+        return f"{where}: {frame + ': ' if frame else ''}unknown key(s) {keys}; valid keys: {', '.join(p.valid)}"
+    found = "" if p.kind == "missing" else f", got {json.dumps(p.value, ensure_ascii=False)[:60]}"
+    if frame and len(parts) == 2:
+        return f"{where}: {frame} {p.text}{found}"
+    if frame:
+        return f'{where}: {frame} needs "describers": {{"NAME": "TEXT", ...}} (strings): `{p.key}` {p.text}{found}'
+    return f"{where} must be {INPUT_SHAPE}: `{p.key}` {p.text}{found}"
+
+
 def read_translate_input(text: str, where: str) -> list[dict[str, str]]:
+    """The per-frame descriptions of a translate INPUT.json (translators.schema.TranslateInput)."""
+    from pydantic import ValidationError
+
+    from avs_studio.openavs.translators.schema import TranslateInput
+    from avs_studio.validation import problems
+
     try:
         data = json.loads(text)
     except json.JSONDecodeError as exc:
         raise TranslateInputError(f"{where} is not valid JSON: {exc}") from exc
-    frames = data.get("frames") if isinstance(data, dict) else None
-    if not isinstance(frames, list):
-        raise TranslateInputError(
-            f'{where} must be {{"frames": [{{"describers": {{"NAME": "TEXT"}}}}, ...]}}'
-        )
-    out = []
-    for i, frame in enumerate(frames, 1):
-        desc = frame.get("describers") if isinstance(frame, dict) else None
-        if not isinstance(desc, dict) or not all(
-            isinstance(k, str) and isinstance(v, str) for k, v in desc.items()
-        ):
-            raise TranslateInputError(
-                f'{where}: frame {i} needs "describers": {{"NAME": "TEXT", ...}} (strings)'
-            )
-        out.append(dict(desc))
-    return out
+    if not isinstance(data, dict):
+        raise TranslateInputError(f"{where} must be {INPUT_SHAPE}, got a JSON {type(data).__name__}")
+    try:
+        parsed = TranslateInput.model_validate(data)
+    except ValidationError as exc:
+        found = problems(exc, TranslateInput, data)
+        raise TranslateInputError("; ".join(_input_problem(p, where) for p in found[:5])) from None
+    return [dict(frame.describers) for frame in parsed.frames]
 
 
 def cmd_translate(args) -> int:

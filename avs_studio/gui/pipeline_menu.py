@@ -1,7 +1,7 @@
 """The pipeline's settings from the window: Annotate ▸ Config profile, Edit ▸ Settings…, the model
 downloads, and the offer to download a model a task found missing.
 
-The project keeps the settings dialog's dict (project setting ``jobs.clips.SETTINGS_KEY``); the
+The project keeps the settings dialog's dict (project setting ``avs_studio.settings.PIPELINE``); the
 inference worker gets the PipelineConfig built from it, and the session the profile's clip length.
 """
 
@@ -16,7 +16,8 @@ from PySide6.QtWidgets import QMenu, QMessageBox, QWidget
 
 from avs_studio.gui.statusbar import StatusBar
 from avs_studio.gui.worker import InferenceWorker
-from avs_studio.jobs.clips import SETTINGS_KEY, clip_length
+from avs_studio.jobs.clips import clip_length
+from avs_studio.settings import PIPELINE as SETTINGS_KEY
 from avs_studio.session import Controller
 from avs_studio.session.proposal_controller import profile_name
 

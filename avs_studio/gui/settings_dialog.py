@@ -1,30 +1,22 @@
 """SettingsDialog: pipeline settings (device, models per stage, LLM endpoint, keyframe rate, thresholds).
 
-The dialog reads and writes one plain dict (the main window persists it with
-``store.set_setting("pipeline", values)``)::
+The dialog edits the project setting "pipeline", typed by ``avs_studio.settings.PipelineSettings`` (its
+keys, types, defaults and checks live there; the main window stores it through ``store.set_setting``).
+Values travel as that model's plain dict::
 
-    {
-      "profile": "default",              # built-in profile the stages start from (openavs.config.profiles())
-      "device": "auto",                  # auto | cpu | cuda | cuda:N
-      "describers": ["ast", "whisper"],  # names from openavs.registry.DESCRIBERS (at least one)
-      "translator": "openai",            # TRANSLATORS
-      "segmenter": "gdino-sam2",         # SEGMENTERS
-      "point_segmenter": "sam",          # POINT_SEGMENTERS, or None
-      "llm": {"base_url": "", "model": "", "api_key": ""},   # OpenAI-compatible endpoint ("" = unset)
-      "keyframe_rate": 1.0,              # keyframes per second, (0, 60]
-      "box_threshold": 0.25,             # text segmenter thresholds, [0, 1]
-      "text_threshold": 0.25,
-    }
+    {"profile": "default", "device": "auto", "describers": ["ast", "whisper"], "translator": "openai",
+     "segmenter": "gdino-sam2", "point_segmenter": "sam", "llm": {"base_url": "", "model": "", "api_key": ""},
+     "keyframe_rate": 1.0, "box_threshold": 0.25, "text_threshold": 0.25}
 
 Public API
     SettingsDialog(values: dict | None = None, parent=None)
-        values() -> dict          the edited settings (validated form; api_key included, never logged)
-        set_values(dict)          fill the form (missing keys take the profile's values)
+        values() -> dict          the edited settings (api_key included, never logged)
+        set_values(dict)          fill the form (missing keys take the profile's values; a bad value is
+                                  replaced and named in error_label)
         validate() -> list[str]   clear messages, empty when valid; OK is refused while not empty
         error_label               QLabel that shows the messages
     default_settings(profile="default") -> dict        the settings a profile implies
-    validate_settings(values) -> list[str]              the same checks without a dialog
-    pipeline_config(values) -> PipelineConfig           the profile with these settings applied (ConfigError)
+    validate_settings, pipeline_config, redacted       re-exported from avs_studio.settings
 
 The API key is shown masked, kept in the user's own key store by ``Store.set_setting`` (avs_studio.keystore),
 never in the project database, and is never written to logs or messages (``redacted(values)`` gives a copy
@@ -33,11 +25,7 @@ safe to print).
 
 from __future__ import annotations
 
-import copy
-import inspect
-import tomllib
 from typing import Any
-from urllib.parse import urlparse
 
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import (
@@ -57,12 +45,18 @@ from PySide6.QtWidgets import (
 
 import avs_studio.openavs  # noqa: F401  (fills the stage registries)
 from avs_studio import keystore
-from avs_studio.openavs.config import PipelineConfig, parse_config, profiles, profiles_dir
+from avs_studio.openavs.config import profiles
 from avs_studio.openavs.registry import DESCRIBERS, POINT_SEGMENTERS, SEGMENTERS, TRANSLATORS, Registry
+from avs_studio.settings import (  # noqa: F401  (re-exported: the dialog's Qt-free half)
+    PipelineSettings,
+    pipeline_config,
+    pipeline_values,
+    redacted,
+    validate_settings,
+)
 
 DEVICES = ("auto", "cpu", "cuda")
 NO_POINT_SEGMENTER = "(none)"
-THRESHOLD_KEYS = ("box_threshold", "text_threshold")
 TEST_STAGES_MODULE = "avs_studio.openavs.testing"  # deterministic stages for tests: valid, not offered
 
 
@@ -73,137 +67,9 @@ def stage_names(registry: Registry) -> list[str]:
     ]
 
 
-def _profile_data(profile: str) -> dict[str, Any]:
-    if profile not in profiles():
-        raise ValueError(f"unknown pipeline profile {profile!r}; built-in profiles: {', '.join(profiles())}")
-    return tomllib.loads((profiles_dir() / f"{profile}.toml").read_text(encoding="utf-8"))
-
-
 def default_settings(profile: str = "default") -> dict[str, Any]:
     """The settings dict a built-in profile implies (LLM endpoint unset)."""
-    data = _profile_data(profile)
-    pipe = data.get("pipeline", {})
-    seg = data.get("segmenter", {})
-    point = data.get("point_segmenter")
-    return {
-        "profile": profile,
-        "device": str(pipe.get("device", "auto")),
-        "describers": [d["name"] for d in data.get("describers", [])],
-        "translator": data.get("translator", {}).get("name", ""),
-        "segmenter": seg.get("name", ""),
-        "point_segmenter": point.get("name") if point else None,
-        "llm": {"base_url": "", "model": "", "api_key": ""},
-        "keyframe_rate": float(pipe.get("keyframe_rate", 1.0)),
-        "box_threshold": float(seg.get("box_threshold", 0.25)),
-        "text_threshold": float(seg.get("text_threshold", 0.25)),
-    }
-
-
-def redacted(values: dict[str, Any]) -> dict[str, Any]:
-    """A copy safe to log: the API key replaced by "***" when set."""
-    out = copy.deepcopy(values)
-    llm = out.get("llm")
-    if isinstance(llm, dict) and llm.get("api_key"):
-        llm["api_key"] = "***"
-    return out
-
-
-def _device_ok(device: str) -> bool:
-    if device in DEVICES:
-        return True
-    head, _, index = device.partition(":")
-    return head == "cuda" and index.isdigit()
-
-
-def validate_settings(values: dict[str, Any]) -> list[str]:
-    """Messages naming each bad setting and what is allowed; [] when all are valid."""
-    errors: list[str] = []
-    if values.get("profile") not in profiles():
-        errors.append(
-            f"Profile {values.get('profile')!r} is not a built-in profile ({', '.join(profiles())})."
-        )
-    device = str(values.get("device", ""))
-    if not _device_ok(device):
-        errors.append(f"Device {device!r} is not valid: use auto, cpu, cuda or cuda:N.")
-    describers = values.get("describers") or []
-    if not describers:
-        errors.append("Choose at least one audio describer.")
-    for name in describers:
-        if name not in DESCRIBERS:
-            errors.append(f"Describer {name!r} is not available ({', '.join(DESCRIBERS.names())}).")
-    for key, reg in (("translator", TRANSLATORS), ("segmenter", SEGMENTERS)):
-        if values.get(key) not in reg:
-            errors.append(
-                f"{key.capitalize()} {values.get(key)!r} is not available ({', '.join(reg.names())})."
-            )
-    point = values.get("point_segmenter")
-    if point is not None and point not in POINT_SEGMENTERS:
-        errors.append(f"Point segmenter {point!r} is not available ({', '.join(POINT_SEGMENTERS.names())}).")
-    llm = values.get("llm") or {}
-    url = str(llm.get("base_url", "")).strip()
-    if url:
-        parts = urlparse(url)
-        if parts.scheme not in ("http", "https") or not parts.netloc:
-            errors.append(f"LLM base URL {url!r} must start with http:// or https:// and name a host.")
-    try:
-        rate = float(values.get("keyframe_rate", 0))
-        if not 0 < rate <= 60:
-            errors.append(f"Keyframe rate {rate:g} must be above 0 and at most 60 per second.")
-    except (TypeError, ValueError):
-        errors.append("Keyframe rate must be a number of keyframes per second.")
-    for key in THRESHOLD_KEYS:
-        try:
-            v = float(values.get(key, -1))
-            if not 0 <= v <= 1:
-                errors.append(f"{key.replace('_', ' ').capitalize()} {v:g} must be between 0 and 1.")
-        except (TypeError, ValueError):
-            errors.append(f"{key.replace('_', ' ').capitalize()} must be a number between 0 and 1.")
-    return errors
-
-
-def _accepts(registry: Registry, name: str, param: str) -> bool:
-    if name not in registry:
-        return False
-    factory = registry.factory(name)
-    try:
-        params = inspect.signature(factory).parameters
-    except (TypeError, ValueError):
-        return False
-    return param in params  # named only: **params factories may pass them on to a class that refuses them
-
-
-def pipeline_config(values: dict[str, Any]) -> PipelineConfig:
-    """The profile's pipeline with these settings applied; raises ConfigError naming a bad setting.
-
-    A stage keeps the profile's parameters when its name is unchanged; a newly chosen stage starts from its
-    factory's defaults. The LLM endpoint fills the `openai` translator (unset: the profile's fallback).
-    """
-    data = _profile_data(str(values.get("profile", "default")))
-    pipe = dict(data.get("pipeline", {}))
-    pipe["device"] = str(values.get("device", pipe.get("device", "auto")))
-    pipe["keyframe_rate"] = float(values.get("keyframe_rate", pipe.get("keyframe_rate", 1.0)))
-    data["pipeline"] = pipe
-    old = {d.get("name"): d for d in data.get("describers", [])}
-    data["describers"] = [old.get(n, {"name": n}) for n in values.get("describers", list(old))]
-    for key in ("translator", "segmenter"):
-        name = values.get(key)
-        if name and data.get(key, {}).get("name") != name:
-            data[key] = {"name": name}
-    seg = dict(data["segmenter"])
-    for key in THRESHOLD_KEYS:
-        if key in values and (key in seg or _accepts(SEGMENTERS, seg["name"], key)):
-            seg[key] = float(values[key])
-    data["segmenter"] = seg
-    if "point_segmenter" in values:
-        point = values["point_segmenter"]
-        if point is None:
-            data.pop("point_segmenter", None)
-        elif (data.get("point_segmenter") or {}).get("name") != point:
-            data["point_segmenter"] = {"name": point}
-    llm = {k: v for k, v in (values.get("llm") or {}).items() if v}
-    cfg = parse_config(data, f"settings (profile {values.get('profile', 'default')})", llm=llm)
-    cfg.profile = str(values.get("profile", "default"))
-    return cfg
+    return PipelineSettings.for_profile(profile).model_dump()
 
 
 def _choose(combo: QComboBox, text: str) -> None:
@@ -291,10 +157,9 @@ class SettingsDialog(QDialog):
 
     # ------------------------------------------------------------------ values
     def set_values(self, values: dict[str, Any]) -> None:
-        base = default_settings(
-            values.get("profile", "default") if values.get("profile") in profiles() else "default"
-        )
-        v = {**base, **values, "llm": {**base["llm"], **(values.get("llm") or {})}}
+        typed, notes = pipeline_values(values)
+        v = typed.model_dump()
+        self.error_label.setText("\n".join(f"{n} The profile's value is shown." for n in notes))
         self._filling = True
         try:
             self.profile.setCurrentText(v["profile"])

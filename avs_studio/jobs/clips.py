@@ -13,13 +13,10 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from avs_studio.jobs.project import Project
+from avs_studio.settings import PIPELINE
 
 if TYPE_CHECKING:
     from avs_studio.openavs import PipelineConfig
-
-# the project's pipeline settings (the GUI's settings dialog): "profile", "llm" {"base_url", "model",
-# "api_key"}, devices and thresholds
-SETTINGS_KEY = "pipeline"
 
 
 def clip_length(config: PipelineConfig | str | Path | None = None) -> int:
@@ -33,7 +30,7 @@ def clip_length(config: PipelineConfig | str | Path | None = None) -> int:
 
 def project_profile(project: Project) -> str:
     """The pipeline profile the project's settings name (the GUI's choice), else "default"."""
-    values = project.store.get_setting(SETTINGS_KEY) or {}
+    values = project.store.get_setting(PIPELINE) or {}
     profile = values.get("profile") if isinstance(values, dict) else None
     return str(profile) if profile else "default"
 

@@ -23,7 +23,8 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from avs_studio.jobs.clips import SETTINGS_KEY, clip_length, split_clips
+from avs_studio import settings
+from avs_studio.jobs.clips import clip_length, split_clips
 from avs_studio.jobs.engine import Engine, openavs_engine_id, resolve_engine
 from avs_studio.jobs.project import Project, keyframes
 from avs_studio.media import MediaError, NoAudioError, VideoReader, load_audio
@@ -156,9 +157,8 @@ def propose(
 
 def llm_settings(project: Project) -> dict[str, str]:
     """The project's LLM endpoint (GUI settings "pipeline" -> "llm"); empty values dropped."""
-    values = project.store.get_setting(SETTINGS_KEY) or {}
-    llm = values.get("llm") if isinstance(values, dict) else None
-    return {k: v for k, v in (llm or {}).items() if isinstance(v, str) and v}
+    llm = settings.get(project.store, settings.PIPELINE).llm  # a bad stored value is logged and left out
+    return {k: v for k, v in llm.model_dump().items() if v}
 
 
 def select_videos(project: Project, video_ids: Sequence[int] | None, split: str | None) -> list[VideoRow]:

@@ -9,23 +9,28 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from pydantic import BaseModel, ValidationError
+
 from avs_studio.atomic import atomic_dir
 from avs_studio.openavs.registry import DESCRIBERS, POINT_SEGMENTERS, SEGMENTERS, TRANSLATORS, Registry
+from avs_studio.openavs.schema import (  # noqa: F401  (ConfigError and the keys re-exported)
+    CONTEXT_KEY,
+    FALLBACK_KEY,
+    PIPELINE_KEYS,
+    PREFER_KEY,
+    TOP_KEYS,
+    UNCONFIGURED_KEY,
+    ConfigError,
+    PipelineTable,
+    ProfileFile,
+    stage_model,
+)
 from avs_studio.resources import resources_dir
+from avs_studio.validation import Problem, problems
 
 DEFAULT_PROFILE = "default"
-TOP_KEYS = ("profile", "description", "pipeline", "describers", "translator", "segmenter", "point_segmenter")
-PIPELINE_KEYS = ("keyframe_rate", "clip_seconds", "device", "context_seconds")
-CONTEXT_KEY = "context"  # a describer's own audio context (seconds each side), overriding the pipeline's
-UNCONFIGURED_KEY = "when_unconfigured"  # translator: the stage used when no LLM endpoint is set
-FALLBACK_KEY = "fallback"  # translator: the stage that answers a clip whose answer was unusable
 DEFAULT_FALLBACK = {"name": "offline", "embeddings": "auto"}  # keywords alone if MiniLM is not downloaded
-PREFER_KEY = "prefer"  # segmenter: a stage used instead when its registered `model` is in the cache
 TINY_PREFIX = "tiny:"  # a parameter "tiny:FAMILY" is the path of a tiny random model (tiny-random profile)
-
-
-class ConfigError(ValueError):
-    """A pipeline config is malformed; the message names the file, the key and the valid choices."""
 
 
 @dataclass
@@ -102,11 +107,52 @@ def profiles() -> list[str]:
     return sorted(p.stem for p in profiles_dir().glob("*.toml"))
 
 
-def _stage(where: str, key: str, value: Any, registry: Registry) -> StageSpec:
+# Keys of a stage table that belong to its place in the profile, not to the stage's factory.
+SLOT_KEYS = {
+    "describers": (CONTEXT_KEY,),
+    "translator": (UNCONFIGURED_KEY, FALLBACK_KEY),
+    "segmenter": (PREFER_KEY,),
+}
+
+
+def _sentence(p: Problem, table: str = "", stage: str = "") -> str:
+    """One problem: the table, the key, what is expected and what was found."""
+    label = ".".join(x for x in (table, *p.table) if x)
+    where = f"[{label}] " if label else ""
+    if p.kind == "unknown":
+        keys = ", ".join(map(repr, p.keys))
+        if not label:
+            return f"unknown key(s) {keys}; valid keys: {', '.join(p.valid)}"
+        return (
+            f"unknown key(s) {keys} in [{label}]{f' ({stage})' if stage else ''}; valid: {', '.join(p.valid)}"
+        )
+    if p.kind == "missing":
+        return f"{where}needs `{p.key}` {p.text.removeprefix('is missing ')}".rstrip()
+    if p.limit is not None:
+        op, bound = p.limit
+        return f"{where}needs {p.key} {op} {bound}, got {p.value!r}"
+    return f"{where}`{p.key}` {p.text}, got {p.value!r}"
+
+
+def _check(
+    model: type[BaseModel], data: Mapping[str, Any], where: str, table: str = "", stage: str = ""
+) -> Any:
+    """``data`` validated by ``model``; ConfigError naming every problem (never a pydantic error)."""
+    try:
+        return model.model_validate(data)
+    except ValidationError as exc:
+        found = problems(exc, model, data)
+        raise ConfigError(f"{where}: " + "; ".join(_sentence(p, table, stage) for p in found)) from None
+
+
+def _stage(
+    where: str, key: str, value: Any, registry: Registry, slot: str = "plain"
+) -> tuple[StageSpec, dict]:
+    """A stage table checked against its factory's parameters: (the stage, its slot keys' values)."""
     if not isinstance(value, Mapping):
         raise ConfigError(f"{where}: [{key}] must be a table with a `name` ({', '.join(registry.names())})")
     params = dict(value)
-    name = params.pop("name", None)
+    name = params.get("name")
     if not isinstance(name, str) or not name:
         raise ConfigError(
             f"{where}: [{key}] has no `name`; valid {registry.kind}s: {', '.join(registry.names())}"
@@ -115,25 +161,26 @@ def _stage(where: str, key: str, value: Any, registry: Registry) -> StageSpec:
         raise ConfigError(
             f"{where}: [{key}] name {name!r} is not a known {registry.kind}; valid: {', '.join(registry.names())}"
         )
-    return StageSpec(name, params)
+    slot_values = {k: params.pop(k) for k in SLOT_KEYS.get(slot, ()) if k in params}
+    checked = {k: v for k, v in slot_values.items() if k not in (FALLBACK_KEY, PREFER_KEY)}  # stages: below
+    _check(stage_model(slot, registry, name), {**params, **checked}, where, key, f"{registry.kind} {name!r}")
+    del params["name"]
+    return StageSpec(name, params), slot_values
 
 
 def _stage_or_name(where: str, key: str, value: Any, registry: Registry) -> StageSpec:
     """A stage given as a table with a `name`, or as just its name."""
-    return _stage(where, key, {"name": value} if isinstance(value, str) else value, registry)
+    return _stage(where, key, {"name": value} if isinstance(value, str) else value, registry)[0]
 
 
-def _preferred(where: str, table: Mapping[str, Any], registry: Registry) -> StageSpec:
+def _preferred(where: str, spec: StageSpec, prefer: Any) -> StageSpec:
     """[segmenter] with an optional `prefer` table: that stage when its registered `model` is in the
     weight cache (e.g. SAM 3 once downloaded), else the table's own stage."""
     from avs_studio.openavs import weights
 
-    own = dict(table)
-    prefer = own.pop(PREFER_KEY, None)
-    spec = _stage(where, "segmenter", own, registry)
     if prefer is None:
         return spec
-    alt = _stage(where, f"segmenter.{PREFER_KEY}", prefer, registry)
+    alt = _stage(where, f"segmenter.{PREFER_KEY}", prefer, SEGMENTERS)[0]
     model = alt.params.get("model")
     try:
         known = isinstance(model, str) and bool(weights.get_spec(model))
@@ -147,10 +194,41 @@ def _preferred(where: str, table: Mapping[str, Any], registry: Registry) -> Stag
     return alt if weights.is_cached(model) else spec
 
 
-def _context(where: str, table: str, value: Any, key: str = CONTEXT_KEY) -> float:
-    if isinstance(value, bool) or not isinstance(value, int | float) or not 0 <= value <= 30:
-        raise ConfigError(f"{where}: [{table}] {key} must be a number of seconds from 0 to 30, got {value!r}")
-    return float(value)
+class _Problems:
+    """Runs the checks of each table and keeps every ConfigError, so one message names all of them."""
+
+    def __init__(self, where: str) -> None:
+        self.where, self.found = where, []
+
+    def __call__(self, check: Any, *args: Any, default: Any = None) -> Any:
+        try:
+            return check(*args)
+        except ConfigError as exc:
+            self.found.append(str(exc).removeprefix(f"{self.where}: "))
+            return default
+
+    def add(self, message: str) -> None:
+        self.found.append(message)
+
+    def raise_any(self) -> None:
+        if self.found:
+            raise ConfigError(f"{self.where}: " + "; ".join(self.found))
+
+
+def _top(data: Mapping[str, Any], where: str, problems: _Problems) -> ProfileFile | None:
+    """The profile's own keys and [pipeline] (stage tables are checked one by one after)."""
+    if not isinstance(data.get("describers"), list) or not data.get("describers"):
+        problems.add(
+            f"needs at least one [[describers]] table; valid describers: {', '.join(DESCRIBERS.names())}"
+        )
+    problems.found += [
+        f"the [{key}] table is missing" for key in ("translator", "segmenter") if key not in data
+    ]
+    if problems.found:
+        rest = {k: v for k, v in data.items() if k not in ("describers", "translator", "segmenter")}
+        problems(_check, ProfileFile, {"describers": [{}], "translator": {}, "segmenter": {}, **rest}, where)
+        return None
+    return problems(_check, ProfileFile, data, where)
 
 
 def parse_config(
@@ -160,82 +238,76 @@ def parse_config(
     llm: Mapping[str, Any] | None = None,
     env: Mapping[str, str] | None = None,
 ) -> PipelineConfig:
-    """PipelineConfig from parsed TOML; ``llm`` (base_url/model/api_key, e.g. project settings) counts
-    as a configured LLM endpoint and fills the `openai` translator's missing parameters."""
+    """PipelineConfig from parsed TOML, every table checked (openavs.schema: unknown keys, types, limits,
+    stage names and each stage's parameters; ConfigError names every problem found); ``llm`` (base_url/
+    model/api_key, e.g. project settings) counts as a configured LLM endpoint and fills the `openai`
+    translator's missing parameters."""
     from avs_studio.openavs.translators.openai_chat import llm_configured
 
-    unknown = [k for k in data if k not in TOP_KEYS]
-    if unknown:
-        raise ConfigError(
-            f"{where}: unknown key(s) {', '.join(map(repr, unknown))}; valid keys: {', '.join(TOP_KEYS)}"
+    if not isinstance(data, Mapping):
+        raise ConfigError(f"{where}: a pipeline profile is a TOML table, got {type(data).__name__}")
+    problems = _Problems(where)
+    top = _top(data, where, problems)
+    descs, contexts = [], {}
+    raw_describers = data.get("describers")
+    for i, table in enumerate(raw_describers if isinstance(raw_describers, list) else []):
+        spec, extra = problems(
+            _stage, where, f"describers #{i + 1}", table, DESCRIBERS, "describers", default=(None, {})
         )
-    pipe = data.get("pipeline", {})
-    if not isinstance(pipe, Mapping):
-        raise ConfigError(f"{where}: [pipeline] must be a table with {', '.join(PIPELINE_KEYS)}")
-    bad = [k for k in pipe if k not in PIPELINE_KEYS]
-    if bad:
-        raise ConfigError(
-            f"{where}: unknown key(s) {', '.join(map(repr, bad))} in [pipeline]; valid: {', '.join(PIPELINE_KEYS)}"
-        )
-    describers = data.get("describers")
-    if not isinstance(describers, list) or not describers:
-        raise ConfigError(
-            f"{where}: needs at least one [[describers]] table; valid describers: {', '.join(DESCRIBERS.names())}"
-        )
-    for key in ("translator", "segmenter"):
-        if key not in data:
-            raise ConfigError(f"{where}: the [{key}] table is missing")
-    descs = [_stage(where, f"describers #{i + 1}", d, DESCRIBERS) for i, d in enumerate(describers)]
-    contexts = {
-        d.name: _context(where, f"describers #{i + 1}", d.params.pop(CONTEXT_KEY))
-        for i, d in enumerate(descs)
-        if CONTEXT_KEY in d.params
-    }
+        if spec is not None:
+            descs.append(spec)
+            if extra.get(CONTEXT_KEY) is not None:
+                contexts[spec.name] = float(extra[CONTEXT_KEY])
     names = [d.name for d in descs]
     if len(set(names)) != len(names):
-        raise ConfigError(f"{where}: a describer is listed twice ({', '.join(names)}); each describer once")
-    tr_table = dict(data["translator"]) if isinstance(data["translator"], Mapping) else data["translator"]
-    unconfigured = tr_table.pop(UNCONFIGURED_KEY, None) if isinstance(tr_table, dict) else None
-    fallback = tr_table.pop(FALLBACK_KEY, DEFAULT_FALLBACK) if isinstance(tr_table, dict) else None
-    translator = _stage(where, "translator", tr_table, TRANSLATORS)
-    fallback_spec = _stage_or_name(where, f"translator.{FALLBACK_KEY}", fallback, TRANSLATORS)
-    if translator.name == "openai":
-        settings = {k: v for k, v in dict(llm or {}).items() if k in ("base_url", "model", "api_key") and v}
-        if unconfigured is not None and not llm_configured({**settings, **translator.params}, env):
-            translator = _stage(where, f"translator.{UNCONFIGURED_KEY}", {"name": unconfigured}, TRANSLATORS)
-        else:
-            translator.params = {**settings, **translator.params}
-    seg_table = data["segmenter"]
-    if not isinstance(seg_table, Mapping):
-        raise ConfigError(
-            f"{where}: [segmenter] must be a table with a `name` ({', '.join(SEGMENTERS.names())})"
+        problems.add(f"a describer is listed twice ({', '.join(names)}); each describer once")
+    translator, fallback = None, None
+    if "translator" in data:
+        translator, extra = problems(
+            _stage, where, "translator", data["translator"], TRANSLATORS, "translator", default=(None, {})
         )
-    segmenter = _preferred(where, seg_table, SEGMENTERS)
+        fallback_table = extra.get(FALLBACK_KEY, DEFAULT_FALLBACK)
+        fallback = problems(_stage_or_name, where, f"translator.{FALLBACK_KEY}", fallback_table, TRANSLATORS)
+        unconfigured = extra.get(UNCONFIGURED_KEY)
+        if unconfigured is not None:
+            alt = problems(_stage_or_name, where, f"translator.{UNCONFIGURED_KEY}", unconfigured, TRANSLATORS)
+        if translator is not None and translator.name == "openai":
+            settings = {
+                k: v for k, v in dict(llm or {}).items() if k in ("base_url", "model", "api_key") and v
+            }
+            if unconfigured is not None and not llm_configured({**settings, **translator.params}, env):
+                translator = alt
+            else:
+                translator.params = {**settings, **translator.params}
+    segmenter = None
+    if "segmenter" in data:
+        segmenter, extra = problems(
+            _stage, where, "segmenter", data["segmenter"], SEGMENTERS, "segmenter", default=(None, {})
+        )
+        if segmenter is not None:
+            segmenter = problems(_preferred, where, segmenter, extra.get(PREFER_KEY))
     point = data.get("point_segmenter")
-    point_spec = _stage(where, "point_segmenter", point, POINT_SEGMENTERS) if point is not None else None
-    try:
-        keyframe_rate = float(pipe.get("keyframe_rate", 1.0))
-        clip_seconds = int(pipe.get("clip_seconds", 5))
-    except (TypeError, ValueError) as exc:
-        raise ConfigError(
-            f"{where}: [pipeline] keyframe_rate must be a number and clip_seconds an integer"
-        ) from exc
-    if keyframe_rate <= 0 or clip_seconds < 1:
-        raise ConfigError(f"{where}: [pipeline] needs keyframe_rate > 0 and clip_seconds >= 1")
-    context = _context(where, "pipeline", pipe.get("context_seconds", 0.0), "context_seconds")
+    point_spec = (
+        problems(_stage, where, "point_segmenter", point, POINT_SEGMENTERS, default=(None,))[0]
+        if point is not None
+        else None
+    )
+    problems.raise_any()
+    assert top is not None and translator is not None and segmenter is not None and fallback is not None
+    pipe: PipelineTable = top.pipeline
     return PipelineConfig(
         describers=descs,
         translator=translator,
         segmenter=segmenter,
         point_segmenter=point_spec,
-        translator_fallback=fallback_spec,
-        keyframe_rate=keyframe_rate,
-        clip_seconds=clip_seconds,
-        device=str(pipe.get("device", "auto")),
-        context_seconds=context,
+        translator_fallback=fallback,
+        keyframe_rate=pipe.keyframe_rate,
+        clip_seconds=pipe.clip_seconds,
+        device=pipe.device,
+        context_seconds=pipe.context_seconds,
         describer_context=contexts,
-        profile=str(data.get("profile", "")),
-        description=str(data.get("description", "")),
+        profile=top.profile,
+        description=top.description,
     )
 
 

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import inspect
 from collections.abc import Callable
 from typing import Any
+
+PIPELINE_PARAMS = ("device",)  # passed by the pipeline to every factory, never set in a stage's table
 
 
 class UnknownStageError(KeyError):
@@ -44,6 +47,34 @@ class Registry:
 
     def __contains__(self, name: str) -> bool:
         return name in self._factories
+
+    def signature(self, name: str) -> inspect.Signature:
+        """The factory's signature, annotations evaluated where they can be: the stage's parameters."""
+        return signature(self.factory(name))
+
+
+def signature(factory: Callable[..., Any]) -> inspect.Signature:
+    try:
+        return inspect.signature(factory, eval_str=True)
+    except (NameError, TypeError, SyntaxError):  # an annotation names something not importable here
+        return inspect.signature(factory)
+
+
+def ignoring_device(cls: Callable[..., Any]) -> Callable[..., Any]:
+    """A factory of ``cls`` that takes (and drops) the pipeline's ``device``; its signature is ``cls``'s
+    plus ``device``, so a profile's parameters are checked against ``cls``."""
+
+    def factory(device: str | None = None, **params: Any) -> Any:
+        return cls(**params)
+
+    sig = signature(cls)
+    params = [p for p in sig.parameters.values() if p.kind is not p.VAR_KEYWORD]
+    rest = [p for p in sig.parameters.values() if p.kind is p.VAR_KEYWORD]
+    device = inspect.Parameter("device", inspect.Parameter.KEYWORD_ONLY, default=None, annotation=str | None)
+    factory.__signature__ = sig.replace(parameters=[*params, device, *rest])  # type: ignore[attr-defined]
+    factory.__name__ = factory.__qualname__ = f"make_{getattr(cls, '__name__', 'stage')}"
+    factory.__module__ = getattr(cls, "__module__", __name__)
+    return factory
 
 
 DESCRIBERS = Registry("audio describer")

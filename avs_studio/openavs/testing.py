@@ -16,16 +16,16 @@ from __future__ import annotations
 import json
 from collections import OrderedDict
 from collections.abc import Mapping, Sequence
-from typing import Any
 
 import cv2
 import numpy as np
 
 from avs_studio.openavs.registry import (
-    register_describer,
-    register_point_segmenter,
-    register_segmenter,
-    register_translator,
+    DESCRIBERS,
+    POINT_SEGMENTERS,
+    SEGMENTERS,
+    TRANSLATORS,
+    ignoring_device,
 )
 from avs_studio.openavs.translators.base import translate_with_retries
 from avs_studio.openavs.types import ObjectProposal, Translation
@@ -239,26 +239,8 @@ class ColorPointSegmenter:
         return mask
 
 
-@register_describer("fixed")
-def make_fixed(device: str | None = None, **params: Any) -> FixedDescriber:
-    return FixedDescriber(**params)
-
-
-@register_describer("tone")
-def make_tone(device: str | None = None, **params: Any) -> ToneDescriber:
-    return ToneDescriber(**params)
-
-
-@register_translator("keyword")
-def make_keyword(device: str | None = None, **params: Any) -> KeywordTranslator:
-    return KeywordTranslator(**params)
-
-
-@register_segmenter("color-box")
-def make_color_box(device: str | None = None, **params: Any) -> ColorBoxSegmenter:
-    return ColorBoxSegmenter(**params)
-
-
-@register_point_segmenter("color-point")
-def make_color_point(device: str | None = None, **params: Any) -> ColorPointSegmenter:
-    return ColorPointSegmenter(**params)
+DESCRIBERS.add("fixed", ignoring_device(FixedDescriber))
+DESCRIBERS.add("tone", ignoring_device(ToneDescriber))
+TRANSLATORS.add("keyword", ignoring_device(KeywordTranslator))
+SEGMENTERS.add("color-box", ignoring_device(ColorBoxSegmenter))
+POINT_SEGMENTERS.add("color-point", ignoring_device(ColorPointSegmenter))

@@ -10,8 +10,7 @@ import torch
 
 from avs_studio.openavs import weights
 from avs_studio.openavs.describers.common import prepare, top_labels
-from avs_studio.openavs.devices import autocast, resolve_device
-from avs_studio.openavs.registry import register_describer
+from avs_studio.openavs.devices import autocast
 
 
 def load_ast(path: str | Path, device: str | torch.device = "cpu"):
@@ -58,18 +57,3 @@ class AstDescriber:
             top_labels(p, self.labels, self.top_k, self.threshold) if len(np.ravel(seg)) else ""
             for p, seg in zip(probs, segments)
         ]
-
-
-@register_describer("ast")
-def make_ast(
-    model: str | None = "ast-audioset",
-    path: str | None = None,
-    top_k: int = 3,
-    threshold: float = 0.1,
-    batch_size: int = 16,
-    device: str = "auto",
-) -> AstDescriber:
-    dev = resolve_device(device)
-    p = weights.local_path(model, path)
-    m, fe = weights.shared_model("ast", p, dev, lambda: load_ast(p, dev))
-    return AstDescriber(m, fe, dev, top_k, threshold, batch_size)

@@ -16,7 +16,6 @@ import torch
 from avs_studio.openavs import weights
 from avs_studio.openavs.describers.common import prepare
 from avs_studio.openavs.devices import autocast, resolve_device
-from avs_studio.openavs.registry import register_describer
 
 PAPER_PROMPTS = [
     "generate audio caption",
@@ -113,18 +112,3 @@ class AudioLmDescriber:
         for j, i in enumerate(keep):
             out[i] = ANSWER_SEP.join(a for a in answers[j * k : (j + 1) * k] if a)
         return out
-
-
-@register_describer("audio-lm")
-def make_audio_lm(
-    model: str | None = None,
-    path: str | None = None,
-    prompts: list[str] | None = None,
-    max_new_tokens: int = 32,
-    batch_size: int = 8,
-    device: str = "auto",
-) -> AudioLmDescriber:
-    dev = resolve_device(device)
-    p = weights.local_path(model, path)
-    m, proc = weights.shared_model("audio-lm", p, dev, lambda: load_audio_lm(p, dev))
-    return AudioLmDescriber(m, proc, dev, prompts, max_new_tokens, batch_size)

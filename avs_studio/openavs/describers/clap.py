@@ -10,8 +10,7 @@ import torch
 
 from avs_studio.openavs import weights
 from avs_studio.openavs.describers.common import prepare, top_labels
-from avs_studio.openavs.devices import autocast, resolve_device
-from avs_studio.openavs.registry import register_describer
+from avs_studio.openavs.devices import autocast
 
 # Used when resources/sound_sources.txt is absent.
 BUILTIN_VOCABULARY = [
@@ -120,20 +119,3 @@ class ClapDescriber:
             top_labels(p, self.vocabulary, self.top_k, self.min_prob) if len(np.ravel(seg)) else ""
             for p, seg in zip(probs, segments)
         ]
-
-
-@register_describer("clap")
-def make_clap(
-    model: str | None = "clap-htsat",
-    path: str | None = None,
-    vocabulary: str | None = None,
-    template: str = "the sound of {}",
-    top_k: int = 3,
-    min_prob: float = 0.05,
-    batch_size: int = 16,
-    device: str = "auto",
-) -> ClapDescriber:
-    dev = resolve_device(device)
-    p = weights.local_path(model, path)
-    m, proc = weights.shared_model("clap", p, dev, lambda: load_clap(p, dev))
-    return ClapDescriber(m, proc, dev, load_vocabulary(vocabulary), template, top_k, min_prob, batch_size)

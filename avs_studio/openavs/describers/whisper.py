@@ -13,10 +13,9 @@ import torch
 from avs_studio.openavs import weights
 from avs_studio.openavs.describers.common import prepare
 from avs_studio.openavs.devices import resolve_device
-from avs_studio.openavs.registry import register_describer
+from avs_studio.openavs.factories import WHISPER_LANGUAGE as DEFAULT_LANGUAGE
 
 RATE = 16000
-DEFAULT_LANGUAGE = "en"  # the language spoken; "auto": Whisper guesses it from each (short) segment
 SPECIAL = re.compile(r"<\|[^|>]*\|>")  # <|notimestamps|> and the like, never part of the speech
 
 
@@ -129,22 +128,3 @@ class WhisperDescriber:
             text = text.replace('"', "'")
             out[i] = f'speech: "{text}"' if text else ""
         return out
-
-
-@register_describer("whisper")
-def make_whisper(
-    model: str | None = "whisper-small",
-    path: str | None = None,
-    language: str = DEFAULT_LANGUAGE,
-    vad_threshold: float = 0.5,
-    min_speech_ms: int = 250,
-    max_tokens: int = 48,
-    device: str = "auto",
-) -> WhisperDescriber:
-    from avs_studio.openavs.weights import shared_model
-
-    code = whisper_language(language)  # a bad name fails before the model loads
-    dev = resolve_device(device)
-    p = weights.local_path(model, path)
-    m = shared_model("whisper", p, dev, lambda: load_whisper(p, dev))
-    return WhisperDescriber(m, dev, silero_speech(min_speech_ms, vad_threshold), code or "auto", max_tokens)

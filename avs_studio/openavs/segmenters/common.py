@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import numpy as np
-import torch
 
 NMS_IOU = 0.7  # boxes overlapping more than this are one object (the best-scored one is kept)
 
@@ -11,6 +10,7 @@ NMS_IOU = 0.7  # boxes overlapping more than this are one object (the best-score
 def merge_duplicates(boxes: np.ndarray, scores: np.ndarray, iou: float = NMS_IOU) -> list[int]:
     """Indices of the boxes non-maximum suppression keeps (torchvision.ops.nms over all phrases together),
     best score first. ``iou`` >= 1 keeps every box. Boxes are (N, 4) xyxy."""
+    import torch
     from torchvision.ops import nms
 
     n = len(boxes)

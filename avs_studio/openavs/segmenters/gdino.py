@@ -13,11 +13,8 @@ import numpy as np
 import torch
 
 from avs_studio.openavs import weights
-from avs_studio.openavs.devices import autocast, resolve_device
-from avs_studio.openavs.registry import register_segmenter
+from avs_studio.openavs.devices import autocast
 from avs_studio.openavs.segmenters.common import NMS_IOU, merge_duplicates
-from avs_studio.openavs.segmenters.sam import sam_engine
-from avs_studio.openavs.segmenters.sam2 import sam2_engine
 from avs_studio.openavs.types import ObjectProposal
 
 
@@ -183,30 +180,3 @@ class DetectThenSegment:
                 for j, d in enumerate(dets[i])
             ]
         return out
-
-
-def _register_detect_then_segment(name: str, engine_factory, default_sam: str):
-    """Register `name`: GroundingDINO boxes, then masks from the engine `engine_factory` builds."""
-
-    def make(
-        detector: str | None = "grounding-dino-tiny",
-        detector_path: str | None = None,
-        sam: str | None = default_sam,
-        sam_path: str | None = None,
-        box_threshold: float = 0.25,
-        text_threshold: float = 0.25,
-        max_boxes: int = 10,
-        nms_iou: float = NMS_IOU,
-        cache_size: int = 16,
-        device: str = "auto",
-    ) -> DetectThenSegment:
-        dev = resolve_device(device)
-        det = grounding_dino(detector, detector_path, dev, box_threshold, text_threshold, max_boxes, nms_iou)
-        return DetectThenSegment(det, engine_factory(sam, sam_path, str(dev), cache_size), name)
-
-    make.__name__ = make.__qualname__ = f"make_{name.replace('-', '_')}"
-    return register_segmenter(name)(make)
-
-
-make_gdino_sam = _register_detect_then_segment("gdino-sam", sam_engine, "sam-vit-h")
-make_gdino_sam2 = _register_detect_then_segment("gdino-sam2", sam2_engine, "sam2.1-hiera-large")

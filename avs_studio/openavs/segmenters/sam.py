@@ -17,7 +17,6 @@ import torch
 
 from avs_studio.openavs import weights
 from avs_studio.openavs.devices import autocast, resolve_device
-from avs_studio.openavs.registry import register_point_segmenter
 
 # segment_anything's own variants (build_sam.py), keyed by the image encoder's width.
 SAM_VARIANTS: dict[str, dict[str, Any]] = {
@@ -298,10 +297,3 @@ class SamPointSegmenter:
         emb = self.engine.embed_many([key], [image])[0]
         mask, _ = self.engine.prompt_to_mask(emb, points, labels, box, mask_input)
         return mask
-
-
-@register_point_segmenter("sam")
-def make_sam_point_segmenter(
-    model: str | None = "sam-vit-h", path: str | None = None, device: str = "auto", cache_size: int = 16
-) -> SamPointSegmenter:
-    return SamPointSegmenter(sam_engine(model, path, device, cache_size))

@@ -11,7 +11,6 @@ import torch
 
 from avs_studio.openavs import weights
 from avs_studio.openavs.devices import autocast, resolve_device
-from avs_studio.openavs.registry import register_point_segmenter
 from avs_studio.openavs.segmenters.sam import EmbeddingEngine, SamPointSegmenter, _fingerprint
 
 
@@ -99,13 +98,3 @@ def sam2_engine(
 class Sam2PointSegmenter(SamPointSegmenter):
     def __init__(self, engine: Sam2Engine, name: str = "sam2"):
         super().__init__(engine, name)
-
-
-@register_point_segmenter("sam2")
-def make_sam2_point_segmenter(
-    model: str | None = "sam2.1-hiera-large",
-    path: str | None = None,
-    device: str = "auto",
-    cache_size: int = 16,
-) -> Sam2PointSegmenter:
-    return Sam2PointSegmenter(sam2_engine(model, path, device, cache_size))

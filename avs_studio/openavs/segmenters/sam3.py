@@ -18,15 +18,12 @@ import numpy as np
 import torch
 
 from avs_studio.openavs import weights
-from avs_studio.openavs.devices import autocast, resolve_device
-from avs_studio.openavs.registry import register_segmenter
+from avs_studio.openavs.devices import autocast
+from avs_studio.openavs.factories import SAM3_MASK_THRESHOLD as MASK_THRESHOLD
+from avs_studio.openavs.factories import SAM3_MAX_OBJECTS as MAX_OBJECTS
+from avs_studio.openavs.factories import SAM3_THRESHOLD as THRESHOLD
 from avs_studio.openavs.segmenters.common import NMS_IOU, merge_duplicates
 from avs_studio.openavs.types import ObjectProposal
-
-# What each parameter of the `sam3` segmenter means (docs/openavs-thresholds.md lists them all).
-THRESHOLD = 0.5  # an instance is kept when sigmoid(logit) x sigmoid(presence) exceeds this
-MASK_THRESHOLD = 0.5  # a pixel belongs to the mask when its mask probability exceeds this
-MAX_OBJECTS = 10  # most objects kept per frame (all phrases together), best first
 
 
 def load_sam3(path: str | Path, device: str | torch.device = "cpu"):
@@ -178,21 +175,3 @@ class Sam3Segmenter:
                 if len(out) == self.max_objects:
                     return out
         return out
-
-
-@register_segmenter("sam3")
-def make_sam3(
-    model: str | None = "sam3",
-    path: str | None = None,
-    threshold: float = THRESHOLD,
-    mask_threshold: float = MASK_THRESHOLD,
-    max_objects: int = MAX_OBJECTS,
-    nms_iou: float = NMS_IOU,
-    batched: bool = True,
-    batch_size: int = 8,
-    device: str = "auto",
-) -> Sam3Segmenter:
-    dev = resolve_device(device)
-    p = weights.local_path(model, path)
-    m, proc = weights.shared_model("sam3", p, dev, lambda: load_sam3(p, dev))
-    return Sam3Segmenter(m, proc, dev, threshold, mask_threshold, max_objects, nms_iou, batched, batch_size)

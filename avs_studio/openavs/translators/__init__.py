@@ -15,16 +15,21 @@ from avs_studio.openavs.translators.base import (
     translate_with_retries,
 )
 from avs_studio.openavs.translators.openai_chat import llm_configured, llm_settings
+from avs_studio.openavs.translators.schema import ClipAnswer, TranslateInput, answer_model, answer_schema
 from avs_studio.openavs.translators.vocabulary import Vocabulary, VocabularyError, load_vocabulary
 
 __all__ = [
     "SYSTEM_PROMPT",
     "Answer",
+    "ClipAnswer",
+    "TranslateInput",
     "TranslationError",
     "TranslationRecord",
     "TranslatorConnectionError",
     "Vocabulary",
     "VocabularyError",
+    "answer_model",
+    "answer_schema",
     "build_prompt",
     "llm_configured",
     "llm_settings",

@@ -9,7 +9,8 @@ What an LLM sends back is often near that; ``read_answer`` keeps what is usable 
 - a phrase that is not a string, or longer than a short noun phrase, is dropped;
 - frames numbered wrongly are taken in order; extra entries are dropped;
 - a frame with no usable entry is padded with "no object" and reported as missing.
-Only an answer with no usable JSON at all raises ValueError.
+Only an answer with no usable JSON at all raises ValueError. What is read is then validated by the answer's
+model (translators.schema), whose JSON schema is what the LLM is asked for.
 """
 
 from __future__ import annotations
@@ -19,6 +20,8 @@ import json
 import re
 from dataclasses import dataclass, field
 from typing import Any
+
+from avs_studio.openavs.translators.schema import answer_model
 
 MAX_PHRASE_CHARS = 60
 _ARTICLE = re.compile(r"^(a|an|the|some)\s+")
@@ -48,27 +51,6 @@ class Answer:
             return ""
         frames = ", ".join(map(str, self.missing))
         return f'frame(s) {frames} had no usable entry; "frames" must have exactly {n_frames} entries, one per frame'
-
-
-def answer_schema(n_frames: int) -> dict[str, Any]:
-    """JSON schema of the answer for ``n_frames`` frames (an OpenAI-style ``response_format``)."""
-    frame = {
-        "type": "object",
-        "properties": {
-            "frame": {"type": "integer"},
-            "objects": {"type": "array", "items": {"type": "string"}},
-        },
-        "required": ["frame", "objects"],
-        "additionalProperties": False,
-    }
-    frames = {"type": "array", "items": frame, "minItems": n_frames, "maxItems": n_frames}
-    schema = {
-        "type": "object",
-        "properties": {"frames": frames},
-        "required": ["frames"],
-        "additionalProperties": False,
-    }
-    return {"type": "json_schema", "json_schema": {"name": "frames", "strict": True, "schema": schema}}
 
 
 def normalise_phrase(phrase: str) -> str:
@@ -211,7 +193,9 @@ def read_answer(raw: str, n_frames: int) -> Answer:
     missing = [i + 1 for i, s in enumerate(slots) if s is None]
     if missing:
         notes.append(f"frame(s) {', '.join(map(str, missing))} missing: no object")
-    return Answer([s if s is not None else [] for s in slots], notes, missing)
+    frames = [{"frame": i + 1, "objects": s if s is not None else []} for i, s in enumerate(slots)]
+    valid = answer_model(n_frames).model_validate({"frames": frames})  # salvaged: now in the asked shape
+    return Answer([f.objects for f in valid.frames], notes, missing)
 
 
 def parse_answer(raw: str, n_frames: int) -> list[list[str]]:

@@ -145,6 +145,6 @@ class HFChatTranslator:
         return translate_with_retries(self.chat, descriptions, translator=self.name, retries=self.retries)
 
 
-@register_translator("hf-chat")
-def make_hf_chat_translator(**params: Any) -> HFChatTranslator:
-    return HFChatTranslator(**params)
+make_hf_chat_translator = register_translator("hf-chat")(
+    HFChatTranslator
+)  # the class is the factory: its parameters are the stage's

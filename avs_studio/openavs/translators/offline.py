@@ -279,6 +279,6 @@ def _cuda() -> bool:
     return torch.cuda.is_available()
 
 
-@register_translator("offline")
-def make_offline_translator(**params: Any) -> OfflineTranslator:
-    return OfflineTranslator(**params)
+make_offline_translator = register_translator("offline")(
+    OfflineTranslator
+)  # the class is the factory: its parameters are the stage's

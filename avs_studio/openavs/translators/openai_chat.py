@@ -5,15 +5,15 @@ from __future__ import annotations
 import os
 import threading
 from collections.abc import Mapping, Sequence
-from typing import Any
+from typing import Any, Literal, get_args
 
 from avs_studio.openavs.registry import register_translator
-from avs_studio.openavs.translators.answer import answer_schema
 from avs_studio.openavs.translators.base import (
     TranslationError,
     TranslatorConnectionError,
     translate_with_retries,
 )
+from avs_studio.openavs.translators.schema import answer_schema
 from avs_studio.openavs.types import Translation
 
 OPENAI_URL = "https://api.openai.com/v1"
@@ -24,7 +24,8 @@ ENV_KEY = "AVS_STUDIO_LLM_API_KEY"
 # response_format: "auto" asks for the answer's JSON schema and, when the server refuses that, asks again
 # in plain mode (and stays plain); "json_schema" always asks for it; "json_object" asks for any JSON
 # object; "text" asks for nothing (the prompt alone describes the answer).
-RESPONSE_FORMATS = ("auto", "json_schema", "json_object", "text")
+ResponseFormat = Literal["auto", "json_schema", "json_object", "text"]
+RESPONSE_FORMATS = get_args(ResponseFormat)
 REFUSED_FORMAT = (400, 415, 422, 500, 501)  # HTTP statuses of servers that do not take a response_format
 
 
@@ -60,7 +61,7 @@ class OpenAIChatTranslator:
         http_retries: int = 1,
         temperature: float = 0.0,
         max_tokens: int = 512,
-        response_format: str = "auto",
+        response_format: ResponseFormat = "auto",
         parallel: int = 1,
         device: str | None = None,  # accepted for a uniform factory signature; unused
     ):
@@ -194,6 +195,6 @@ class OpenAIChatTranslator:
         )
 
 
-@register_translator("openai")
-def make_openai_translator(**params: Any) -> OpenAIChatTranslator:
-    return OpenAIChatTranslator(**params)
+make_openai_translator = register_translator("openai")(
+    OpenAIChatTranslator
+)  # the class is the factory: its parameters are the stage's

@@ -176,3 +176,216 @@ def test_bad_prefer_table_is_a_config_error(prefer, message):
     }
     with pytest.raises(ConfigError, match=message):
         parse_config(data, "t")
+
+
+# ---------------------------------------------------------------- typed profiles (openavs.schema)
+
+FULL = {
+    "pipeline": {"device": "cpu"},
+    "describers": [{"name": "tone", "tones": {"400": "guitar"}}],
+    "translator": {"name": "keyword", "keywords": {}, "fallback": {"name": "keyword", "keywords": {}}},
+    "segmenter": {"name": "color-box", "prefer": {"name": "sam3", "model": "sam3"}},
+    "point_segmenter": {"name": "color-point"},
+}
+
+
+def _with(path: tuple, key: str, value) -> dict:
+    """FULL with ``key = value`` added to the table at ``path``."""
+    import copy
+
+    data = copy.deepcopy(FULL)
+    table = data
+    for part in path:
+        table = table[part]
+    table[key] = value
+    return data
+
+
+@pytest.mark.parametrize(
+    "path, table, valid",
+    [
+        ((), None, "valid keys: profile, description, pipeline, describers, translator, segmenter"),
+        (("pipeline",), "[pipeline]", "valid: keyframe_rate, clip_seconds, device, context_seconds"),
+        (
+            ("describers", 0),
+            "[describers #1] (audio describer 'tone')",
+            "valid: name, context, tones, tolerance",
+        ),
+        (
+            ("translator",),
+            "[translator] (prompt translator 'keyword')",
+            "valid: name, when_unconfigured, fallback, keywords",
+        ),
+        (
+            ("translator", "fallback"),
+            "[translator.fallback] (prompt translator 'keyword')",
+            "valid: name, keywords",
+        ),
+        (
+            ("segmenter",),
+            "[segmenter] (text segmenter 'color-box')",
+            "valid: name, prefer, colors, tolerance, min_area",
+        ),
+        (
+            ("segmenter", "prefer"),
+            "[segmenter.prefer] (text segmenter 'sam3')",
+            "valid: name, model, path, threshold",
+        ),
+        (
+            ("point_segmenter",),
+            "[point_segmenter] (point segmenter 'color-point')",
+            "valid: name, tolerance, cache_size",
+        ),
+    ],
+)
+def test_an_unknown_key_at_any_level_lists_the_valid_keys(path, table, valid):
+    parse_config(FULL, "p.toml", env=NO_LLM)  # the table itself is valid
+    with pytest.raises(ConfigError) as info:
+        parse_config(_with(path, "colour", 1), "p.toml", env=NO_LLM)
+    message = str(info.value)
+    assert message.startswith("p.toml: unknown key(s) 'colour'")
+    assert (f"in {table}" in message) if table else "in [" not in message
+    assert valid in message
+    if table and "(" in table:  # a stage table: `device` is the pipeline's, never a stage's
+        assert "device" not in message.split("valid:")[1]
+
+
+@pytest.mark.parametrize(
+    "path, key, value, expected",
+    [
+        (("pipeline",), "keyframe_rate", "fast", "[pipeline] `keyframe_rate` must be a number, got 'fast'"),
+        (("pipeline",), "clip_seconds", 2.5, "[pipeline] `clip_seconds` must be an integer, got 2.5"),
+        (("pipeline",), "device", "gpu", "[pipeline] `device` must be auto, cpu, cuda or cuda:N, got 'gpu'"),
+        (("describers", 0), "tolerance", "40", "[describers #1] `tolerance` must be a number, got '40'"),
+        (("describers", 0), "tones", ["a"], "[describers #1] `tones` must be a table of strings, got ['a']"),
+        (("describers", 0), "context", True, "[describers #1] `context` must be a number, got True"),
+        (("translator",), "keywords", {"dog": 3}, "[translator] `keywords` must be a table of strings"),
+        (("translator",), "when_unconfigured", 3, "[translator] `when_unconfigured` must be a string, got 3"),
+        (("translator", "fallback"), "keywords", "dog", "[translator.fallback] `keywords` must be a table"),
+        (("segmenter",), "colors", {"g": "red"}, "[segmenter] `colors` must be a table of lists of integers"),
+        (("segmenter",), "min_area", 1.5, "[segmenter] `min_area` must be an integer, got 1.5"),
+        (("segmenter", "prefer"), "batched", "yes", "[segmenter.prefer] `batched` must be true or false"),
+        (("point_segmenter",), "cache_size", "16", "[point_segmenter] `cache_size` must be an integer"),
+        ((), "profile", 3, "`profile` must be a string, got 3"),
+    ],
+)
+def test_a_wrong_type_names_the_file_the_key_and_the_expected_type(path, key, value, expected):
+    with pytest.raises(ConfigError) as info:
+        parse_config(_with(path, key, value), "p.toml", env=NO_LLM)
+    assert str(info.value).startswith("p.toml: ") and expected in str(info.value)
+
+
+def test_model_backed_stages_are_checked_against_their_factories_without_loading_them():
+    """The parameters of ast, whisper, gdino-sam2, sam3, sam, openai, ... are their factories' (registered
+    by openavs.factories, light): a typo or a wrong type fails at parse time, before any download or
+    model load; the default profile parses without importing torch."""
+    for table, expected in [
+        ({"name": "ast", "top_k": "3"}, "[describers #1] `top_k` must be an integer, got '3'"),
+        ({"name": "whisper", "languge": "fr"}, "unknown key(s) 'languge' in [describers #1]"),
+        ({"name": "clap", "device": "cuda"}, "unknown key(s) 'device' in [describers #1]"),
+    ]:
+        with pytest.raises(ConfigError, match=re_escape(expected)):
+            parse_config({**BASE, "describers": [table]}, "p.toml", env=NO_LLM)
+    bad_segmenters = [
+        ({"name": "gdino-sam2", "box_treshold": 0.3}, "'box_treshold' in [segmenter]"),
+        ({"name": "sam3", "threshold": "high"}, "[segmenter] `threshold` must be a number"),
+    ]
+    for table, expected in bad_segmenters:
+        with pytest.raises(ConfigError, match=re_escape(expected)):
+            parse_config({**BASE, "segmenter": table}, "p.toml", env=NO_LLM)
+    with pytest.raises(
+        ConfigError, match=re_escape("`response_format` must be one of 'auto', 'json_schema'")
+    ):
+        parse_config(
+            {**BASE, "translator": {"name": "openai", "response_format": "xml"}}, "p.toml", env=NO_LLM
+        )
+    with pytest.raises(ConfigError, match=re_escape("`cache_size` must be an integer")):
+        parse_config({**BASE, "point_segmenter": {"name": "sam2", "cache_size": "8"}}, "p.toml", env=NO_LLM)
+    code = (
+        "import sys\nfrom avs_studio.openavs import load_config\n"
+        "for name in ('default', 'offline', 'sam3', 'tiny-random'):\n    load_config(name, env={})\n"
+        "heavy = [m for m in ('torch', 'transformers', 'whisper', 'segment_anything') if m in sys.modules]\n"
+        "assert not heavy, heavy\n"
+    )
+    subprocess.run([sys.executable, "-c", code], check=True)
+
+
+def re_escape(text: str) -> str:
+    import re
+
+    return re.escape(text)
+
+
+def test_a_stage_registered_later_is_checked_against_its_own_signature():
+    from avs_studio.openavs import SEGMENTERS
+
+    def make_blob(
+        sizes: list[int] | None = None, gain: float = 1.0, mode: str = "fast", device: str = "cpu"
+    ) -> object:
+        return object()
+
+    SEGMENTERS.add("blob", make_blob)
+    SEGMENTERS.add("anything", lambda **kw: object())  # **params: any key goes to the stage
+    try:
+        cfg = parse_config({**BASE, "segmenter": {"name": "blob", "sizes": [1, 2], "gain": 2}}, "p.toml")
+        assert cfg.segmenter.params == {"sizes": [1, 2], "gain": 2}  # the values as written
+        with pytest.raises(ConfigError, match=re_escape("valid: name, prefer, sizes, gain, mode")):
+            parse_config({**BASE, "segmenter": {"name": "blob", "gian": 2}}, "p.toml")
+        with pytest.raises(ConfigError, match=re_escape("`sizes` must be a list of integers, got ['a']")):
+            parse_config({**BASE, "segmenter": {"name": "blob", "sizes": ["a"]}}, "p.toml")
+        cfg = parse_config({**BASE, "segmenter": {"name": "anything", "whatever": {"x": 1}}}, "p.toml")
+        assert cfg.segmenter.params == {"whatever": {"x": 1}}
+    finally:
+        SEGMENTERS.remove("blob")
+        SEGMENTERS.remove("anything")
+
+
+def test_every_problem_of_a_profile_is_named_at_once(tmp_path):
+    f = tmp_path / "many.toml"
+    f.write_text(
+        '[pipeline]\nfps = 3\nkeyframe_rate = "x"\n'
+        '[[describers]]\nname = "tone"\ntones = {}\nrate = 1.5\n'
+        '[translator]\nname = "keyword"\nkeywords = {}\nfallback = "gpt"\n'
+        '[segmenter]\nname = "color-box"\ntolerance = "wide"\n'
+    )
+    with pytest.raises(ConfigError) as info:
+        load_config(f)
+    message = str(info.value)
+    assert message.startswith(f"{f}: ")
+    for part in (
+        "unknown key(s) 'fps' in [pipeline]",
+        "[pipeline] `keyframe_rate` must be a number, got 'x'",
+        "[describers #1] `rate` must be an integer, got 1.5",
+        "[translator.fallback] name 'gpt' is not a known prompt translator",
+        "[segmenter] `tolerance` must be an integer, got 'wide'",
+    ):
+        assert part in message, part
+
+
+def test_the_profile_json_schema_accepts_the_builtin_profiles_and_refuses_bad_ones():
+    import tomllib
+
+    jsonschema = pytest.importorskip("jsonschema")
+    from avs_studio.openavs import DESCRIBERS, SEGMENTERS
+    from avs_studio.openavs.config import profiles_dir
+    from avs_studio.openavs.schema import profile_schema
+
+    schema = profile_schema()
+    for path in profiles_dir().glob("*.toml"):
+        jsonschema.validate(tomllib.loads(path.read_text(encoding="utf-8")), schema)
+    defs = schema["$defs"]
+    assert {f"describers_{n.replace('-', '_')}" for n in DESCRIBERS.names()} <= set(defs)
+    gdino = defs["segmenter_gdino_sam2"]["properties"]
+    assert gdino["box_threshold"] == {"default": 0.25, "title": "Box Threshold", "type": "number"}
+    assert gdino["name"]["const"] == "gdino-sam2" and "device" not in gdino
+    assert {"segmenter_" + n.replace("-", "_") for n in SEGMENTERS.names()} <= set(defs)
+    default = tomllib.loads((profiles_dir() / "default.toml").read_text(encoding="utf-8"))
+    for bad in (
+        {**default, "segmentr": {}},
+        {**default, "pipeline": {"keyframe_rate": "fast"}},
+        {**default, "describers": [{"name": "ast", "top_k": "3"}]},
+        {**default, "segmenter": {"name": "sam4"}},
+        {**default, "translator": {**default["translator"], "fallback": {"name": "offline", "treshold": 1}}},
+    ):
+        with pytest.raises(jsonschema.ValidationError):
+            jsonschema.validate(bad, schema)

@@ -15,6 +15,7 @@ from avs_studio.openavs import (
     ConfigError,
     Pipeline,
     PipelineError,
+    StageSpec,
     TranslationError,
     TranslatorConnectionError,
     load_config,
@@ -140,7 +141,10 @@ def test_stage_contract_violations_are_named(pipeline):
 
 
 def test_unknown_stage_parameter_is_a_config_error():
-    cfg = parse_config({**CONFIG, "segmenter": {"name": "color-box", "colours": {}}}, "test")
+    with pytest.raises(ConfigError, match=r"'colours' in \[segmenter\] \(text segmenter 'color-box'\)"):
+        parse_config({**CONFIG, "segmenter": {"name": "color-box", "colours": {}}}, "test")
+    cfg = parse_config(CONFIG, "test")  # a stage built by hand still names the parameter when built
+    cfg.segmenter = StageSpec("color-box", {"colours": {}})
     with pytest.raises(ConfigError, match="segmenter 'color-box'.*colours"):
         Pipeline.from_config(cfg)
 

