@@ -17,9 +17,9 @@ from PySide6.QtWidgets import QMenu, QMessageBox, QWidget
 from avs_studio.gui.statusbar import StatusBar
 from avs_studio.gui.worker import InferenceWorker
 from avs_studio.jobs.clips import clip_length
-from avs_studio.settings import PIPELINE as SETTINGS_KEY
 from avs_studio.session import Controller
 from avs_studio.session.proposal_controller import profile_name
+from avs_studio.settings import PIPELINE as SETTINGS_KEY
 
 
 def available_profiles() -> list[str]:
