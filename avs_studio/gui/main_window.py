@@ -27,6 +27,7 @@ from avs_studio.gui import menus
 from avs_studio.gui.actions import ActionTable
 from avs_studio.gui.availability import grey_out_unavailable
 from avs_studio.gui.canvas import Canvas
+from avs_studio.gui.engine_view import EngineIndicator, EngineMenu
 from avs_studio.gui.frames import FrameLoader
 from avs_studio.gui.panels import JobsPanel, ObjectPanel, ProjectPanel, PromptPanel
 from avs_studio.gui.pipeline_menu import PipelineMenu
@@ -43,10 +44,12 @@ from avs_studio.session import (
     AnnotationSession,
     Controller,
     EditController,
+    EngineController,
     HistoryController,
     NavigationController,
     ObjectsController,
     ProposalController,
+    QueueController,
     ReviewController,
 )
 from avs_studio.store import VideoRow
@@ -105,6 +108,11 @@ class MainWindow(QMainWindow):
         self.history = HistoryController(s, self.writer, self.nav)
         self.objects = ObjectsController(s, self.writer)
         self.proposals = ProposalController(s, self.writer, self.worker, self.frames)
+        self.engines = EngineController(s, self.writer, self.queries)
+        self.review_queue = QueueController(s, self.writer, self.worker, self.nav)
+        s.edit_guard.ask = self.edit_anyway
+        self.questions: list[str] = []  # questions asked (with ask=False: answered by answer_questions)
+        self.answer_questions = True
 
         # widgets, and the view that draws the session into them
         self.canvas = Canvas()
@@ -116,6 +124,9 @@ class MainWindow(QMainWindow):
         self.jobs_panel = JobsPanel()
         self.status = StatusBar()
         self.setStatusBar(self.status)
+        self.engine_indicator = EngineIndicator()
+        self.status.addPermanentWidget(self.engine_indicator)
+        s.events.engine_changed.connect(self.engine_indicator.show_engine)
         self._build_layout()
         self.view = SessionView(
             s, canvas=self.canvas, timeline=self.timeline, playback=self.playback, status=self.status,
@@ -128,6 +139,8 @@ class MainWindow(QMainWindow):
         )
         self.action_table = ActionTable(self, self.settings)
         self.tools = {name: cls(self.edit) for name, cls in TOOLS.items()}
+        self.engine_menu = EngineMenu(self.engines, self)
+        self.quality_dialog: Any = None  # Review ▸ Proposal quality… (made when first opened)
         self.menus, self.tool_group = menus.build_menus(self)
         install_train_menu(self)
         grey_out_unavailable(self)  # actions whose pip extra is not installed (avs_studio.extras)
@@ -290,6 +303,7 @@ class MainWindow(QMainWindow):
             self.show_error("A job failed", message)
         self.project_panel.refresh()  # a job may have changed any video's counts
         self.proposals.job_finished()
+        self.review_queue.job_finished(job_id, state)
 
     def _cancel_job(self, job_id: int) -> None:
         self.worker.cancel_job(job_id)
@@ -300,6 +314,15 @@ class MainWindow(QMainWindow):
         self._note_error(f"{title}: {message}")
         if self.ask:
             QMessageBox.warning(self, title, message)
+
+    def edit_anyway(self, annotator: str, question: str) -> bool:
+        """The assignment guard's question (session.edit_guard): edit a video someone else has?"""
+        self.questions.append(question)
+        if not self.ask:
+            return self.answer_questions
+        buttons = QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.No
+        answer = QMessageBox.question(self, f"Assigned to {annotator}", question, buttons)
+        return answer == QMessageBox.StandardButton.Yes
 
     def _note_error(self, message: str) -> None:
         self.last_error = message

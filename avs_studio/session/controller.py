@@ -41,5 +41,17 @@ class Controller:
 
         return self.writer.submit(fn, on_done=done, on_error=failed)
 
+    def may_edit(self) -> bool:
+        """Before a person's edit of the open video: False when it is assigned to someone else and the
+        person chose not to edit it (``session.edit_guard`` asks once per video)."""
+        s = self.session
+        if s.project is None or s.video is None:
+            return True
+        owner = s.edit_guard.refused(s.project, s.video.id)
+        if owner is None:
+            return True
+        self.say(f"Not changed: this video is assigned to {owner}", 5000)
+        return False
+
     def say(self, text: str, ms: int = 4000) -> None:
         self.events.message.emit(text, ms)

@@ -46,7 +46,7 @@ class EditController(Controller):
     def editable_object(self, create: bool = True) -> ObjectRow | None:
         """The selected object (adding "object 1" to a video without objects); None if not editable."""
         s = self.session
-        if s.project is None or s.video is None or s.image is None:
+        if s.project is None or s.video is None or s.image is None or not self.may_edit():
             return None
         if s.selected_object is None and create and not s.objects:
             oid = s.store.add_object(s.video.id, "object 1")
@@ -85,7 +85,7 @@ class EditController(Controller):
         if s.project is None or s.video is None:
             return
         oid = object_id if object_id is not None else s.selected_object
-        if oid is None:
+        if oid is None or not self.may_edit():
             return
         vid, frame, store = s.video.id, s.shown, s.store
         key = (vid, frame, oid)
@@ -166,6 +166,8 @@ class EditController(Controller):
             return
         if bisect.bisect_left(s.keyframes, s.frame) == 0:
             self.say("No keyframe before this frame")
+            return
+        if not self.may_edit():
             return
         project, vid, frame, kf = s.project, s.video.id, s.shown, list(s.keyframes)
 

@@ -20,7 +20,7 @@ class ObjectsController(Controller):
 
     def add(self, label: str) -> None:
         s = self.session
-        if s.project is None or s.video is None:
+        if s.project is None or s.video is None or not self.may_edit():
             return
         store, vid = s.store, s.video.id
 
@@ -31,6 +31,8 @@ class ObjectsController(Controller):
         self.write(lambda: store.add_object(vid, label), added, "new object")
 
     def rename(self, object_id: int, label: str) -> None:
+        if not self.may_edit():
+            return
         store = self.session.store
         self.write(
             lambda: store.update_object(object_id, label=label), lambda _r: self.session.reload(), "rename"
@@ -45,6 +47,8 @@ class ObjectsController(Controller):
         )
 
     def merge(self, keep_id: int, drop_id: int) -> None:
+        if not self.may_edit():
+            return
         store = self.session.store
         self.write(
             lambda: store.merge_objects(keep_id, drop_id),
@@ -53,6 +57,8 @@ class ObjectsController(Controller):
         )
 
     def delete(self, object_id: int) -> None:
+        if not self.may_edit():
+            return
         store = self.session.store
         self.write(
             lambda: store.delete_object(object_id),
