@@ -62,6 +62,7 @@ class QualityDialog(QDialog):
         header.setSectionResizeMode(0, QHeaderView.ResizeMode.Stretch)
         self.message = QLabel()
         self.message.setWordWrap(True)
+        self.message.setMinimumHeight(40)
         self.refresh_button = QPushButton("Refresh")
         self.refresh_button.clicked.connect(self.refresh)
         close = QPushButton("Close")
@@ -76,9 +77,11 @@ class QualityDialog(QDialog):
             "review. The proposal is the mask the engine stored, not the edited one."
         )
         intro.setWordWrap(True)
+        intro.setAlignment(Qt.AlignmentFlag.AlignTop)
         layout.addWidget(intro)
         layout.addWidget(self.table, 1)
         layout.addWidget(self.message)
+        layout.addStretch(0)  # takes the room when the table is hidden (nothing to show yet)
         layout.addLayout(buttons)
         self.resize(640, 300)
 
@@ -105,6 +108,7 @@ class QualityDialog(QDialog):
                     item.setTextAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
                 self.table.setItem(r, c, item)
         self.refresh_button.setEnabled(True)
+        self.table.setVisible(bool(rows))
         if rows:
             frames = sum(e.frames for e in report.engines)
             self.message.setText(f"{frames} accepted keyframe(s) with a stored proposal.")

@@ -107,15 +107,12 @@ class QueueController(Controller):
             self._computing = self._job = None
 
     def walk(self) -> QueueItem | None:
-        """Go to the ranked keyframe after the current one (or after the last one gone to), skipping
-        those reviewed since; None (and a message) when none is left."""
+        """Go to the ranked keyframe after the one the walk went to last (a fresh ranking: the top one),
+        skipping those reviewed since; None (and a message) when none is left."""
         s, queue = self.session, self.queue
         if s.project is None or queue is None:
             return None
-        here = (s.video.id, s.frame) if s.video is not None else None
-        keys = {(i.video_id, i.frame) for i in queue.items}
-        after = here if here in keys else self._last
-        item = next_in_queue(s.project, queue, after)
+        item = next_in_queue(s.project, queue, self._last)
         if item is None:
             self.say(
                 f"Every keyframe in the review queue ({len(queue.items)}) is reviewed; retrain the student "
