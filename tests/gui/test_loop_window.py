@@ -7,9 +7,10 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from PySide6.QtCore import Qt
+from PySide6.QtCore import Qt, QTimer
 from PySide6.QtGui import QAction
 from PySide6.QtTest import QTest
+from PySide6.QtWidgets import QApplication, QMessageBox
 
 from avs_studio.jobs import add_videos, keyframes
 from avs_studio.jobs.assign import assign
@@ -33,6 +34,7 @@ def test_ctrl_r_proposes_with_the_chosen_engine(qtbot, main_window, screenshot_d
     w = main_window
     store, vid = w.project.store, w.video.id
     assert w.engine_indicator.text() == "proposes: OpenAVS"
+    assert w.project_panel.view.isColumnHidden(7)  # nobody is assigned anything: no assignee column
     make_student(w.project, "s1")
     w.engine_menu.rebuild()  # what opening Annotate ▸ Proposal engine does
     assert ("openavs", True) in w.engine_menu.entries() and ("student:s1", False) in w.engine_menu.entries()
@@ -116,7 +118,7 @@ def test_u_without_a_student_says_how_to_get_one(qtbot, main_window):
     assert w.jobs_panel.states == {}
 
 
-def test_u_walks_the_review_queue(qtbot, queued, gui_settings):  # noqa: F811
+def test_u_walks_the_review_queue(qtbot, queued, gui_settings, screenshot_dir):  # noqa: F811
     project, vid, _known = queued
     order = [i.frame for i in review_queue(project, "s1", device="cpu").items]
     w = open_window(qtbot, project, gui_settings)
@@ -128,6 +130,9 @@ def test_u_walks_the_review_queue(qtbot, queued, gui_settings):  # noqa: F811
             want = order[len(visited)]
             qtbot.waitUntil(lambda want=want: w.canvas.frame_index == want, timeout=30000)
             visited.append((w.video.id, w.canvas.frame_index))
+            if len(visited) == 1:  # the top one: OpenAVS proposed the student's complement here
+                assert "disagrees with OpenAVS 100%" in w.status.currentMessage()
+                w.grab().save(str(screenshot_dir / "review_queue_next.png"))
         assert visited == [(vid, f) for f in order[:3]]
         assert len(w.jobs_panel.states) == 1  # ranked once, as one job, and reused
         assert w.status.currentMessage().startswith(f"Most uncertain #3 of 6: still frame {order[2] + 1}")
@@ -180,15 +185,28 @@ def test_my_queue_first_and_a_warning_before_editing_bobs_video(qtbot, team_proj
         assert owners == [f"{me} (you)", "", f"{me} (you)", "bob"]
         assert "my queue: 1 to do" in panel.summary_label.text()
         assert panel.view.header().visualIndex(7) == 1  # the assignee right after the name
+        assert not panel.view.isColumnHidden(7)
         panel.grab().save(str(screenshot_dir / "video_list_my_queue.png"))
 
         counter = next(v.id for v in store.videos() if v.name == "counter")
         w.nav.open_video(counter)
         qtbot.waitUntil(lambda: w.video.id == counter and w.canvas.frame_index == 0, timeout=10000)
-        w.answer_questions = False
+        seen: list[str] = []
+
+        def answer_no() -> None:  # the real question box, answered by a click
+            box = QApplication.activeModalWidget()
+            assert isinstance(box, QMessageBox)
+            seen.append(box.text())
+            box.button(QMessageBox.StandardButton.No).click()
+
+        w.ask = True
+        QTimer.singleShot(200, answer_no)
         QTest.keyClick(w.canvas, Qt.Key.Key_A)
+        w.ask = False
+        w.activateWindow()  # the box gave the focus back
+        qtbot.waitUntil(lambda: QApplication.activeWindow() is w, timeout=5000)
         idle(qtbot, w)
-        assert w.questions == ["This video is assigned to bob — edit anyway?"]
+        assert seen == w.questions == ["This video is assigned to bob — edit anyway?"]
         assert store.annotations(video_id=counter)[0].status == "proposed"  # not changed
         assert w.status.currentMessage() == "Not changed: this video is assigned to bob"
         w.answer_questions = True

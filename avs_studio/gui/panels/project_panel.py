@@ -319,8 +319,10 @@ class ProjectPanel(QWidget):
         if rows:
             for c in range(len(COLUMNS)):
                 self.view.resizeColumnToContents(c)
+        assigned = any(s.annotator for s in self.summaries.values())
+        self.view.setColumnHidden(ASSIGNEE, not assigned)  # no assignments: no empty column
         mine = sum(1 for s in self.summaries.values() if s.annotator == me and me and not s.done)
-        queue = f" · my queue: {mine} to do" if any(s.annotator for s in self.summaries.values()) else ""
+        queue = f" · my queue: {mine} to do" if assigned else ""
         self.summary_label.setText(f"{len(rows)} of {len(self.summaries)} videos shown{queue}")
 
     # ------------------------------------------------------------------ selection
