@@ -123,6 +123,9 @@ class TrainingDialog(QDialog):
 
         self.plan = QLabel()
         self.plan.setWordWrap(True)
+        self.plan.setAlignment(Qt.AlignmentFlag.AlignTop)
+        # a wrapped label gets the height of one width guess in a grid: keep room for the whole plan
+        self.plan.setMinimumHeight(self.plan.fontMetrics().lineSpacing() * 4 + 4)
         data = QGroupBox("Data (labelled keyframes per split)")
         data_layout = QVBoxLayout(data)
         data_layout.addWidget(self.summary)

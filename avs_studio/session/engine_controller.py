@@ -67,7 +67,7 @@ class EngineController(Controller):
         self.write(lambda: set_proposal_engine(project, engine), done, "proposal engine")
 
     def quality(
-        self, on_done: Callable[[QualityReport], object], on_error: Callable[[str], object] | None = None
+        self, on_done: Callable[[QualityReport], None], on_error: Callable[[str], object] | None = None
     ) -> int | None:
         """Compute ``jobs.quality.proposal_quality`` on the queries runner; ``on_done(report)`` runs back
         on the session's thread. None when no project is open."""

@@ -111,6 +111,7 @@ class ProposalController(Controller):
         """A job proposing with ``engine``: bare OpenAVS runs the worker's pipeline (the window's
         settings, models kept loaded); ``openavs:PROFILE`` and ``student:NAME`` run through jobs.propose."""
         project, worker = self.session.project, self.worker
+        assert project is not None
 
         def job(progress: Callable[..., None], cancel: Any, on_clip: Callable[..., None]) -> Any:
             from avs_studio.jobs.propose import propose

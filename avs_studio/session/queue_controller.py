@@ -77,6 +77,7 @@ class QueueController(Controller):
 
     def _rank(self, key: QueueKey) -> int:
         project, name = self.session.project, key[1]
+        assert project is not None
         self._computing = key
 
         def job(progress: Callable[..., None], cancel: Any, _on_clip: Callable[..., None]) -> ReviewQueue:
