@@ -37,11 +37,16 @@ def test_the_project_engine_proposes_and_switching_is_announced(headless):
     assert {r.frame for r in rows} == {0, FPS, 2 * FPS, 3 * FPS, 4 * FPS}  # the clip, not 5 s
     assert {(r.source, r.author) for r in rows} == {("student", "student:s1")}
     assert store.pipeline_runs()[-1].engine == "student:s1"
+    job = headless.proposals.run_videos([vid])  # Ctrl+Shift+R: the whole video, the same engine
+    assert headless.worker.jobs[job - 1][:2] == ("student s1 on 1 video(s)", "done")
+    assert {r.frame for r in store.annotations(video_id=vid)} == set(range(0, 6 * FPS, FPS))
+    assert {r.source for r in store.annotations(video_id=vid)} == {"student"}
     # back to the pipeline settings: the window's own pipeline replaces the (unreviewed) proposals
     headless.engines.set_engine("openavs")
     job = headless.proposals.run_current_clip()
     assert headless.worker.jobs[job - 1][2].engine == "openavs:session-test"
-    assert {r.source for r in store.annotations(video_id=vid)} == {"proposal"}
+    sources = {r.frame: r.source for r in store.annotations(video_id=vid)}
+    assert {sources[f] for f in range(0, 5 * FPS, FPS)} == {"proposal"} and sources[5 * FPS] == "student"
 
 
 def test_a_missing_student_is_refused_and_nothing_changes(headless):
