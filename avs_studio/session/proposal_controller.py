@@ -107,18 +107,23 @@ class ProposalController(Controller):
         except EngineError:
             return Engine(DEFAULT_ENGINE, "", "default")
 
+    def shares_pipeline(self, engine: Engine) -> bool:
+        """OpenAVS with the window's pipeline settings (bare ``openavs``, or ``openavs:P`` where P is
+        their profile): the worker's pipeline runs, its models already loaded, never a second copy."""
+        return engine.kind == DEFAULT_ENGINE and engine.name in ("", profile_name(self.worker.profile))
+
     def _propose_job(self, engine: Engine, video_ids: list[int], frames: Any = None) -> JobFn:
-        """A job proposing with ``engine``: bare OpenAVS runs the worker's pipeline (the window's
-        settings, models kept loaded); ``openavs:PROFILE`` and ``student:NAME`` run through jobs.propose."""
+        """A job proposing with ``engine`` through jobs.propose (see ``shares_pipeline``)."""
         project, worker = self.session.project, self.worker
         assert project is not None
+        shared = self.shares_pipeline(engine)
 
         def job(progress: Callable[..., None], cancel: Any, on_clip: Callable[..., None]) -> Any:
             from avs_studio.jobs.propose import propose
 
-            bare = engine.kind == DEFAULT_ENGINE and not engine.name
             report = propose(
-                project, video_ids, worker.pipeline() if bare else None, engine=engine, frames=frames,
+                project, video_ids, worker.pipeline() if shared else None,
+                engine=Engine(DEFAULT_ENGINE) if shared else engine, frames=frames,
                 progress=progress, cancel=cancel, on_clip=on_clip,
             )  # fmt: skip
             if report.errors:
@@ -128,8 +133,8 @@ class ProposalController(Controller):
         return job
 
     def engine_title(self, engine: Engine) -> str:
-        """How a job names its engine: the pipeline settings' profile for bare OpenAVS."""
-        if engine.kind == DEFAULT_ENGINE and not engine.name:
+        """How a job names its engine: the pipeline settings' profile for OpenAVS run by the worker."""
+        if self.shares_pipeline(engine):
             name = profile_name(self.worker.profile)
             return f"OpenAVS ({Path(name).stem if name.endswith('.toml') else name})"
         return engine.label

@@ -12,6 +12,7 @@ import pytest
 
 from avs_studio.jobs import init_project
 from avs_studio.jobs.assign import assign
+from avs_studio.jobs.engine import Engine
 from avs_studio.jobs.review_queue import review_queue
 from avs_studio.session.queue_controller import NO_STUDENT
 from tests.helpers.session import Headless
@@ -45,6 +46,12 @@ def test_the_project_engine_proposes_and_switching_is_announced(headless):
     headless.engines.set_engine("openavs")
     job = headless.proposals.run_current_clip()
     assert headless.worker.jobs[job - 1][2].engine == "openavs:session-test"
+    pipeline = headless.worker.pipeline()
+    assert headless.proposals.shares_pipeline(headless.engines.engine)
+    # a built-in profile other than the settings' runs its own pipeline; the settings' own profile does not
+    assert not headless.proposals.shares_pipeline(Engine("openavs", "default"))
+    assert headless.proposals.shares_pipeline(Engine("openavs", str(headless.worker.profile)))
+    assert headless.worker.pipeline() is pipeline
     sources = {r.frame: r.source for r in store.annotations(video_id=vid)}
     assert {sources[f] for f in range(0, 5 * FPS, FPS)} == {"proposal"} and sources[5 * FPS] == "student"
 
