@@ -322,7 +322,12 @@ class MainWindow(QMainWindow):
             return self.answer_questions
         buttons = QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.No
         answer = QMessageBox.question(self, f"Assigned to {annotator}", question, buttons)
-        return answer == QMessageBox.StandardButton.Yes
+        # the box took the mouse: a stroke it interrupted would go on painting without a button held
+        QTimer.singleShot(0, self.session.events.edit_ended.emit)
+        if answer != QMessageBox.StandardButton.Yes:
+            return False
+        self.status.showMessage(f"Editing {annotator}'s video: draw again", 5000)
+        return True
 
     def _note_error(self, message: str) -> None:
         self.last_error = message

@@ -17,6 +17,7 @@ from avs_studio.jobs.assign import assign
 from avs_studio.jobs.review_queue import review_queue
 from avs_studio.session.queue_controller import NO_STUDENT
 from tests.gui.conftest import FPS, close_window, open_window
+from tests.gui.test_main_window import drag
 from tests.gui.test_proposals import wait_job
 from tests.helpers.media_factory import make_video
 from tests.helpers.student import make_student
@@ -193,34 +194,58 @@ def test_my_queue_first_and_a_warning_before_editing_bobs_video(qtbot, team_proj
         qtbot.waitUntil(lambda: w.video.id == counter and w.canvas.frame_index == 0, timeout=10000)
         seen: list[str] = []
 
-        def answer_no() -> None:  # the real question box, answered by a click
-            box = QApplication.activeModalWidget()
-            assert isinstance(box, QMessageBox)
-            seen.append(box.text())
-            box.button(QMessageBox.StandardButton.No).click()
+        def answer(button: QMessageBox.StandardButton) -> None:  # the real question box, clicked
+            def click() -> None:
+                box = QApplication.activeModalWidget()
+                assert isinstance(box, QMessageBox)
+                seen.append(box.text())
+                box.button(button).click()
+
+            QTimer.singleShot(200, click)
+
+        def back_to_window() -> None:
+            w.activateWindow()  # the box gave the focus back
+            qtbot.waitUntil(lambda: QApplication.activeWindow() is w, timeout=5000)
+            idle(qtbot, w)
 
         w.ask = True
-        QTimer.singleShot(200, answer_no)
+        answer(QMessageBox.StandardButton.No)
         QTest.keyClick(w.canvas, Qt.Key.Key_A)
-        w.ask = False
-        w.activateWindow()  # the box gave the focus back
-        qtbot.waitUntil(lambda: QApplication.activeWindow() is w, timeout=5000)
-        idle(qtbot, w)
+        back_to_window()
         assert seen == w.questions == ["This video is assigned to bob — edit anyway?"]
-        assert store.annotations(video_id=counter)[0].status == "proposed"  # not changed
+        (proposal,) = store.annotations(video_id=counter)
+        assert proposal.status == "proposed"  # not changed
         assert w.status.currentMessage() == "Not changed: this video is assigned to bob"
-        w.answer_questions = True
+        # the brush asks when it is pressed, before painting; the press the box interrupted paints nothing
+        w.canvas.setFocus()
+        QTest.keyClick(w.canvas, Qt.Key.Key_B)
+        vp = w.canvas.viewport()
+        answer(QMessageBox.StandardButton.Yes)
+        QTest.mousePress(vp, Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier,
+                         w.canvas.view_point(100, 80))  # fmt: skip
+        back_to_window()
+        QTest.mouseMove(vp, w.canvas.view_point(140, 100))  # no button held any more
+        QTest.mouseRelease(vp, Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier,
+                           w.canvas.view_point(140, 100))  # fmt: skip
+        idle(qtbot, w)
+        assert len(seen) == 2 and store.annotations(video_id=counter) == [proposal]
+        assert w.status.currentMessage() == "Editing bob's video: draw again"
+        w.ask = False
+        drag(w, [(100, 80), (120, 90)])  # confirmed: the stroke is stored, nothing asked
+        idle(qtbot, w)
+        (edited,) = store.annotations(video_id=counter)
+        assert edited.status == "edited" and edited.mask().sum() > proposal.mask().sum()
         QTest.keyClick(w.canvas, Qt.Key.Key_A)
         idle(qtbot, w)
-        assert store.annotations(video_id=counter)[0].status == "accepted"
+        assert store.annotations(video_id=counter)[0].status == "accepted" and len(w.questions) == 2
         QTest.keyClick(w.canvas, Qt.Key.Key_R)  # the next edit: no second question for this video
         idle(qtbot, w)
         assert store.annotations(video_id=counter)[0].status == "rejected" and len(w.questions) == 2
         mine = next(v.id for v in store.videos() if v.name == "mine")
         w.nav.open_video(mine)
         qtbot.waitUntil(lambda: w.video.id == mine and w.canvas.frame_index == 0, timeout=10000)
-        QTest.keyClick(w.canvas, Qt.Key.Key_C)  # my own video: never asked
+        w.object_panel.add_requested.emit("guitar")  # my own video: never asked
         idle(qtbot, w)
-        assert len(w.questions) == 2
+        assert [o.label for o in store.objects(mine)] == ["guitar"] and len(w.questions) == 2
     finally:
         close_window(qtbot, w)
