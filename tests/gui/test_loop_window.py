@@ -44,8 +44,11 @@ def test_ctrl_r_proposes_with_the_chosen_engine(qtbot, main_window, screenshot_d
     idle(qtbot, w)
     assert w.engine_indicator.text() == "proposes: student s1"
     assert store.get_setting("proposal_engine") == "student:s1"
-    w.engine_menu.rebuild()
+    w.engine_menu.popup(w.mapToGlobal(w.rect().center()))  # opening it rebuilds it
+    qtbot.waitUntil(w.engine_menu.isVisible)
     assert ("student:s1", True) in w.engine_menu.entries()
+    w.engine_menu.grab().save(str(screenshot_dir / "engine_menu.png"))
+    w.engine_menu.hide()
     QTest.keyClick(w.canvas, Qt.Key.Key_R, CTRL)
     job = max(w.jobs_panel.states)
     wait_job(qtbot, w, job)
