@@ -97,7 +97,7 @@ def test_propagate_key_fills_the_frames_between_keyframes_and_shows_them(qtbot, 
             union |= r.mask()
     alpha = w.canvas.overlay_rgba()[..., 3]
     assert union.sum() > 500 and np.array_equal(alpha > 0, union)
-    w.grab().save(str(screenshot_dir / "propagation_window.png"))
+    w.grab().save(str(screenshot_dir / "main_window_propagation.png"))
     w.timeline.grab().save(str(screenshot_dir / "propagation_timeline.png"))
     # a proposal on a non-keyframe is reviewed like any other: A accepts it, the strip turns green there
     w.objects.select(objs["object 0"])
