@@ -96,6 +96,12 @@ def test_an_edit_on_a_non_keyframe_is_stored_and_counts_as_reviewed(scene):
     assert s.frame_states[13] == "edited" and s.states == ["accepted"] * 3
     h.review.accept()
     assert s.frame_states[13] == "accepted"
+    h.history.undo()
+    h.history.undo()  # the accept, then the stroke: frame 13 has no mask again, the strip forgets it
+    assert 13 not in s.frame_states and h.store.annotations(video_id=vid, frame=13) == []
+    h.history.redo()
+    h.history.redo()
+    assert s.frame_states[13] == "accepted"
     # the edited frame is an anchor: propagation never writes it and carries its mask to its neighbours
     h.propagation.propagate_all()
     assert h.store.annotations(video_id=vid, frame=13)[0].id == row.id
