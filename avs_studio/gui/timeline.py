@@ -461,6 +461,8 @@ class TimelineWidget(QWidget):
         metrics = p.fontMetrics()
         items = [(STATUS_COLOURS[key], text) for key, text in LEGEND]
         width = sum(8 + 3 + metrics.horizontalAdvance(text) + 8 for _, text in items) + 4
+        if width > w // 2:  # a narrow timeline keeps its time labels
+            return
         x = w - width
         p.fillRect(QRectF(x - 4, 0, width + 4, RULER_H - 1), QColor(RULER_BACKGROUND))
         for colour, text in items:
