@@ -26,9 +26,11 @@ from avs_studio.session import (
     ImmediateRunner,
     NavigationController,
     ObjectsController,
+    PropagationController,
     ProposalController,
     QueueController,
     ReviewController,
+    SegmentStored,
 )
 
 
@@ -144,9 +146,10 @@ class Headless:
         self.history = HistoryController(s, self.writer, self.nav)
         self.objects = ObjectsController(s, self.writer)
         self.proposals = ProposalController(s, self.writer, self.worker, self.frames)
+        self.propagation = PropagationController(s, self.writer, self.worker)
         self.engines = EngineController(s, self.writer, ImmediateRunner())
         self.review_queue = QueueController(s, self.writer, self.worker, self.nav)
-        self.worker.on_clip = self.proposals.clip_done
+        self.worker.on_clip = self._job_output
         self.engine_changes: list[Any] = []
         self.questions: list[tuple[str, str]] = []  # what the assignment guard asked (annotator, text)
         self.answer = True  # the answer it gets
@@ -166,6 +169,12 @@ class Headless:
             s.set_project(project)
             self.nav.open_last_video()
             self.deliver()
+
+    def _job_output(self, payload: Any) -> None:  # as MainWindow._job_output
+        if isinstance(payload, SegmentStored):
+            self.propagation.segment_stored(payload)
+        else:
+            self.proposals.clip_done(payload)
 
     def deliver(self) -> None:
         self.frames.deliver(self.nav)
