@@ -14,15 +14,18 @@ from PySide6.QtWidgets import QApplication, QMessageBox
 
 from avs_studio.jobs import add_videos, keyframes
 from avs_studio.jobs.assign import assign
+from avs_studio.jobs.propose_student import StudentPredictor
 from avs_studio.jobs.review_queue import review_queue
 from avs_studio.session.queue_controller import NO_STUDENT
+from avs_studio.store import FrameMasks
 from tests.gui.conftest import FPS, close_window, open_window
 from tests.gui.test_main_window import drag
 from tests.gui.test_proposals import wait_job
 from tests.helpers.media_factory import make_video
 from tests.helpers.student import make_student
 from tests.unit.jobs.test_quality import EXPECTED, reviewed_history
-from tests.unit.jobs.test_review_queue import queued, review, still_video  # noqa: F401 (fixtures)
+from tests.unit.jobs.test_review_queue import FPS as QFPS
+from tests.unit.jobs.test_review_queue import SECONDS, SIZE, queued, review, still, still_video, up  # noqa: F401 (fixtures)
 
 CTRL = Qt.KeyboardModifier.ControlModifier
 
@@ -122,27 +125,42 @@ def test_u_without_a_student_says_how_to_get_one(qtbot, main_window):
     assert w.jobs_panel.states == {}
 
 
-def test_u_walks_the_review_queue(qtbot, queued, gui_settings, screenshot_dir):  # noqa: F811
+def test_u_walks_the_review_queue(qtbot, queued, gui_settings, screenshot_dir, tmp_path):  # noqa: F811
+    """Two videos: OpenAVS proposed the student's complement on video 1 frames 4 and 28 (fixture) and on
+    video 2 frame 8, so those three lead the ranking (equal scores: video, then frame order)."""
     project, vid, _known = queued
-    order = [i.frame for i in review_queue(project, "s1", device="cpu").items]
+    second = make_video(tmp_path / "still2.mkv", frames=SECONDS * FPS + 1, fps=QFPS, size=(SIZE, SIZE),
+                        codec="ffv1", audio=None, counter=False, painter=still)  # fmt: skip
+    (vid2,) = [v for _, v in add_videos(project, [second]).added]
+    probs = StudentPredictor(project, "s1", "cpu").probabilities(
+        project.store.video(vid2), [8], full_size=False
+    )
+    run = project.store.start_pipeline_run("openavs:default", {}, {})
+    complement = FrameMasks(8, [("dog", up(probs[0] <= 0.5), 0.9)])
+    project.store.replace_proposals(vid2, [complement], (SIZE, SIZE), run_id=run)
+    order = [(i.video_id, i.frame) for i in review_queue(project, "s1", device="cpu").items]
+    assert order[:3] == [(vid, 4), (vid, 28), (vid2, 8)]
     w = open_window(qtbot, project, gui_settings)
     try:
-        w.nav.seek(order[2])  # where the user is does not matter: the walk starts at the top
+        w.nav.seek(12)  # where the user is does not matter: the walk starts at the top
         visited = []
-        for _ in range(3):
+        for _ in range(4):
             QTest.keyClick(w.canvas, Qt.Key.Key_U)
             want = order[len(visited)]
-            qtbot.waitUntil(lambda want=want: w.canvas.frame_index == want, timeout=30000)
+            qtbot.waitUntil(lambda want=want: (w.video.id, w.canvas.frame_index) == want, timeout=30000)
             visited.append((w.video.id, w.canvas.frame_index))
             if len(visited) == 1:  # the top one: OpenAVS proposed the student's complement here
                 assert "disagrees with OpenAVS 100%" in w.status.currentMessage()
                 w.grab().save(str(screenshot_dir / "review_queue_next.png"))
-        assert visited == [(vid, f) for f in order[:3]]
+            if len(visited) == 3:
+                assert w.status.currentMessage().startswith(
+                    f"Most uncertain #3 of {len(order)}: still2 frame 9 "
+                )
+        assert visited == order[:4]
         assert len(w.jobs_panel.states) == 1  # ranked once, as one job, and reused
-        assert w.status.currentMessage().startswith(f"Most uncertain #3 of 6: still frame {order[2] + 1}")
-        review(project, vid, order[3])  # reviewed meanwhile (by anyone): skipped
+        review(project, *order[4])  # reviewed meanwhile (by anyone): skipped
         QTest.keyClick(w.canvas, Qt.Key.Key_U)
-        qtbot.waitUntil(lambda: w.canvas.frame_index == order[4], timeout=10000)
+        qtbot.waitUntil(lambda: (w.video.id, w.canvas.frame_index) == order[5], timeout=10000)
         # another engine chosen: the next press ranks again
         w.engines.set_engine("openavs")
         idle(qtbot, w)
