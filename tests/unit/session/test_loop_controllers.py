@@ -72,6 +72,7 @@ def test_quality_report_is_the_jobs_figure(tmp_path):
         got: list = []
         assert h.engines.quality(got.append) is not None
         assert close(got[0].as_dict(), EXPECTED) and h.errors == []
+        h.close()
 
 
 def test_no_student_says_how_to_get_one(headless):
