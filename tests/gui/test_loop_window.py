@@ -126,25 +126,37 @@ def test_u_without_a_student_says_how_to_get_one(qtbot, main_window):
 
 
 def test_u_walks_the_review_queue(qtbot, queued, gui_settings, screenshot_dir, tmp_path):  # noqa: F811
-    """Two videos: OpenAVS proposed the student's complement on video 1 frames 4 and 28 (fixture) and on
-    video 2 frame 8, so those three lead the ranking (equal scores: video, then frame order)."""
+    """Two videos. Video 1 is the queue fixture (known disagreements); video 2 has one unreviewed keyframe,
+    where OpenAVS proposed half of the student's mask (disagreement 1/2). Scores:
+    video 1 frames 4, 28 (d = 1), 12, 24 (no teacher: u ~ 1), video 2 frame 8 (~0.75), video 1 frame 8
+    (d ~ 0.05), frame 0 (d = 0): the walk leaves video 1 for video 2 and comes back."""
     project, vid, _known = queued
-    second = make_video(tmp_path / "still2.mkv", frames=SECONDS * FPS + 1, fps=QFPS, size=(SIZE, SIZE),
+    second = make_video(tmp_path / "still2.mkv", frames=SECONDS * QFPS + 1, fps=QFPS, size=(SIZE, SIZE),
                         codec="ffv1", audio=None, counter=False, painter=still)  # fmt: skip
     (vid2,) = [v for _, v in add_videos(project, [second]).added]
     probs = StudentPredictor(project, "s1", "cpu").probabilities(
         project.store.video(vid2), [8], full_size=False
     )
+    mine = probs[0] > 0.5
+    half = np.argwhere(mine)[: int(mine.sum()) // 2]  # IoU = |half| / |mine| = 1/2 (within 1%)
+    teacher = np.zeros_like(mine)
+    teacher[tuple(half.T)] = True
     run = project.store.start_pipeline_run("openavs:default", {}, {})
-    complement = FrameMasks(8, [("dog", up(probs[0] <= 0.5), 0.9)])
-    project.store.replace_proposals(vid2, [complement], (SIZE, SIZE), run_id=run)
-    order = [(i.video_id, i.frame) for i in review_queue(project, "s1", device="cpu").items]
-    assert order[:3] == [(vid, 4), (vid, 28), (vid2, 8)]
+    project.store.replace_proposals(
+        vid2, [FrameMasks(8, [("dog", up(teacher), 0.9)])], (SIZE, SIZE), run_id=run
+    )
+    for f in keyframes(project.store.video(vid2)):
+        if f != 8:
+            review(project, vid2, f)
+    ranked = review_queue(project, "s1", device="cpu").items
+    order = [(i.video_id, i.frame) for i in ranked]
+    assert order == [(vid, 4), (vid, 28), (vid, 12), (vid, 24), (vid2, 8), (vid, 8), (vid, 0)]
+    assert ranked[4].disagreement == pytest.approx(0.5, abs=0.01)
     w = open_window(qtbot, project, gui_settings)
     try:
         w.nav.seek(12)  # where the user is does not matter: the walk starts at the top
         visited = []
-        for _ in range(4):
+        for _ in range(5):
             QTest.keyClick(w.canvas, Qt.Key.Key_U)
             want = order[len(visited)]
             qtbot.waitUntil(lambda want=want: (w.video.id, w.canvas.frame_index) == want, timeout=30000)
@@ -152,15 +164,17 @@ def test_u_walks_the_review_queue(qtbot, queued, gui_settings, screenshot_dir, t
             if len(visited) == 1:  # the top one: OpenAVS proposed the student's complement here
                 assert "disagrees with OpenAVS 100%" in w.status.currentMessage()
                 w.grab().save(str(screenshot_dir / "review_queue_next.png"))
-            if len(visited) == 3:
-                assert w.status.currentMessage().startswith(
-                    f"Most uncertain #3 of {len(order)}: still2 frame 9 "
-                )
-        assert visited == order[:4]
+            video, frame = want
+            name = "still" if video == vid else "still2"
+            n = len(visited)
+            assert w.status.currentMessage().startswith(
+                f"Most uncertain #{n} of {len(order)}: {name} frame {frame + 1} "
+            )
+        assert visited == order[:5]
         assert len(w.jobs_panel.states) == 1  # ranked once, as one job, and reused
-        review(project, *order[4])  # reviewed meanwhile (by anyone): skipped
+        review(project, *order[5])  # reviewed meanwhile (by anyone): skipped
         QTest.keyClick(w.canvas, Qt.Key.Key_U)
-        qtbot.waitUntil(lambda: (w.video.id, w.canvas.frame_index) == order[5], timeout=10000)
+        qtbot.waitUntil(lambda: (w.video.id, w.canvas.frame_index) == order[6], timeout=10000)
         # another engine chosen: the next press ranks again
         w.engines.set_engine("openavs")
         idle(qtbot, w)
