@@ -8,6 +8,7 @@ session into the widgets. The window itself only owns the project's lifetime and
 from __future__ import annotations
 
 import sys
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -31,6 +32,7 @@ from avs_studio.gui.frames import FrameLoader
 from avs_studio.gui.panels import JobsPanel, ObjectPanel, ProjectPanel, PromptPanel
 from avs_studio.gui.pipeline_menu import PipelineMenu
 from avs_studio.gui.playback import PlaybackController
+from avs_studio.gui.problems import Button, ProblemBox
 from avs_studio.gui.session_view import SessionView
 from avs_studio.gui.statusbar import StatusBar
 from avs_studio.gui.timeline import TimelineWidget
@@ -87,6 +89,7 @@ class MainWindow(QMainWindow):
         self.settings = settings if settings is not None else QSettings()
         self.ask = ask  # False: never block on a question dialog (tests)
         self.last_error: str | None = None
+        self.problems = ProblemBox(self)
         brush = float(str(self.settings.value("brush_radius", 8.0)))
         self.session = s = AnnotationSession(brush_radius=brush)
 
@@ -295,11 +298,15 @@ class MainWindow(QMainWindow):
         self.worker.cancel_job(job_id)
         self.io.cancel_job(job_id)
 
-    def show_error(self, title: str, message: str) -> None:
+    def show_error(
+        self, title: str, message: str, buttons: Sequence[Button] = (), covers: Sequence[str] = ()
+    ) -> None:
+        """Report a problem: the status bar, ``last_error`` and (asking) the one problem dialog, which
+        never shows the same problem twice at once nor stacks a second dialog (``gui.problems``)."""
         self.status.showMessage(f"{title}: {message}", 10000)
         self._note_error(f"{title}: {message}")
         if self.ask:
-            QMessageBox.warning(self, title, message)
+            self.problems.report(title, message, buttons, covers)
 
     def _note_error(self, message: str) -> None:
         self.last_error = message

@@ -18,7 +18,7 @@ from avs_studio.openavs.config import (
     load_config,
     profiles,
 )
-from avs_studio.openavs.pipeline import Pipeline, PipelineError
+from avs_studio.openavs.pipeline import Pipeline, PipelineError, build_point_segmenter
 from avs_studio.openavs.registry import (
     DESCRIBERS,
     POINT_SEGMENTERS,
@@ -76,4 +76,5 @@ __all__ = [
     "register_point_segmenter",
     "register_segmenter",
     "register_translator",
+    "build_point_segmenter",
 ]

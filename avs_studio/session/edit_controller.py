@@ -18,11 +18,11 @@ from avs_studio.jobs.clips import frame_key
 from avs_studio.jobs.editing import save_mask
 from avs_studio.jobs.review import CopyReport, copy_previous_keyframe
 from avs_studio.masks import fill_holes
-from avs_studio.session.controller import Controller
-from avs_studio.session.display import Layer
+from avs_studio.session.controller import CONFLICT_TITLE, Controller
+from avs_studio.session.display import Layer, frame_number
 from avs_studio.session.runners import FrameSource, Runner, Worker
 from avs_studio.session.state import AnnotationSession
-from avs_studio.store import AnnotationRow, ObjectRow
+from avs_studio.store import ObjectRow
 
 MIN_RADIUS, MAX_RADIUS = 1.0, 200.0
 SIZED_TOOLS = ("brush", "eraser")  # tools whose size the status bar shows
@@ -94,8 +94,9 @@ class EditController(Controller):
         empty = s.annotations.get(None)  # an explicit "nothing sounds here" this mask contradicts
         s.set_pending(key, mask)
 
-        def put() -> AnnotationRow:
-            return save_mask(store, vid, frame, oid, mask, seen=seen, empty=empty)
+        put, conflicts = self.guard(
+            lambda: save_mask(store, vid, frame, oid, mask, seen=seen, empty=empty), "stroke"
+        )
 
         def stored(_row: Any) -> None:
             s.write_failed = False
@@ -105,8 +106,8 @@ class EditController(Controller):
         def failed(message: str) -> None:
             s.write_failed = True
             s.drop_pending(key)
-            self.events.error.emit("The stroke was not stored", message)
-            s.reload()
+            self.events.error.emit(CONFLICT_TITLE if conflicts else "The stroke was not stored", message)
+            s.reload(all_frames=bool(conflicts))
 
         self.writer.submit(put, on_done=stored, on_error=failed)
 
@@ -168,15 +169,18 @@ class EditController(Controller):
             self.say("No keyframe before this frame")
             return
         project, vid, frame, kf = s.project, s.video.id, s.shown, list(s.keyframes)
+        seen = dict(s.annotations)  # the rows of this frame the person sees: replaced only at their version
 
         def copied(report: CopyReport) -> None:
             s.reload()
             if report.copied:
-                self.say(f"copied {report.copied} mask(s) from frame {report.source}")
+                self.say(f"copied {report.copied} mask(s) from frame {frame_number(report.source)}")
             else:
-                self.say(f"Keyframe {report.source} has no masks to copy")
+                self.say(f"Keyframe {frame_number(report.source)} has no masks to copy")
 
-        self.write(lambda: copy_previous_keyframe(project, vid, frame, keyframe_list=kf), copied)
+        self.write(
+            lambda: copy_previous_keyframe(project, vid, frame, keyframe_list=kf, seen=seen), copied, "copy"
+        )
 
     # ------------------------------------------------------------------ SAM embeddings ahead of clicks
     def _frame_shown(self, _index: int) -> None:

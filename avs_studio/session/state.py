@@ -61,6 +61,7 @@ class AnnotationSession:
         self.states: list[str] = []  # review state per keyframe
         self.objects: list[ObjectRow] = []
         self.annotations: dict[int | None, AnnotationRow] = {}  # object id (None: "nothing sounds")
+        self.versions: dict[int, int] = {}  # annotation id -> version, of the video's rows as last read
         self.selected_object: int | None = None
         self.pending: dict[PendingKey, np.ndarray] = {}  # queued on the writer, shown until stored
         self.clip_keyframes = clip_keyframes if clip_keyframes is not None else clip_length()
@@ -102,6 +103,7 @@ class AnnotationSession:
     def _clear_video(self) -> None:
         self.video, self.frame, self.shown, self.image = None, -1, -1, None
         self.keyframes, self.states, self.objects, self.annotations = [], [], [], {}
+        self.versions = {}
         self.selected_object = None
         self._keyframe_set = set()
 
@@ -141,12 +143,15 @@ class AnnotationSession:
             return
         rows = self.store.annotations(video_id=self.video.id, frame=self.shown)
         self.annotations = {r.object_id: r for r in rows}
+        self.versions.update((r.id, r.version) for r in rows)
 
     def refresh_states(self) -> None:
         if self.project is None or self.video is None:
             self.states = []
         else:
-            self.states = keyframe_states(self.keyframes, self.store.annotations(video_id=self.video.id))
+            rows = self.store.annotations(video_id=self.video.id)
+            self.versions = {r.id: r.version for r in rows}
+            self.states = keyframe_states(self.keyframes, rows)
         self.events.states_changed.emit()
 
     def _update_state(self, frame: int) -> None:
