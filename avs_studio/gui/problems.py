@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 
 from PySide6.QtCore import Qt
-from PySide6.QtWidgets import QMessageBox, QPushButton, QWidget
+from PySide6.QtWidgets import QMessageBox, QWidget
 
 Button = tuple[str, Callable[[], object]]  # text, what it does (the dialog closes)
 
@@ -48,6 +48,7 @@ class ProblemBox:
             QMessageBox.Icon.Warning, title, message, QMessageBox.StandardButton.Ok, self.parent
         )
         box.setObjectName("problem_box")
+        box.setStyleSheet("QLabel#qt_msgbox_label { min-width: 520px; }")  # long paths and commands
         box.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         box.setWindowModality(Qt.WindowModality.WindowModal)
         for text, fn in buttons:
@@ -67,8 +68,7 @@ class ProblemBox:
         button.click()
 
     def _button(self, box: QMessageBox, text: str, fn: Callable[[], object]) -> None:
-        button = QPushButton(text)
-        box.addButton(button, QMessageBox.ButtonRole.ActionRole)
+        button = box.addButton(text, QMessageBox.ButtonRole.ActionRole)
         button.clicked.connect(lambda _c=False: (box.done(0), fn()))
 
     def _closed(self, box: QMessageBox) -> None:

@@ -192,3 +192,64 @@ def test_sample_project_clicks_and_review(qtbot, sample_project, gui_settings):
     qtbot.waitUntil(lambda: w.project_panel.row_text(0, 5) == "1", timeout=5000)  # acc.
     shot(w, "main_window_sample.png")
     close_window(qtbot, w)
+
+
+PROFILE_HEAD = (
+    '[[describers]]\nname = "fixed"\ntexts = ["x"]\n[translator]\nname = "keyword"\nkeywords = {}\n'
+    '[segmenter]\nname = "color-box"\n'
+)
+
+
+def test_s_loads_only_the_point_segmenter(qtbot, video_project, gui_settings, tmp_path):
+    from avs_studio.openavs import load_config
+
+    toml = tmp_path / "points.toml"
+    toml.write_text(PROFILE_HEAD + '[point_segmenter]\nname = "color-point"\n')
+    w = open_window(qtbot, video_project, gui_settings)
+    w.worker.set_profile(load_config(toml))
+    w.project.store.add_object(w.video.id, "x")
+    w.session.reload()
+    QTest.keyClick(w.canvas, Qt.Key.Key_S)
+    qtbot.waitUntil(lambda: w.worker.idle() and "color-point" in w.status.models_label.text(), timeout=20000)
+    assert not w.worker.pipeline_loaded  # no describer, translator or text segmenter was built
+    click(w, 40.0, 40.0)
+    qtbot.waitUntil(lambda: w.worker.idle() and w.writer.idle(), timeout=20000)
+    assert len(w.project.store.annotations(video_id=w.video.id)) == 1 and not w.worker.pipeline_loaded
+    close_window(qtbot, w)
+
+
+def test_a_missing_sam_weight_pressed_twice_gives_one_dialog(qtbot, video_project, gui_settings, tmp_path,
+                                                            monkeypatch):  # fmt: skip
+    from avs_studio.gui.main_window import MainWindow
+    from avs_studio.openavs import load_config
+
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    monkeypatch.setenv("AVS_STUDIO_CACHE", str(tmp_path / "empty-cache"))
+    toml = tmp_path / "needs-sam.toml"
+    toml.write_text(PROFILE_HEAD + '[point_segmenter]\nname = "sam"\nmodel = "sam-vit-b"\n')
+    w = MainWindow(video_project, settings=gui_settings, ask=True)
+    qtbot.addWidget(w)
+    w.show()
+    qtbot.waitUntil(lambda: w.canvas.frame_index == 0, timeout=10000)
+    w.worker.set_profile(load_config(toml))
+    w.project.store.add_object(w.video.id, "x")
+    w.session.reload()
+    for _ in range(3):  # S on, off, on: two loads fail the same way
+        QTest.keyClick(w.canvas, Qt.Key.Key_S)
+        qtbot.waitUntil(lambda: w.worker.idle() and w.problems.is_open(), timeout=30000)
+    assert not w.worker.pipeline_loaded
+    text = w.problems.text()
+    assert len(w.findChildren(type(w.problems.box))) == 1
+    assert text.count("needs 1 model that is not in the model cache") == 1, text
+    assert "sam-vit-b" in text and str(tmp_path / "empty-cache") in text and " MB" in text  # size, cache
+    assert "avs-studio models import PATH" in text and "Download them with" not in text  # offline
+    from tests.gui.test_proposals import shot
+
+    shot(w.problems.box, "missing_models_problem.png")
+    buttons = [b.text() for b in w.problems.box.buttons()]
+    assert "Import model files…" in buttons and not any("Download" in b for b in buttons)
+    w.problems.click("Import model files…")
+    dialog = w.pipeline_menu.dialog
+    assert dialog is not None and not dialog.download_button.isVisible()
+    dialog.close()
+    w.close()
