@@ -219,7 +219,10 @@ class MainWindow(QMainWindow):
             self.io.cancel_all()
             self.worker.submit(old.close, priority=99)  # after any cancelled job let go of it
         self.session.set_project(project)
-        self.setWindowTitle(f"AVS Studio — {project.dir.name}" if project else "AVS Studio")
+        read_only = project.read_only if project is not None else ""
+        menus.set_read_only(self, read_only)
+        title = f"AVS Studio — {project.dir.name}" if project else "AVS Studio"
+        self.setWindowTitle(title + (" (read-only)" if read_only else ""))
         if project is not None:
             self.pipeline_menu.load()
             self.nav.open_last_video()

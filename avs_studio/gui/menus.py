@@ -10,7 +10,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from PySide6.QtGui import QAction, QActionGroup
-from PySide6.QtWidgets import QFileDialog, QMenu, QMessageBox
+from PySide6.QtWidgets import QAbstractItemView, QFileDialog, QMenu, QMessageBox
 
 from avs_studio import __version__
 from avs_studio.gui.file_jobs import export_dataset_dialog, import_dataset_dialog
@@ -20,6 +20,12 @@ from avs_studio.gui.tools import TOOLS
 if TYPE_CHECKING:
     from avs_studio.gui.main_window import MainWindow
 
+# what changes the project: disabled while it is open read-only (browsing, playback, export stay)
+EDITING_ACTIONS = (
+    "add_videos", "import_dataset", "undo", "redo", "settings", "accept", "reject", "accept_clip",
+    "tool_brush", "tool_eraser", "tool_polygon", "tool_sam", "fill_holes", "copy_previous", "rerun_prompt",
+    "run_clip", "run_videos",
+)  # fmt: skip
 MENUS = ("File", "Edit", "Navigate", "Review", "Tools", "Annotate", "View", "Help")
 VIDEO_FILTER = "Videos (*.mp4 *.mkv *.mov *.avi *.webm *.m4v);;All files (*)"
 
@@ -40,8 +46,12 @@ def build_menus(w: MainWindow) -> tuple[dict[str, QMenu], QActionGroup]:
     for name in TOOLS:
         tools.addAction(a[f"tool_{name}"])
     tools.setExclusionPolicy(QActionGroup.ExclusionPolicy.ExclusiveOptional)
-    for text, slot in (("Import AVSBench…", import_dataset_dialog), ("Export…", export_dataset_dialog)):
+    for name, text, slot in (
+        ("import_dataset", "Import AVSBench…", import_dataset_dialog),
+        ("export_dataset", "Export…", export_dataset_dialog),
+    ):
         action = QAction(text, w)
+        action.setObjectName(name)
         action.triggered.connect(lambda _c=False, slot=slot: slot(w))
         menus["File"].insertAction(a["quit"], action)
     w.pipeline_menu.build(menus["Annotate"])
@@ -97,6 +107,30 @@ def connect_actions(w: MainWindow) -> None:
     a.connect("about", lambda: show_about(w))
     for i in range(1, 10):
         a.connect(f"select_{i}", lambda i=i: w.objects.select_number(i))
+
+
+def set_read_only(w: MainWindow, reason: str) -> None:
+    """Disable (reason given) or re-enable what changes the project; the status bar marks it."""
+    named = {a.objectName(): a for a in w.findChildren(QAction) if a.objectName()}
+    if reason:
+        w.set_tool(None)
+    for aid in EDITING_ACTIONS:
+        action = named.get(aid)
+        if action is None:
+            continue
+        if reason and action.isEnabled():
+            action.setEnabled(False)
+            action.setProperty("read_only_off", True)
+        elif not reason and action.property("read_only_off"):
+            action.setEnabled(True)  # only what read-only mode turned off (not a missing extra's)
+            action.setProperty("read_only_off", False)
+    panel = w.object_panel
+    for button in (panel.add_button, panel.rename_button, panel.merge_button, panel.delete_button):
+        button.setEnabled(not reason)
+    panel.table.setEditTriggers(
+        QAbstractItemView.EditTrigger.NoEditTriggers if reason else QAbstractItemView.EditTrigger.DoubleClicked
+    )
+    w.status.set_read_only(reason)
 
 
 # ---------------------------------------------------------------- dialogs the menus open

@@ -34,6 +34,9 @@ class Controller:
         A ConflictError (another author's change the person has not seen) is reported in words: who
         changed which object on which frame; nothing of theirs was overwritten."""
         session = self.session
+        if session.read_only:
+            self.say(f"Read-only project ({session.read_only}): the {what} was not stored", 5000)
+            return -1
         guarded, conflicts = self.guard(fn, what)
 
         def done(value: Any) -> None:

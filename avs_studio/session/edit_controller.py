@@ -48,6 +48,9 @@ class EditController(Controller):
         s = self.session
         if s.project is None or s.video is None or s.image is None:
             return None
+        if s.read_only:
+            self.say(f"Read-only project ({s.read_only}): nothing can be edited", 5000)
+            return None
         if s.selected_object is None and create and not s.objects:
             oid = s.store.add_object(s.video.id, "object 1")
             s.objects = s.store.objects(s.video.id)
@@ -85,7 +88,7 @@ class EditController(Controller):
         if s.project is None or s.video is None:
             return
         oid = object_id if object_id is not None else s.selected_object
-        if oid is None:
+        if oid is None or s.read_only:
             return
         vid, frame, store = s.video.id, s.shown, s.store
         key = (vid, frame, oid)

@@ -53,7 +53,8 @@ class NavigationController(Controller):
             on_done=self._media_done,
             on_error=lambda message: self.events.error.emit("Cannot read the video", message),
         )
-        self.write(lambda: store.set_setting(LAST_VIDEO_KEY, video_id), what="position")
+        if not s.read_only:  # a read-only project does not remember where it was
+            self.write(lambda: store.set_setting(LAST_VIDEO_KEY, video_id), what="position")
 
     def open_last_video(self) -> None:
         """The video shown last in this project (else the first one), if it has videos."""
@@ -68,7 +69,7 @@ class NavigationController(Controller):
     def remember_position(self) -> None:
         """Queue the shown video's frame as where it opens next time."""
         s = self.session
-        if s.project is not None and s.video is not None:
+        if s.project is not None and s.video is not None and not s.read_only:
             store, key, frame = s.store, POSITION_KEY.format(s.video.id), s.frame
             self.writer.submit(lambda: store.set_setting(key, frame))
 

@@ -78,6 +78,11 @@ class AnnotationSession:
         return self.project.store
 
     @property
+    def read_only(self) -> str:
+        """Why the open project cannot be changed ("" when it can): every write is refused up front."""
+        return self.project.read_only if self.project is not None else ""
+
+    @property
     def ready(self) -> bool:
         """A project and a video are open."""
         return self.project is not None and self.video is not None
