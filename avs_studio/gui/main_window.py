@@ -206,6 +206,7 @@ class MainWindow(QMainWindow):
         self.worker.model_missing.connect(self.pipeline_menu.offer_download)
         self.jobs_panel.cancel_requested.connect(self._cancel_job)
         e.error.connect(self.show_error)
+        e.video_missing.connect(self._video_missing)
         e.frame_shown.connect(self.frame_shown.emit)
         e.media_loaded.connect(lambda _media: self.media_loaded.emit(s.video.id if s.video else -1))
 
@@ -267,6 +268,21 @@ class MainWindow(QMainWindow):
             )
         if self.session.video is None and report is not None and report.added:
             self.nav.open_video(report.added[0][1])
+
+    def _video_missing(self, video: VideoRow) -> None:
+        """The opened video's file is gone: say so on the canvas and offer File ▸ Locate video…."""
+        text = (
+            f"The file of video “{video.name}” is not at {video.path} (moved, renamed or on a drive that "
+            f"is not mounted). Its masks are safe in the project. Use File ▸ Locate video… to show where "
+            f"it is now; its content is checked, so only the same video is accepted."
+        )
+        self.canvas.set_placeholder(text)
+        buttons = (
+            []
+            if self.session.read_only
+            else [("Locate video…", lambda: menus.locate_video_dialog(self, video.id))]
+        )
+        self.show_error("Video file missing", text, buttons)
 
     # ------------------------------------------------------------------ tools, jobs, status
     def set_tool(self, name: str | None) -> None:

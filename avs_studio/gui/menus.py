@@ -22,7 +22,7 @@ if TYPE_CHECKING:
 
 # what changes the project: disabled while it is open read-only (browsing, playback, export stay)
 EDITING_ACTIONS = (
-    "add_videos", "import_dataset", "undo", "redo", "settings", "accept", "reject", "accept_clip",
+    "add_videos", "locate_video", "import_dataset", "undo", "redo", "settings", "accept", "reject", "accept_clip",
     "tool_brush", "tool_eraser", "tool_polygon", "tool_sam", "fill_holes", "copy_previous", "rerun_prompt",
     "run_clip", "run_videos",
 )  # fmt: skip
@@ -68,6 +68,7 @@ def connect_actions(w: MainWindow) -> None:
     a.connect("new_project", lambda: new_project_dialog(w))
     a.connect("open_project", lambda: open_project_dialog(w))
     a.connect("add_videos", lambda: add_videos_dialog(w))
+    a.connect("locate_video", lambda: locate_video_dialog(w))
     a.connect("quit", w.close)
     a.connect("undo", w.history.undo)
     a.connect("redo", w.history.redo)
@@ -128,7 +129,9 @@ def set_read_only(w: MainWindow, reason: str) -> None:
     for button in (panel.add_button, panel.rename_button, panel.merge_button, panel.delete_button):
         button.setEnabled(not reason)
     panel.table.setEditTriggers(
-        QAbstractItemView.EditTrigger.NoEditTriggers if reason else QAbstractItemView.EditTrigger.DoubleClicked
+        QAbstractItemView.EditTrigger.NoEditTriggers
+        if reason
+        else QAbstractItemView.EditTrigger.DoubleClicked
     )
     w.status.set_read_only(reason)
 
@@ -152,6 +155,27 @@ def add_videos_dialog(w: MainWindow) -> None:
     paths, _ = QFileDialog.getOpenFileNames(w, "Add videos", "", VIDEO_FILTER)
     if paths:
         w.add_video_files(paths)
+
+
+def locate_video_dialog(w: MainWindow, video_id: int | None = None) -> None:
+    """File ▸ Locate video…: choose where a moved video is now (the shown one, else the first missing)."""
+    from avs_studio.jobs.project import missing_videos
+
+    if w.project is None:
+        return
+    if video_id is None:
+        missing = [v.id for v in missing_videos(w.project)]
+        shown = w.session.video
+        if shown is not None and (shown.id in missing or not missing):
+            video_id = shown.id
+        elif missing:
+            video_id = missing[0]
+        else:
+            return
+    video = w.project.store.video(video_id)
+    path, _ = QFileDialog.getOpenFileName(w, f"Locate {video.name}", "", VIDEO_FILTER)
+    if path:
+        w.nav.relink(video.id, path)
 
 
 def show_shortcuts(w: MainWindow) -> ShortcutListDialog:

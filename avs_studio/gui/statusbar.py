@@ -51,7 +51,9 @@ class StatusBar(QStatusBar):
         """Show (reason given) or hide the read-only marker."""
         self.read_only_label.setText("read-only" if reason else "")
         self.read_only_label.setToolTip(f"This project opened read-only ({reason}): nothing can be changed")
-        self.read_only_label.setStyleSheet("color: white; background: #b03030; padding: 0 6px; font-weight: bold")
+        self.read_only_label.setStyleSheet(
+            "color: white; background: #b03030; padding: 0 6px; font-weight: bold"
+        )
         self.read_only_label.setVisible(bool(reason))
 
     def set_review(self, text: str) -> None:

@@ -32,6 +32,7 @@ class SessionEvents:
     def __init__(self) -> None:
         self.project_changed: Event[[]] = Event()
         self.video_changed: Event[[]] = Event()  # a video opened (or none): keyframes, objects reset
+        self.video_missing: Event[[VideoRow]] = Event()  # the opened video's file is not where it was
         self.frame_requested: Event[[int, bool]] = Event()  # frame asked for, asked by playback
         self.frame_shown: Event[[int]] = Event()  # its pixels and annotations are in the session
         self.annotations_changed: Event[[]] = Event()  # objects / the shown frame's annotations re-read
@@ -211,7 +212,10 @@ class AnnotationSession:
         for obj in self.objects:
             mask = self.mask_of(obj.id) if obj.visible else None
             if mask is not None:
-                out.append(Layer(mask, obj.colour, obj.id == self.selected_object))
+                row = self.annotations.get(obj.id)
+                waiting = self.video is not None and (self.video.id, self.shown, obj.id) in self.pending
+                status = "edited" if waiting or row is None else row.status
+                out.append(Layer(mask, obj.colour, obj.id == self.selected_object, status))
         return out
 
     def target_annotation(self) -> AnnotationRow | None:

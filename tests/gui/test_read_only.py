@@ -16,7 +16,9 @@ from tests.gui.test_proposals import shot
 
 
 def _files(folder: Path) -> dict[str, str]:
-    return {p.name: hashlib.sha256(p.read_bytes()).hexdigest() for p in sorted(folder.iterdir()) if p.is_file()}
+    return {
+        p.name: hashlib.sha256(p.read_bytes()).hexdigest() for p in sorted(folder.iterdir()) if p.is_file()
+    }
 
 
 def test_a_read_only_project_opens_read_only(qtbot, video_project, gui_settings, monkeypatch):
