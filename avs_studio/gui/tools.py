@@ -17,17 +17,7 @@ from PySide6.QtWidgets import QGraphicsEllipseItem, QGraphicsPathItem, QGraphics
 from avs_studio.masks import brush_stroke, erase_stroke, polygon_fill
 from avs_studio.session.edit_controller import MAX_RADIUS, MIN_RADIUS
 
-__all__ = [
-    "MAX_RADIUS",
-    "MIN_RADIUS",
-    "TOOLS",
-    "BrushTool",
-    "Editor",
-    "EraserTool",
-    "PolygonTool",
-    "SamTool",
-    "Tool",
-]
+__all__ = ["MAX_RADIUS", "MIN_RADIUS", "TOOLS", "BrushTool", "Editor", "EraserTool", "PolygonTool", "SamTool", "Tool"]
 
 
 class Editor(Protocol):
