@@ -23,10 +23,10 @@ from avs_studio.settings import PIPELINE as SETTINGS_KEY
 
 
 def available_profiles() -> list[str]:
-    """Config profile names offered in Annotate ▸ Config profile."""
-    from avs_studio.openavs import profiles
+    """Config profile names offered in Annotate ▸ Config profile (not the test-only ones)."""
+    from avs_studio.openavs import user_profiles
 
-    return profiles()
+    return user_profiles()
 
 
 def config_models(cfg: Any) -> list[str]:

@@ -24,8 +24,8 @@ class StatusBar(QStatusBar):
         self.read_only_label = QLabel("")  # "read-only" marker (set_read_only)
         self.read_only_label.setObjectName("read_only_marker")
         self.read_only_label.hide()
-        for w in (self.review_label, self.tool_label):
-            self.addWidget(w)  # hidden while a message shows
+        self.addWidget(self.review_label, 1)  # hidden while a message shows
+        self.addWidget(self.tool_label)
         # permanent: frame, time and stored state stay visible while a message shows
         for w in (self.read_only_label, self.frame_label, self.time_label, self.stored_label):
             self.addPermanentWidget(w)

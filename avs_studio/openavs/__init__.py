@@ -17,6 +17,7 @@ from avs_studio.openavs.config import (
     StageSpec,
     load_config,
     profiles,
+    user_profiles,
 )
 from avs_studio.openavs.pipeline import Pipeline, PipelineError, build_point_segmenter
 from avs_studio.openavs.registry import (
@@ -77,4 +78,5 @@ __all__ = [
     "register_segmenter",
     "register_translator",
     "build_point_segmenter",
+    "user_profiles",
 ]
