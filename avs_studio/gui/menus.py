@@ -13,7 +13,8 @@ from PySide6.QtGui import QAction, QActionGroup
 from PySide6.QtWidgets import QAbstractItemView, QFileDialog, QMenu, QMessageBox
 
 from avs_studio import __version__
-from avs_studio.gui.file_jobs import export_dataset_dialog, import_dataset_dialog
+from avs_studio.gui.export_dialog import export_dialog
+from avs_studio.gui.file_jobs import import_dataset_dialog
 from avs_studio.gui.shortcuts import ShortcutEditor, ShortcutListDialog
 from avs_studio.gui.tools import TOOLS
 
@@ -48,7 +49,7 @@ def build_menus(w: MainWindow) -> tuple[dict[str, QMenu], QActionGroup]:
     tools.setExclusionPolicy(QActionGroup.ExclusionPolicy.ExclusiveOptional)
     for name, text, slot in (
         ("import_dataset", "Import AVSBench…", import_dataset_dialog),
-        ("export_dataset", "Export…", export_dataset_dialog),
+        ("export_dataset", "Export…", export_dialog),
     ):
         action = QAction(text, w)
         action.setObjectName(name)

@@ -69,7 +69,7 @@ def test_menus_have_import_export_and_no_dead_entries(main_window):
     texts = {a.text() for a in w.menus["File"].actions()}
     assert {"Import AVSBench…", "Export…"} <= texts
     profiles = [a.text() for a in w.pipeline_menu.menu.actions()]
-    assert "tiny-random" in profiles and "default" in profiles
+    assert "tiny-random" not in profiles and "default" in profiles  # the test-only profile is not offered
     for menu in w.menus.values():
         for action in menu.actions():
             if action.isSeparator() or action.menu() is not None or not action.isVisible():
@@ -78,7 +78,7 @@ def test_menus_have_import_export_and_no_dead_entries(main_window):
 
 
 def test_export_runs_on_io_thread(qtbot, main_window, tmp_path):
-    from avs_studio.gui.file_jobs import start_export
+    from avs_studio.gui.export_dialog import start_export
 
     w = main_window
     store, vid = w.project.store, w.video.id
@@ -86,7 +86,7 @@ def test_export_runs_on_io_thread(qtbot, main_window, tmp_path):
     m = np.zeros((120, 160), bool)
     m[10:30, 20:50] = True
     store.put_annotation(vid, 0, oid, m, source="manual", status="accepted")
-    job = start_export(w, str(tmp_path / "out"), "png", "accepted")
+    job = start_export(w, str(tmp_path / "out"), "png", status="accepted")
     qtbot.waitUntil(lambda: w.jobs_panel.states.get(job) == "done", timeout=30000)
     assert any((tmp_path / "out").rglob("*.png"))
 
