@@ -27,6 +27,18 @@ def test_no_folder_opens_sample_copied_to_user_data(qtbot, gui_settings):
         w = open_window(qtbot, project, gui_settings)
         assert w.canvas.image is not None and w.canvas.image.shape[:2] == (videos[0].height, videos[0].width)
         qtbot.waitUntil(lambda: w.project_panel.row_count() == 1, timeout=5000)
+        # first run: the clip with proposals to review, as the README's screenshot shows
+        assert [o.label for o in w.session.objects] == ["drum", "bird"]
+        assert w.session.states == ["proposed"] * 8
+        drum = w.canvas.overlay_rgba()[..., 3] > 0
+        img = w.canvas.image.astype(int)
+        red = (img[..., 0] > 140) & (img[..., 1] < 80) & (img[..., 2] < 80)
+        assert (drum & red).sum() > 0.9 * red.sum() and drum.sum() < 1.2 * red.sum()  # the drum's mask
+        QTest.keyClick(w.canvas, Qt.Key.Key_N)  # the next keyframe to review
+        qtbot.waitUntil(lambda: w.canvas.frame_index == 25, timeout=10000)
+        from tests.gui.test_proposals import shot
+
+        shot(w, "first_run_sample.png")
         close_window(qtbot, w)
     finally:
         if project.store is not None:
