@@ -90,6 +90,8 @@ class MainWindow(QMainWindow):
         self.ask = ask  # False: never block on a question dialog (tests)
         self.last_error: str | None = None
         self.problems = ProblemBox(self)
+        self.export_window: Any = None  # File ▸ Export…'s dialog, when open
+        self.last_export: Any = None  # the report of the last export made from the window
         brush = float(str(self.settings.value("brush_radius", 8.0)))
         self.session = s = AnnotationSession(brush_radius=brush)
 

@@ -69,7 +69,12 @@ class ProblemBox:
 
     def _button(self, box: QMessageBox, text: str, fn: Callable[[], object]) -> None:
         button = box.addButton(text, QMessageBox.ButtonRole.ActionRole)
-        button.clicked.connect(lambda _c=False: (box.done(0), fn()))
+
+        def clicked(_checked: bool = False) -> None:
+            box.done(0)
+            fn()
+
+        button.clicked.connect(clicked)
 
     def _closed(self, box: QMessageBox) -> None:
         if self.box is box:

@@ -176,10 +176,11 @@ class EditController(Controller):
 
         def copied(report: CopyReport) -> None:
             s.reload()
+            source = frame_number(report.source) if report.source is not None else "?"
             if report.copied:
-                self.say(f"copied {report.copied} mask(s) from frame {frame_number(report.source)}")
+                self.say(f"copied {report.copied} mask(s) from frame {source}")
             else:
-                self.say(f"Keyframe {frame_number(report.source)} has no masks to copy")
+                self.say(f"Keyframe {source} has no masks to copy")
 
         self.write(
             lambda: copy_previous_keyframe(project, vid, frame, keyframe_list=kf, seen=seen), copied, "copy"
