@@ -92,10 +92,11 @@ def test_settings_validation_refuses_ok_with_clear_messages(qtbot):
 def test_choosing_a_profile_fills_the_stages_and_keeps_the_endpoint(qtbot):
     dlg = SettingsDialog(edited_values())
     qtbot.addWidget(dlg)
-    dlg.profile.setCurrentText("tiny-random")
+    assert dlg.profile.findText("tiny-random") < 0  # the test-only profile is not offered
+    dlg.profile.setCurrentText("offline")
     v = dlg.values()
-    assert v["device"] == "cpu" and v["segmenter"] == "gdino-sam" and v["translator"] == "offline"
-    assert v["box_threshold"] == 0.0 and v["point_segmenter"] == "sam"
+    assert v["segmenter"] == "gdino-sam2" and v["translator"] == "offline"
+    assert v["box_threshold"] == 0.25 and v["point_segmenter"] == "sam"
     assert v["llm"]["base_url"] == "http://127.0.0.1:8000/v1" and v["llm"]["api_key"] == "sk-secret"
 
 
