@@ -95,8 +95,8 @@ def test_choosing_a_profile_fills_the_stages_and_keeps_the_endpoint(qtbot):
     assert dlg.profile.findText("tiny-random") < 0  # the test-only profile is not offered
     dlg.profile.setCurrentText("offline")
     v = dlg.values()
-    assert v["segmenter"] == "gdino-sam2" and v["translator"] == "offline"
-    assert v["box_threshold"] == 0.25 and v["point_segmenter"] == "sam"
+    assert v["segmenter"] == "gdino-sam"
+    assert v["point_segmenter"] == "sam" and v["profile"] == "offline"
     assert v["llm"]["base_url"] == "http://127.0.0.1:8000/v1" and v["llm"]["api_key"] == "sk-secret"
 
 
