@@ -173,19 +173,23 @@ class PipelineMenu(QObject):
         sizes and the cache folder, in the one problem dialog (pressing S twice does not stack dialogs);
         its button opens the model dialog, which offers a download only where one can work."""
         from avs_studio.openavs import load_config
+        from avs_studio.openavs.downloads import unreachable
         from avs_studio.openavs.model_import import missing_models, missing_text
-        from avs_studio.openavs.weights import offline, offline_reason
+        from avs_studio.openavs.weights import get_spec, offline, offline_reason
 
         try:
             missing = missing_models([model, *config_models(load_config(self.worker.profile))])
         except Exception:  # the profile itself is broken: that error is shown elsewhere
             missing = []
         what = f"profile {profile_name(self.worker.profile)!r}"
-        text = missing_text(missing, offline_reason() if offline() else "", what) if missing else message
+        names = [m.name for m in missing] or [model]
+        blocked = offline_reason() if offline() else unreachable([get_spec(n) for n in names])
+        text = missing_text(missing, blocked, what) if missing else message
+        if blocked:  # no download line where a download cannot work
+            text = "\n".join(line for line in text.splitlines() if not line.startswith("Download them with"))
         self.status.showMessage(text.splitlines()[0], 15000)
         self.note_error(f"{message}\n{text}")
-        names = [m.name for m in missing] or [model]
-        button = "Import model files…" if offline() else "Download or import…"
+        button = "Import model files…" if blocked else "Download or import…"
         buttons = [(button, lambda: self.open_download(names))]
         self.show_error("Models not downloaded", text, buttons, covers=[message])
 

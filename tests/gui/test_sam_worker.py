@@ -219,12 +219,24 @@ def test_s_loads_only_the_point_segmenter(qtbot, video_project, gui_settings, tm
     close_window(qtbot, w)
 
 
+@pytest.mark.parametrize("why", ["offline", "unreachable"])
 def test_a_missing_sam_weight_pressed_twice_gives_one_dialog(qtbot, video_project, gui_settings, tmp_path,
-                                                            monkeypatch):  # fmt: skip
+                                                            monkeypatch, why):  # fmt: skip
+    import socket
+
     from avs_studio.gui.main_window import MainWindow
     from avs_studio.openavs import load_config
 
-    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    for name in ("HF_HUB_OFFLINE", "AVS_STUDIO_OFFLINE"):
+        monkeypatch.delenv(name, raising=False)
+    if why == "offline":
+        monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    else:  # no setting says so, but no host answers: a download cannot work either
+
+        def no_network(*_a, **_k):
+            raise OSError(101, "Network is unreachable")
+
+        monkeypatch.setattr(socket, "create_connection", no_network)
     monkeypatch.setenv("AVS_STUDIO_CACHE", str(tmp_path / "empty-cache"))
     toml = tmp_path / "needs-sam.toml"
     toml.write_text(PROFILE_HEAD + '[point_segmenter]\nname = "sam"\nmodel = "sam-vit-b"\n')
@@ -252,5 +264,6 @@ def test_a_missing_sam_weight_pressed_twice_gives_one_dialog(qtbot, video_projec
     w.problems.click("Import model files…")
     dialog = w.pipeline_menu.dialog
     assert dialog is not None and not dialog.download_button.isVisible()
+    assert ("HF_HUB_OFFLINE" if why == "offline" else "cannot be reached") in dialog.offline_reason
     dialog.close()
     w.close()
