@@ -50,6 +50,7 @@ def test_ctrl_r_proposes_with_the_chosen_engine(qtbot, main_window, screenshot_d
     w.engine_menu.popup(w.mapToGlobal(w.rect().center()))  # opening it rebuilds it
     qtbot.waitUntil(w.engine_menu.isVisible)
     assert ("student:s1", True) in w.engine_menu.entries()
+    assert not any("tiny-random" in e for e, _ in w.engine_menu.entries())  # test-only: not offered
     w.engine_menu.grab().save(str(screenshot_dir / "engine_menu.png"))
     w.engine_menu.hide()
     QTest.keyClick(w.canvas, Qt.Key.Key_R, CTRL)
