@@ -118,9 +118,11 @@ def _anchor_masks(project: Project, video_id: int, frame: int | None, objects: l
     if frame is None:
         return {}
     rows = project.store.annotations(video_id=video_id, frame=frame)
-    shape = (rows[0].height, rows[0].width) if rows else None
+    if not rows:  # nothing stored there (any more): every object unknown
+        return {}
+    shape = (rows[0].height, rows[0].width)
     by_object = {r.object_id: r for r in rows}
-    out = {}
+    out: dict[int, np.ndarray] = {}
     for k in objects:
         r = by_object.get(k)
         if r is None:

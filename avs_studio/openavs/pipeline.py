@@ -6,7 +6,7 @@ import sys
 import threading
 import time
 from collections import deque
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Generator, Iterable
 from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
@@ -218,7 +218,7 @@ class Pipeline:
         """Clip prompts the translator takes at once (its ``parallel``, e.g. an LLM server's; else 1)."""
         return max(1, int(getattr(self.translator, "parallel", 1) or 1))
 
-    def run_many(self, clips: Iterable[Clip], cancel: Any = None) -> Iterator[ClipProposal]:
+    def run_many(self, clips: Iterable[Clip], cancel: Any = None) -> Generator[ClipProposal, None, None]:
         """The proposals of ``clips``, in order. When the translator takes several prompts at once
         (``parallel`` > 1, an LLM server), the next clips are described and their prompts sent while the
         earlier ones wait for their answers and are segmented: up to ``parallel`` prompts in flight.
