@@ -389,10 +389,10 @@ def _store_segment(
 
 
 def _objects_of(project: Project, video_id: int, r: FrameResult, objects: list[int], whole: bool
-                ) -> list[tuple[str | int, np.ndarray | dict, float | None]]:  # fmt: skip
+                ) -> list[tuple[str | int, np.ndarray | dict[str, Any], float | None]]:  # fmt: skip
     """The frame's masks by object id (score: the two directions' agreement), plus, when only some
     objects are propagated, the other objects' earlier propagation masks (kept as they were)."""
-    out: list[tuple[str | int, np.ndarray | dict, float | None]] = [
+    out: list[tuple[str | int, np.ndarray | dict[str, Any], float | None]] = [
         (k, rle, r.agreement.get(k)) for k, rle in r.rles.items()
     ]
     if not whole:

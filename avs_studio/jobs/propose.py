@@ -27,7 +27,7 @@ from avs_studio import settings
 from avs_studio.jobs.clips import clip_length, split_clips
 from avs_studio.jobs.engine import Engine, openavs_engine_id, resolve_engine
 from avs_studio.jobs.project import Project, keyframes
-from avs_studio.media import MediaError, NoAudioError, VideoReader, load_audio
+from avs_studio.media import AudioTrack, MediaError, NoAudioError, VideoReader, load_audio
 from avs_studio.openavs import Clip, ClipProposal, FrameProposal, Pipeline, PipelineConfig, load_config
 from avs_studio.openavs.pipeline import Cancelled, PipelineError
 from avs_studio.progress import Progress
@@ -102,7 +102,7 @@ def _openavs(project: Project, name: str, *, config: Any = None, **kw: Any) -> P
 
 # engine kind -> function(project, name, video_ids=, split=, device=, progress=, cancel=, frames=, config=,
 # on_clip=); the kinds are avs_studio.jobs.engine.KINDS
-ENGINES: dict[str, Callable[..., Any]] = {"openavs": _openavs, "student": _student}
+ENGINES: dict[str, Callable[..., ProposeReport]] = {"openavs": _openavs, "student": _student}
 
 
 def propose(
@@ -375,7 +375,7 @@ def merge_by_phrase(frames: list[FrameProposal], shape: tuple[int, int]) -> list
     return plain
 
 
-def count_translation(report: ProposeReport, label: str, indices: list[int], translation: dict) -> None:
+def count_translation(report: ProposeReport, label: str, indices: list[int], translation: dict[str, Any]) -> None:
     """Count (and name in a warning) a clip whose LLM answer was replaced or padded."""
     where = f"{label}: frames {indices[0]}-{indices[-1]}"
     if translation.get("fallback"):
@@ -470,20 +470,22 @@ def _propose_video(
         def spans_of(indices: list[int]) -> list[tuple[float, float]]:
             return [audio_span(float(reader.frame_times[i]), rate) for i in indices]
 
-        def clip_stream() -> Iterator[Clip]:
+        def clip_stream(track: AudioTrack) -> Iterator[Clip]:
             for indices in clips:
                 try:
                     images = [reader.frame(i) for i in indices]
                 except MediaError as exc:  # a damaged stretch: report it, keep the clips already stored
                     report.errors.append(f"{label}: frames {indices[0]}-{indices[-1]}: {exc}")
                     return
-                yield Clip(images, list(indices), spans_of(indices), audio, key=f"video:{video.id}")
+                yield Clip(images, list(indices), spans_of(indices), track, key=f"video:{video.id}")
 
         # the pipeline runs ahead (the next clips' LLM prompts in flight) while earlier clips are stored
-        proposals = pipeline.run_many(clip_stream(), cancel=cancel) if audio is not None else None
+        proposals = None
+        if audio is not None and pipeline is not None:
+            proposals = pipeline.run_many(clip_stream(audio), cancel=cancel)
 
         def make_clip(indices: list[int]) -> tuple[list[FrameProposal], dict[str, Any]] | None:
-            if audio is None:
+            if proposals is None:
                 return silent_clip(indices)
             try:
                 proposal = next(proposals, None)

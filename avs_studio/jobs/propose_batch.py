@@ -31,7 +31,6 @@ from avs_studio.jobs.executor import ClipTask, ExecutorOptions, run_clips
 from avs_studio.jobs.project import Project
 from avs_studio.jobs.propose import (
     SOURCE,
-    Progress,
     ProposeError,
     ProposeReport,
     audio_span,
@@ -46,6 +45,7 @@ from avs_studio.jobs.propose import (
 )
 from avs_studio.media import NoAudioError, VideoReader, load_audio
 from avs_studio.openavs import Clip, FrameProposal, Pipeline, PipelineConfig, load_config
+from avs_studio.progress import Progress
 from avs_studio.store import FrameMasks, VideoRow
 
 # settings that change where or how fast a clip is computed, not what is computed

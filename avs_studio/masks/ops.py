@@ -50,19 +50,19 @@ def union(*masks: np.ndarray) -> np.ndarray:
     """Pixelwise OR of one or more masks of the same shape."""
     if not masks:
         raise ValueError("union needs at least one mask")
-    return np.logical_or.reduce(_same_shape(masks))
+    return np.asarray(np.logical_or.reduce(_same_shape(masks)))
 
 
 def intersection(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     """Pixelwise AND of two masks of the same shape."""
     ma, mb = _same_shape([a, b])
-    return ma & mb
+    return np.asarray(ma & mb, bool)
 
 
 def subtract(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     """Pixels of ``a`` that are not in ``b``."""
     ma, mb = _same_shape([a, b])
-    return ma & ~mb
+    return np.asarray(ma & ~mb, bool)
 
 
 def area(mask: np.ndarray) -> int:
@@ -236,7 +236,7 @@ def resize_mask(mask: np.ndarray, size: Sequence[int]) -> np.ndarray:
     h, w = _as_shape(size, "size")
     rows = ((2 * np.arange(h) + 1) * m.shape[0]) // (2 * h)
     cols = ((2 * np.arange(w) + 1) * m.shape[1]) // (2 * w)
-    return m[rows[:, None], cols[None, :]]
+    return np.asarray(m[rows[:, None], cols[None, :]])
 
 
 def fill_holes(mask: np.ndarray) -> np.ndarray:
@@ -244,7 +244,7 @@ def fill_holes(mask: np.ndarray) -> np.ndarray:
     m = as_mask(mask)
     background = np.pad(~m, 1, constant_values=True).astype(np.uint8)
     cv2.floodFill(background, None, (0, 0), 2, flags=4)
-    return m | (background[1:-1, 1:-1] == 1)
+    return np.asarray(m | (background[1:-1, 1:-1] == 1), bool)
 
 
 def connected_components(mask: np.ndarray, connectivity: int = 8) -> tuple[int, np.ndarray]:

@@ -173,7 +173,7 @@ def filtered(
     status: str | Sequence[str] | None,
     source: str | Sequence[str] | None,
     split: str | None,
-) -> Select[tuple[Annotation]]:
+) -> Select[Annotation]:
     q = select(Annotation)
     if video_id is not None:
         q = q.where(Annotation.video_id == video_id)
