@@ -10,7 +10,6 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-import cv2
 import numpy as np
 
 Points = Sequence[Sequence[float]] | np.ndarray
@@ -166,6 +165,8 @@ def polygon_fill(
     slanted edge may take pixels whose centre is up to half a pixel outside. Starts from ``mask`` (a
     copy) when given, otherwise from an empty mask of ``shape``.
     """
+    import cv2  # imported when used: the CLI's --help and the store stay light
+
     size = _as_shape(shape)
     if mask is None:
         out = np.zeros(size, dtype=np.uint8)
@@ -185,6 +186,8 @@ def mask_to_polygons(mask: np.ndarray) -> list[list[np.ndarray]]:
     CHAIN_APPROX_SIMPLE); holes are 4-connected background areas enclosed by the region. A region
     inside a hole is its own entry. polygons_to_mask() inverts this exactly.
     """
+    import cv2  # imported when used: the CLI's --help and the store stay light
+
     m = as_mask(mask).astype(np.uint8)
     contours, hierarchy = cv2.findContours(m, cv2.RETR_CCOMP, cv2.CHAIN_APPROX_SIMPLE)
     if hierarchy is None:
@@ -210,6 +213,8 @@ def polygons_to_mask(polygons: Sequence[Sequence[Points]], shape: Sequence[int])
     interior is cleared while the hole's own outline (border pixels of the region) stays set.
     Regions are drawn separately and combined by union.
     """
+    import cv2  # imported when used: the CLI's --help and the store stay light
+
     size = _as_shape(shape)
     out = np.zeros(size, dtype=bool)
     for region in polygons:
@@ -241,6 +246,8 @@ def resize_mask(mask: np.ndarray, size: Sequence[int]) -> np.ndarray:
 
 def fill_holes(mask: np.ndarray) -> np.ndarray:
     """Set every false pixel that is not 4-connected to the image border (flood fill from outside)."""
+    import cv2  # imported when used: the CLI's --help and the store stay light
+
     m = as_mask(mask)
     background = np.pad(~m, 1, constant_values=True).astype(np.uint8)
     cv2.floodFill(background, None, (0, 0), 2, flags=4)
@@ -249,6 +256,8 @@ def fill_holes(mask: np.ndarray) -> np.ndarray:
 
 def connected_components(mask: np.ndarray, connectivity: int = 8) -> tuple[int, np.ndarray]:
     """(number of regions, int32 labels with 0 = background and 1..n = regions)."""
+    import cv2  # imported when used: the CLI's --help and the store stay light
+
     if connectivity not in (4, 8):
         raise ValueError(f"connectivity must be 4 or 8, got {connectivity!r}")
     m = as_mask(mask).astype(np.uint8)
