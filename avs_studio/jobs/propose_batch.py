@@ -205,31 +205,21 @@ class StudentWork:
 
 class StudentClips:
     def __init__(self, work: StudentWork):
-        from avs_studio.training.checkpoint import load_student
-        from avs_studio.training.dataset import DataOptions
-        from avs_studio.training.loop import resolve_device
+        from avs_studio.jobs.propose_student import StudentPredictor  # torch, in the worker only
 
         self.work = work
-        self.model, _state = load_student(Path(work.model_path), resolve_device(work.device))
-        cfg = self.model.config
-        self.options = DataOptions(
-            image_size=cfg.image_size, n_mels=cfg.n_mels, audio_frames=cfg.audio_frames
+        cache = Path(work.cache_dir) if work.cache_dir else None
+        self.student = StudentPredictor.from_file(
+            Path(work.model_path), work.engine, work.device, work.batch_size, cache
         )
         self.models = {"student": work.model_path}
 
     def __call__(self, tasks: Iterable[ClipTask]) -> Iterator[ClipOutput]:
-        import torch
-
         from avs_studio.jobs.propose_student import frame_proposal
-        from avs_studio.training.dataset import load_inputs
-        from avs_studio.training.loop import predict_probs
 
-        cache = Path(self.work.cache_dir) if self.work.cache_dir else None
         for t in tasks:
             indices = list(t.frames)
-            images, mels = load_inputs(t.video, indices, self.options, cache)
-            x = torch.from_numpy(images).permute(0, 3, 1, 2).float().div_(255)
-            probs = predict_probs(self.model, x, torch.from_numpy(mels), self.work.batch_size).numpy()
+            probs = self.student.probabilities(t.video, indices, full_size=False)
             shape = (t.video.height, t.video.width)
             frames: list[FrameProposal] = [
                 frame_proposal(i, p, shape, self.work.threshold) for i, p in zip(indices, probs)

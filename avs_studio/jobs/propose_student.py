@@ -66,14 +66,31 @@ class StudentPredictor:
     unreadable model file."""
 
     def __init__(self, project: Project, name: str, device: str = "auto", batch_size: int = 32):
-        self.model, self.path = load_project_student(project, name, device)
-        self.engine = f"{SOURCE}:{name}"
-        cfg = self.model.config
+        model, path = load_project_student(project, name, device)
+        self._use(model, path, f"{SOURCE}:{name}", project.dir / "cache" / "training", batch_size)
+
+    @classmethod
+    def from_file(
+        cls, path: Path, engine: str, device: str = "auto", batch_size: int = 32, cache: Path | None = None
+    ) -> StudentPredictor:
+        """The student in the model file ``path`` (a Ray worker's way: no project store)."""
+        model, _state = load_student(path, resolve_device(device))
+        predictor = cls.__new__(cls)
+        predictor._use(model, path, engine, cache, batch_size)
+        return predictor
+
+    def _use(self, model: Any, path: Path, engine: str, cache: Path | None, batch_size: int) -> None:
+        self.model, self.path, self.engine, self.cache, self.batch_size = (
+            model,
+            path,
+            engine,
+            cache,
+            batch_size,
+        )
+        cfg = model.config
         self.options = DataOptions(
             image_size=cfg.image_size, n_mels=cfg.n_mels, audio_frames=cfg.audio_frames
         )
-        self.cache = project.dir / "cache" / "training"
-        self.batch_size = batch_size
 
     def inputs(self, video: VideoRow, frames: Sequence[int]) -> tuple[np.ndarray, np.ndarray]:
         """(resized frames (K, S, S, 3) uint8, log-mels (K, M, T)) of these frames (MediaError if bad)."""
