@@ -109,7 +109,7 @@ WEIGHT_SUFFIXES = (".safetensors", ".pth", ".pt", ".bin")
 
 def resolve_backbone_weights(value: str | None) -> str | None:
     """Pretrained backbone weights: a local state-dict file as it is, or the name of a model-registry entry
-    (resources/models.toml), fetched into the model cache like every other model (ModelMissingError offline,
+    (avs_studio/resources/models.toml), fetched into the model cache like every other model (ModelMissingError offline,
     naming the download command)."""
     if not value:
         return None
@@ -141,7 +141,7 @@ class Backbone:
 
 def resolve_backbone(backbone: str | None, backbone_weights: str | None, pretrained: str | None) -> Backbone:
     """The image backbone a new run uses. "auto" (the default) is the registered pretrained backbone
-    ``pretrained`` (default DEFAULTS.pretrained, a timm entry of resources/models.toml) when its weights are
+    ``pretrained`` (default DEFAULTS.pretrained, a timm entry of avs_studio/resources/models.toml) when its weights are
     in the model cache, else "tiny"; nothing is downloaded for "auto". Weights given by registry name are
     fetched into the cache like every other model (resolve_backbone_weights)."""
     backbone = backbone or DEFAULTS.backbone

@@ -103,7 +103,7 @@ def profiles_dir() -> Path:
 
 
 def profiles() -> list[str]:
-    """Names of the built-in profiles (resources/profiles/*.toml)."""
+    """Names of the built-in profiles (avs_studio/resources/profiles/*.toml)."""
     return sorted(p.stem for p in profiles_dir().glob("*.toml"))
 
 

@@ -3,7 +3,7 @@
 Per frame, each describer text is cut into labels (at ";") and chunks (tags, clauses). A label's
 qualifier in parentheses is read apart: when it names a visible source (phrase or alias) that source is
 meant ("Whimper (dog)" -> dog), otherwise it is dropped ("Wind noise (microphone)" -> wind noise). A chunk
-that names an entry of resources/sound_sources.txt (phrase, alias or sound cue, whole words, longest
+that names an entry of avs_studio/resources/sound_sources.txt (phrase, alias or sound cue, whole words, longest
 first) gives that entry; a thing named in a label beats sound words in it ("a horse neighs and snorts" ->
 horse), and a person who is *playing* something named beside them is not the source ("a man playing the
 piano" -> piano). Entries marked "-" (music, wind, silence, and the generic sound words:

@@ -1,4 +1,4 @@
-"""The sound-source vocabulary (resources/sound_sources.txt) and whole-word keyword matching over it."""
+"""The sound-source vocabulary (avs_studio/resources/sound_sources.txt) and whole-word keyword matching over it."""
 
 from __future__ import annotations
 
@@ -105,7 +105,7 @@ def _split(field_text: str) -> tuple[str, ...]:
 
 
 def load_vocabulary(path: str | Path | None = None) -> Vocabulary:
-    """Read a vocabulary file (format in resources/sound_sources.txt); errors name the file and line."""
+    """Read a vocabulary file (format in avs_studio/resources/sound_sources.txt); errors name the file and line."""
     p = Path(path) if path is not None else resources_dir() / VOCABULARY_FILE
     try:
         text = p.read_text(encoding="utf-8")

@@ -353,7 +353,7 @@ def test_models_command(tmp_path, monkeypatch, hub, cache, capsys):
 
 
 def test_every_registered_hub_file_is_in_the_recorded_listing_of_its_repo():
-    """resources/models.toml against tests/data/hub_listings.json (where each listing came from is recorded
+    """avs_studio/resources/models.toml against tests/data/hub_listings.json (where each listing came from is recorded
     there): a registered file the repo does not have (CLAP's model.safetensors) cannot slip in again."""
     import json
 
