@@ -198,7 +198,8 @@ class _Problems:
     """Runs the checks of each table and keeps every ConfigError, so one message names all of them."""
 
     def __init__(self, where: str) -> None:
-        self.where, self.found = where, []
+        self.where = where
+        self.found: list[str] = []
 
     def __call__(self, check: Any, *args: Any, default: Any = None) -> Any:
         try:

@@ -235,9 +235,10 @@ class Pipeline:
         try:
             while True:
                 while len(pending) < self.parallel and not _cancelled(cancel):
-                    clip = next(source, None)
-                    if clip is None:
+                    following = next(source, None)
+                    if following is None:
                         break
+                    clip = following
                     _check_clip(clip)
                     timings: dict[str, float] = {}
                     start = time.perf_counter()

@@ -154,7 +154,7 @@ class ColorBoxSegmenter:
     def __init__(
         self, colors: Mapping[str, Sequence[int]] | None = None, tolerance: int = 40, min_area: int = 16
     ):
-        self.colors = {k.lower(): tuple(int(c) for c in v) for k, v in (colors or {}).items()}
+        self.colors = {k.lower(): (int(v[0]), int(v[1]), int(v[2])) for k, v in (colors or {}).items()}
         self.tolerance = int(tolerance)
         self.min_area = int(min_area)
 

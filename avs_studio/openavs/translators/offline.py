@@ -96,7 +96,7 @@ class OfflineTranslator:
         self.threshold = float(threshold)
         self.neighbour_threshold = float(neighbour_threshold)
         self.entries = self.vocabulary.entries
-        self._encoder = None
+        self._encoder: Any = None  # a SentenceTransformer, loaded on first use
         self._entry_vectors: list[np.ndarray] = []  # per entry: phrase, aliases, cues
         self._name_vectors: list[np.ndarray] = []  # per entry: phrase and aliases only
         self.model_path = ""
