@@ -117,7 +117,7 @@ SLOT_KEYS = {
 
 def _sentence(p: Problem, table: str = "", stage: str = "") -> str:
     """One problem: the table, the key, what is expected and what was found."""
-    label = ".".join(x for x in (table, *p.table) if x)
+    label = ".".join(str(x) for x in (table, *p.table) if x)
     where = f"[{label}] " if label else ""
     if p.kind == "unknown":
         keys = ", ".join(map(repr, p.keys))
@@ -186,7 +186,7 @@ def _preferred(where: str, spec: StageSpec, prefer: Any) -> StageSpec:
         known = isinstance(model, str) and bool(weights.get_spec(model))
     except weights.ModelError:
         known = False
-    if not known:
+    if not known or not isinstance(model, str):
         raise ConfigError(
             f"{where}: [segmenter.{PREFER_KEY}] needs `model`, a name from the model registry "
             f"(avs-studio models list), got {model!r}"
