@@ -136,6 +136,20 @@ SPECS: tuple[ActionSpec, ...] = (
         "Propose masks for the selected videos",
         "Annotate",
     ),
+    ActionSpec(
+        "propagate_object",
+        "&Propagate selected object",
+        ("Ctrl+P",),
+        "Carry the selected object's reviewed masks to every frame of this video, as proposals",
+        "Annotate",
+    ),
+    ActionSpec(
+        "propagate_all",
+        "Propagate &all objects",
+        ("Ctrl+Shift+P",),
+        "Carry every object's reviewed masks to every frame of this video, as proposals",
+        "Annotate",
+    ),
     # View
     ActionSpec("mask_mode", "&Masks: fill / outline / hidden", ("O",), "Cycle how masks are drawn", "View"),
     ActionSpec(

@@ -1,7 +1,7 @@
 """The main annotation window: it builds the widgets, the session and its controllers, and wires them.
 
 State lives in ``self.session`` (an AnnotationSession, no Qt); each user intent goes to a controller
-(``nav``, ``edit``, ``review``, ``history``, ``objects``, ``proposals``); ``SessionView`` draws the
+(``nav``, ``edit``, ``review``, ``history``, ``objects``, ``proposals``, ``propagation``); ``SessionView`` draws the
 session into the widgets. The window itself only owns the project's lifetime and the threads.
 """
 
@@ -46,8 +46,10 @@ from avs_studio.session import (
     HistoryController,
     NavigationController,
     ObjectsController,
+    PropagationController,
     ProposalController,
     ReviewController,
+    SegmentStored,
 )
 from avs_studio.store import VideoRow
 
@@ -105,6 +107,7 @@ class MainWindow(QMainWindow):
         self.history = HistoryController(s, self.writer, self.nav)
         self.objects = ObjectsController(s, self.writer)
         self.proposals = ProposalController(s, self.writer, self.worker, self.frames)
+        self.propagation = PropagationController(s, self.writer, self.worker)
 
         # widgets, and the view that draws the session into them
         self.canvas = Canvas()
@@ -198,7 +201,7 @@ class MainWindow(QMainWindow):
             runner.job_started.connect(self.jobs_panel.add_job)
             runner.job_progress.connect(self.jobs_panel.update_job)
             runner.job_finished.connect(self._job_finished)
-        self.worker.job_clip.connect(lambda _job, payload: self.proposals.clip_done(payload))
+        self.worker.job_clip.connect(lambda _job, payload: self._job_output(payload))
         self.worker.models_changed.connect(self.status.set_device_models)
         self.worker.model_missing.connect(self.pipeline_menu.offer_download)
         self.jobs_panel.cancel_requested.connect(self._cancel_job)
@@ -290,6 +293,13 @@ class MainWindow(QMainWindow):
             self.show_error("A job failed", message)
         self.project_panel.refresh()  # a job may have changed any video's counts
         self.proposals.job_finished()
+
+    def _job_output(self, payload: object) -> None:
+        """What a running job stored: a propagated segment, or a clip of proposals."""
+        if isinstance(payload, SegmentStored):
+            self.propagation.segment_stored(payload)
+        else:
+            self.proposals.clip_done(payload)
 
     def _cancel_job(self, job_id: int) -> None:
         self.worker.cancel_job(job_id)

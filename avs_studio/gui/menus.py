@@ -88,6 +88,8 @@ def connect_actions(w: MainWindow) -> None:
     a.connect("rerun_prompt", lambda: proposals.rerun_prompt(w.prompt_panel.phrases(w.session.frame)))
     a.connect("run_clip", proposals.run_current_clip)
     a.connect("run_videos", lambda: proposals.run_videos(w.project_panel.selected_video_ids()))
+    a.connect("propagate_object", w.propagation.propagate_selected)
+    a.connect("propagate_all", w.propagation.propagate_all)
     a.connect("mask_mode", lambda: w.status.showMessage(f"masks: {w.canvas.cycle_mask_mode()}", 2000))
     a["spectrogram"].toggled.connect(w.timeline.show_spectrogram)
     a.connect("zoom_fit", w.canvas.zoom_fit)

@@ -50,7 +50,7 @@ class SessionView(QObject):
         e.annotations_changed.connect(self.annotations_changed)
         e.selection_changed.connect(self.selection_changed)
         e.layers_changed.connect(self.draw_layers)
-        e.states_changed.connect(lambda: timeline.set_keyframe_status(session.keyframe_status()))
+        e.states_changed.connect(self.states_changed)
         e.counts_changed.connect(self.counts_changed)
         e.media_loaded.connect(self.media_loaded)
         e.prompt_changed.connect(self.prompt_changed)
@@ -80,12 +80,17 @@ class SessionView(QObject):
         if video is None:
             return
         self.timeline.set_media(video.duration, media.times, media.pyramid, media.audio)
-        self.timeline.set_keyframe_status(s.keyframe_status())
+        self.states_changed()
         self.timeline.set_frame(max(s.frame, 0))
         self.playback.set_media(media.times, media.audio, video.duration)
         self.playback.seek(max(s.frame, 0))
         if media.error:
             self.status.showMessage(f"No sound: {media.error}", 10000)
+
+    def states_changed(self) -> None:
+        """The timeline: keyframe ticks and the strip of frames with masks, by review state."""
+        self.timeline.set_keyframe_status(self.session.keyframe_status())
+        self.timeline.set_frame_status(self.session.frame_states)
 
     def counts_changed(self, video_id: int) -> None:
         video = self.session.video

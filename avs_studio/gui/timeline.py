@@ -1,10 +1,12 @@
-"""TimelineWidget: waveform (or spectrogram), keyframe ticks by review status, playhead, seek and zoom.
+"""TimelineWidget: waveform (or spectrogram), frames with masks and keyframe ticks by review status with a
+legend, playhead, seek and zoom.
 
 Usage (part A plugs it under the canvas)::
 
     tl = TimelineWidget()
     tl.set_media(duration, reader.frame_times, EnvelopePyramid(track.samples, track.rate), track)
     tl.set_keyframe_status({0: "accepted", 10: "proposed", 20: "none"})
+    tl.set_frame_status({0: "accepted", 1: "proposed", 2: "proposed"})   # every frame that has masks
     tl.seekRequested.connect(window.seek)          # int frame: click / drag on the timeline
     playback.frameChanged.connect(tl.set_frame)    # the playhead follows playback
     tl.show_spectrogram(True)                      # log-mel of the visible window instead of the waveform
@@ -16,6 +18,8 @@ Public API
     set_keyframe_status(dict[int, str])   status in STATUS_COLOURS: "none" (= "unprocessed") grey,
                                           "proposed" amber, "accepted" green, "rejected" red, "edited" blue;
                                           ValueError for anything else.  keyframe_status() -> dict
+    set_frame_status(dict[int, str])      the mask strip: frame -> state of its annotations (frames without
+                                          any are left dark); same colours.  frame_status() -> dict
     set_frame(int) / frame()    the playhead; when following, pages the view to keep it visible
     set_follow(bool)            follow the playhead (default True)
     set_view(t0, t1) / view_range() -> (t0, t1)   visible window in seconds (clamped to [0, duration],
@@ -28,6 +32,9 @@ Public API
 
 Mouse: left click / drag seeks; wheel zooms around the cursor; Shift+wheel, horizontal wheel, Shift+drag
 or middle drag pans.
+
+Layout, top to bottom: ruler (time labels, legend at the right), waveform / spectrogram, the mask strip
+(STRIP_H rows, one colour per frame with masks), keyframe ticks (TICK_H rows).
 
 Drawing: the waveform comes from ``EnvelopePyramid.envelope(t0, t1, width)`` (exactly one min/max per
 pixel column of the visible window), so cost and memory depend on the widget width, not the file length.
@@ -53,7 +60,15 @@ from avs_studio.session.display import STATUS_COLOURS as STATE_COLOURS
 
 # Review status -> tick colour (session.display's, plus "none" = "unprocessed")
 STATUS_COLOURS: dict[str, str] = {"none": STATE_COLOURS["unprocessed"], **STATE_COLOURS}
-__all__ = ["SPEC_MAX_COLUMNS", "STATUS_COLOURS", "STATUS_PRIORITY", "TimelineWidget", "spectrogram_columns"]
+__all__ = [
+    "SPEC_MAX_COLUMNS",
+    "STATUS_COLOURS",
+    "STATUS_PRIORITY",
+    "STRIP_BACKGROUND",
+    "STRIP_H",
+    "TimelineWidget",
+    "spectrogram_columns",
+]
 BACKGROUND = "#1e1f22"
 WAVE_COLOUR = "#7fb2e5"
 AXIS_COLOUR = "#3a3d42"
@@ -66,7 +81,11 @@ TICK_BACKGROUND = "#17181a"
 STATUS_PRIORITY = {"accepted": 0, "none": 1, "unprocessed": 1, "edited": 2, "proposed": 3, "rejected": 4}
 
 RULER_H = 16  # time labels at the top
+STRIP_H = 6  # frames with masks, above the ticks
 TICK_H = 12  # keyframe ticks at the bottom
+STRIP_BACKGROUND = "#101113"
+LEGEND = (("none", "not processed"), ("proposed", "proposed"), ("accepted", "accepted"),
+          ("rejected", "rejected"), ("edited", "edited"))  # fmt: skip
 TICK_W = 3
 MIN_SPAN_S = 0.02
 ZOOM_STEP = 0.8  # view span factor per wheel notch
@@ -108,6 +127,8 @@ class TimelineWidget(QWidget):
         self._pyramid: EnvelopePyramid | None = None
         self._audio: AudioTrack | None = None
         self._status: dict[int, str] = {}
+        self._frame_status: dict[int, str] = {}
+        self._frame_rank = np.zeros(0, np.int8)  # per frame: STATUS_PRIORITY of its state, -1 = no masks
         self._status_version = 0
         self._frame = 0
         self._t0, self._t1 = 0.0, 1.0
@@ -147,6 +168,8 @@ class TimelineWidget(QWidget):
         self._pyramid = pyramid
         self._audio = audio_for_spectrogram
         self._status = {}
+        self._frame_status = {}
+        self._frame_rank = np.full(len(self._times), -1, np.int8)
         self._status_version += 1
         self._frame = 0
         self._t0, self._t1 = 0.0, max(self._duration, MIN_SPAN_S)
@@ -159,15 +182,29 @@ class TimelineWidget(QWidget):
 
     def set_keyframe_status(self, status: dict[int, str]) -> None:
         """Frame index -> review status ("none", "proposed", "accepted", "rejected", "edited")."""
-        unknown = {s for s in status.values() if s not in STATUS_COLOURS}
-        if unknown:
-            raise ValueError(f"unknown review status {sorted(unknown)}; valid: {', '.join(STATUS_COLOURS)}")
+        _check(status)
         self._status = {int(k): v for k, v in status.items()}
         self._status_version += 1
         self.update()
 
     def keyframe_status(self) -> dict[int, str]:
         return dict(self._status)
+
+    def set_frame_status(self, status: dict[int, str]) -> None:
+        """Frame index -> review state of the frame's annotations, for every frame that has any."""
+        _check(status)
+        n = len(self._times)
+        rank = np.full(n, -1, np.int8)
+        for f, st in status.items():
+            if 0 <= f < n:
+                rank[f] = STATUS_PRIORITY[st]
+        self._frame_status = {int(k): v for k, v in status.items()}
+        self._frame_rank = rank
+        self._status_version += 1
+        self.update()
+
+    def frame_status(self) -> dict[int, str]:
+        return dict(self._frame_status)
 
     def set_frame(self, frame: int) -> None:
         """Move the playhead to ``frame``; when following, page the view to keep it visible."""
@@ -242,7 +279,7 @@ class TimelineWidget(QWidget):
 
     def _bands(self) -> tuple[int, int]:
         """(top, bottom) rows of the waveform / spectrogram band."""
-        return RULER_H, max(RULER_H + 1, self.height() - TICK_H)
+        return RULER_H, max(RULER_H + 1, self.height() - TICK_H - STRIP_H)
 
     # ------------------------------------------------------------------ layers
     def _wave_array(self, w: int, h: int) -> np.ndarray:
@@ -282,14 +319,17 @@ class TimelineWidget(QWidget):
         img = np.empty((h, w), np.uint32)
         img[:top] = _argb(RULER_BACKGROUND)
         img[bottom:] = _argb(TICK_BACKGROUND)
+        img[bottom : bottom + STRIP_H] = _argb(STRIP_BACKGROUND)
         if self._spectrogram:
             img[top:bottom] = _array(self._spec_layer(w, bottom - top))
         else:
             img[top:bottom] = self._wave_array(w, bottom - top)
+        self._draw_strip(img, bottom)
         self._draw_ticks(img, top, bottom)
         layer = argb_qimage(img)
         p = QPainter(layer)
         self._paint_ruler(p, w)
+        self._paint_legend(p, w)
         p.end()
         self._layer = layer
         self._layer_key = key if not (self._spectrogram and self._spec_pending) else None
@@ -390,7 +430,47 @@ class TimelineWidget(QWidget):
             for d in range(-(TICK_W // 2), TICK_W - TICK_W // 2):
                 c = cols + d
                 c = c[(c >= 0) & (c < w)]
-                img[bottom + 1 :, c] = _argb(colour.name())
+                img[bottom + STRIP_H + 1 :, c] = _argb(colour.name())
+
+    def _draw_strip(self, img: np.ndarray, row: int) -> None:
+        """The mask strip: each pixel column takes the state of the frames it shows (zoomed in: the frame
+        under it; zoomed out: of the frames sharing it, the one most in need of review)."""
+        rank = self._frame_rank
+        w = img.shape[1]
+        if not len(rank) or not (rank >= 0).any() or w <= 0:
+            return
+        span = self._t1 - self._t0
+        centres = self._t0 + (np.arange(w) + 0.5) / w * span
+        under = np.clip(np.searchsorted(self._times, centres, side="right") - 1, 0, len(rank) - 1)
+        cols = rank[under].astype(np.int16)
+        frames = np.flatnonzero(rank >= 0)
+        times = self._times[frames]
+        inside = (times >= self._t0) & (times < self._t1)
+        xs = np.floor((times[inside] - self._t0) / span * w).astype(np.int64)
+        np.maximum.at(cols, np.clip(xs, 0, w - 1), rank[frames[inside]].astype(np.int16))
+        by_rank = {STATUS_PRIORITY[st]: _argb(STATUS_COLOURS[st]) for st in STATUS_COLOURS}
+        strip = img[row + 1 : row + STRIP_H]
+        for r, colour in by_rank.items():
+            strip[:, cols == r] = colour
+
+    def _paint_legend(self, p: QPainter, w: int) -> None:
+        """Colour swatches with their meaning at the right of the ruler (masks and ticks share them)."""
+        font = p.font()
+        font.setPixelSize(10)
+        p.setFont(font)
+        metrics = p.fontMetrics()
+        items = [(STATUS_COLOURS[key], text) for key, text in LEGEND]
+        width = sum(8 + 3 + metrics.horizontalAdvance(text) + 8 for _, text in items) + 4
+        if width > w // 2:  # a narrow timeline keeps its time labels
+            return
+        x = w - width
+        p.fillRect(QRectF(x - 4, 0, width + 4, RULER_H - 1), QColor(RULER_BACKGROUND))
+        for colour, text in items:
+            p.fillRect(QRectF(x, 4, 8, 8), QColor(colour))
+            x += 11
+            p.setPen(QColor(TEXT_COLOUR))
+            p.drawText(x, RULER_H - 4, text)
+            x += metrics.horizontalAdvance(text) + 8
 
     # ------------------------------------------------------------------ mouse
     def mousePressEvent(self, event: QMouseEvent) -> None:
@@ -442,6 +522,12 @@ class TimelineWidget(QWidget):
     def resizeEvent(self, event: QResizeEvent) -> None:
         self._layer_key = None
         super().resizeEvent(event)
+
+
+def _check(status: dict[int, str]) -> None:
+    unknown = {s for s in status.values() if s not in STATUS_COLOURS}
+    if unknown:
+        raise ValueError(f"unknown review status {sorted(unknown)}; valid: {', '.join(STATUS_COLOURS)}")
 
 
 def _argb(colour: str) -> int:

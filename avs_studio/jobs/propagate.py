@@ -405,6 +405,6 @@ def _objects_of(project: Project, video_id: int, r: FrameResult, objects: list[i
 def frames_with_masks(project: Project, video_id: int) -> dict[int, set[str]]:
     """Frame -> statuses of its annotations, for a timeline strip that shows which frames have masks."""
     out: dict[int, set[str]] = defaultdict(set)
-    for a in project.store.iter_annotations(video_id=video_id):
-        out[a.frame].add(a.status)
+    for frame, status in project.store.frame_statuses(video_id):
+        out[frame].add(status)
     return dict(out)

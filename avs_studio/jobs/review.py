@@ -33,14 +33,19 @@ class Marked(Protocol):
 
 def frame_state(rows: Iterable[Marked]) -> str:
     """One state for a frame: the least finished status of its annotations wins."""
-    statuses = {r.status for r in rows}
-    if not statuses:
+    return state_of({r.status for r in rows})
+
+
+def state_of(statuses: Iterable[str]) -> str:
+    """``frame_state`` from the set of statuses of a frame's annotations (``propagate.frames_with_masks``)."""
+    seen = set(statuses)
+    if not seen:
         return "unprocessed"
-    if "edited" in statuses:
+    if "edited" in seen:
         return "edited"
-    if "proposed" in statuses:
+    if "proposed" in seen:
         return "proposed"
-    return "rejected" if statuses == {"rejected"} else "accepted"
+    return "rejected" if seen == {"rejected"} else "accepted"
 
 
 def keyframe_states(keyframe_list: Sequence[int], rows: Iterable[Marked]) -> list[str]:

@@ -14,6 +14,7 @@ from avs_studio.session.media import MediaData, load_media
 from avs_studio.session.navigation_controller import NavigationController, speed_step
 from avs_studio.session.objects_controller import ObjectsController
 from avs_studio.session.prompts import ClipPrompt, FramePrompt
+from avs_studio.session.propagation_controller import PropagationController, SegmentStored
 from avs_studio.session.proposal_controller import ProposalController
 from avs_studio.session.review_controller import ReviewController
 from avs_studio.session.runners import FrameSource, ImmediateRunner, Priority, Runner, Worker
@@ -35,9 +36,11 @@ __all__ = [
     "NavigationController",
     "ObjectsController",
     "Priority",
+    "PropagationController",
     "ProposalController",
     "ReviewController",
     "Runner",
+    "SegmentStored",
     "SessionEvents",
     "Worker",
     "load_media",

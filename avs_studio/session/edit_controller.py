@@ -101,6 +101,9 @@ class EditController(Controller):
             s.write_failed = False
             s.drop_pending(key, mask)
             s.reload()
+            if not s.is_keyframe(frame):
+                self.say(f"frame {frame + 1} is not a keyframe: its mask is stored and the frame now counts as "
+                         "reviewed (propagation keeps it; PNG and COCO export it)", 6000)  # fmt: skip
 
         def failed(message: str) -> None:
             s.write_failed = True

@@ -14,7 +14,8 @@ import numpy as np
 
 from avs_studio.jobs import Project, keyframes
 from avs_studio.jobs.clips import clip_length, clip_of
-from avs_studio.jobs.review import frame_state, keyframe_states
+from avs_studio.jobs.propagate import frames_with_masks
+from avs_studio.jobs.review import frame_state, state_of
 from avs_studio.masks import resize_mask
 from avs_studio.session.display import Layer, reviewed_text
 from avs_studio.session.events import Event
@@ -37,7 +38,7 @@ class SessionEvents:
         self.annotations_changed: Event[[]] = Event()  # objects / the shown frame's annotations re-read
         self.selection_changed: Event[[]] = Event()
         self.layers_changed: Event[[]] = Event()  # a mask waiting to be stored: the overlay only
-        self.states_changed: Event[[]] = Event()  # keyframe review states (timeline ticks)
+        self.states_changed: Event[[]] = Event()  # review states of keyframes and frames (the timeline)
         self.counts_changed: Event[[int]] = Event()  # a video's annotation counts (project list)
         self.media_loaded: Event[[MediaData]] = Event()  # the open video's frame times, audio, waveform
         self.prompt_changed: Event[[ClipPrompt | None]] = Event()  # the current clip's OpenAVS exchange
@@ -59,6 +60,7 @@ class AnnotationSession:
         self.image: np.ndarray | None = None
         self.keyframes: list[int] = []
         self.states: list[str] = []  # review state per keyframe
+        self.frame_states: dict[int, str] = {}  # every frame with annotations -> its review state
         self.objects: list[ObjectRow] = []
         self.annotations: dict[int | None, AnnotationRow] = {}  # object id (None: "nothing sounds")
         self.selected_object: int | None = None
@@ -102,6 +104,7 @@ class AnnotationSession:
     def _clear_video(self) -> None:
         self.video, self.frame, self.shown, self.image = None, -1, -1, None
         self.keyframes, self.states, self.objects, self.annotations = [], [], [], {}
+        self.frame_states = {}
         self.selected_object = None
         self._keyframe_set = set()
 
@@ -143,19 +146,47 @@ class AnnotationSession:
         self.annotations = {r.object_id: r for r in rows}
 
     def refresh_states(self) -> None:
+        """Re-read the review state of every frame with annotations (keyframes: "unprocessed" without)."""
         if self.project is None or self.video is None:
-            self.states = []
+            self.frame_states = {}
         else:
-            self.states = keyframe_states(self.keyframes, self.store.annotations(video_id=self.video.id))
+            marks = frames_with_masks(self.project, self.video.id)
+            self.frame_states = {f: state_of(statuses) for f, statuses in marks.items()}
+        self.states = [self.frame_states.get(k, "unprocessed") for k in self.keyframes]
         self.events.states_changed.emit()
 
+    def refresh_frames(self, frames: list[int]) -> None:
+        """Re-read the states of ``frames`` only (a job stored them), and the shown frame if among them."""
+        if self.project is None or self.video is None:
+            return
+        changed = False
+        for f in frames:
+            rows = self.store.annotations(video_id=self.video.id, frame=f)
+            changed |= self._set_state(f, frame_state(rows) if rows else None)
+        if self.shown in frames:
+            self.refresh_frame()
+        if changed:
+            self.events.states_changed.emit()
+
     def _update_state(self, frame: int) -> None:
+        if frame < 0:
+            return
+        state = frame_state(self.annotations.values()) if self.annotations else None
+        if self._set_state(frame, state):
+            self.events.states_changed.emit()
+
+    def _set_state(self, frame: int, state: str | None) -> bool:
+        """Set one frame's state (None: it has no annotation); True when it changed."""
+        if self.frame_states.get(frame) == state:
+            return False
+        if state is None:
+            del self.frame_states[frame]
+        else:
+            self.frame_states[frame] = state
         i = bisect.bisect_left(self.keyframes, frame)
         if i < len(self.keyframes) and self.keyframes[i] == frame and i < len(self.states):
-            state = frame_state(self.annotations.values())
-            if self.states[i] != state:
-                self.states[i] = state
-                self.events.states_changed.emit()
+            self.states[i] = state or "unprocessed"
+        return True
 
     # ------------------------------------------------------------------ selection and pending masks
     def select(self, object_id: int | None) -> None:

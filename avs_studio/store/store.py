@@ -412,6 +412,16 @@ class Store:
                 return
             last = rows[-1].id
 
+    def frame_statuses(self, video_id: int) -> list[tuple[int, str]]:
+        """The distinct (frame, status) pairs of a video's annotations: which frames have masks, no masks read."""
+        q = (
+            select(Annotation.frame, Annotation.status)
+            .where(Annotation.video_id == video_id)
+            .distinct()
+            .order_by(Annotation.frame)
+        )
+        return self._tx.read(lambda s: [(int(f), str(st)) for f, st in s.execute(q)])
+
     def counts(self, video_id: int) -> dict[str, dict[str, int]]:
         """{"status": {status: n}, "source": {source: n}} for one video (every known key, zeros too)."""
         return self._tx.read(lambda s: annotation_ops.counts(s, video_id))

@@ -1,7 +1,9 @@
 """Timeline benchmark: a 1-hour 48 kHz mono signal, its pyramid, 200 view changes of the widget offscreen.
 
-Figures: pyramid build time, repaint time per view change (waveform, p50/p95), the same with the
-spectrogram on, a playhead-only repaint (cached layer), and memory (RSS growth over the view changes).
+Figures: pyramid build time, repaint time per view change (waveform, p50/p95; the mask strip shows every
+frame), the same with the spectrogram on, a playhead-only repaint (cached layer), memory (RSS growth over
+the view changes), setting the strip's states of every frame, and re-reading every frame's review state
+from a project (``AnnotationSession.refresh_states``: after a proposal or propagation job).
 Run: python -m tests.benchmarks.bench_timeline [--quick]
 """
 
@@ -91,6 +93,11 @@ def main(quick: bool = False) -> list[dict]:
     widget.resize(1600, 140)
     widget.set_media(float(seconds), frame_times, pyramid, track)
     widget.set_keyframe_status({f: "proposed" for f in range(0, len(frame_times), 25)})
+    states = ("accepted", "proposed", "edited", "rejected")
+    every = {f: "accepted" if f % 25 == 0 else states[(f // 250) % 4] for f in range(len(frame_times))}
+    start = time.perf_counter()
+    widget.set_frame_status(every)
+    emit(f"mask strip: states of {len(every)} frames set", (time.perf_counter() - start) * 1000, "ms", "<= 100")
     widget.show()
     app.processEvents()
     widget.repaint()
@@ -135,7 +142,37 @@ def main(quick: bool = False) -> list[dict]:
     emit("GUI repaint after view change p95 (spectrogram)", np.percentile(spec, 95), "ms", "<= 100")
     emit("RSS growth with spectrogram views", _rss_mb() - rss_after, "MiB", "<= 100")
     widget.close()
+    _refresh_states(emit, 1500 if quick else 15000)
     return emit.rows
+
+
+def _refresh_states(emit: Figures, frames: int) -> None:
+    """Every frame's state re-read from a SQLite project: ``frames`` frames x 2 objects with masks."""
+    import tempfile
+    from pathlib import Path
+
+    from avs_studio.jobs import init_project
+    from avs_studio.session import AnnotationSession
+    from avs_studio.store import VideoRow
+
+    with tempfile.TemporaryDirectory() as tmp:
+        project = init_project(Path(tmp) / "proj")
+        info = {"path": str(Path(tmp) / "v.mp4"), "fps": 25.0, "frame_count": frames, "width": 128,
+                "height": 72, "duration": frames / 25.0, "has_audio": False, "sha256": "0" * 64}  # fmt: skip
+        vid = project.store.add_video(info)
+        objs = [project.store.add_object(vid, f"o{k}") for k in range(2)]
+        mask = np.zeros((72, 128), bool)
+        mask[20:50, 30:90] = True
+        items = [{"video_id": vid, "frame": f, "object_id": o, "mask": mask} for f in range(frames) for o in objs]
+        project.store.add_annotations(items, source="propagation", status="proposed")
+        session = AnnotationSession()
+        session.set_project(project)
+        video: VideoRow = project.store.video(vid)
+        start = time.perf_counter()
+        session.set_video(video)  # reads every frame's state once
+        emit(f"refresh_states: {frames} frames x 2 masks (SQLite)", time.perf_counter() - start, "s", "<= 0.25")
+        assert len(session.frame_states) == frames
+        project.close()
 
 
 if __name__ == "__main__":

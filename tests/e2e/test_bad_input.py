@@ -191,6 +191,7 @@ READ_ONLY_CHILD = textwrap.dedent(
     import avs_studio.cli, avs_studio.commands.project, avs_studio.commands.datasets, avs_studio.jobs.exporting
     import sqlite3, sqlalchemy.dialects.sqlite, alembic.runtime.migration, PIL.PngImagePlugin, json, wave, csv
     avs_studio.cli.build_parser()  # every command module imported while the interpreter's files are readable
+    import avs_studio.store.db; avs_studio.store.db.head_revision()  # the migration scripts too (cached)
     if os.geteuid() == 0:  # root ignores permissions: become nobody, as a colleague with read access is
         try:
             os.setgid(65534); os.setuid(65534)

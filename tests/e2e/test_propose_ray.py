@@ -137,7 +137,7 @@ def test_a_clip_that_always_fails_is_reported_and_the_others_stored(tmp_path, me
         assert error.startswith("video 1 (v0): frames 20-30: TranslationError") and "failed 3 times" in error
         assert report.execution["retried"] == 2 and report.clips == 4 + 2 - 1
         assert sorted(a.frame for a in project.store.annotations(video_id=1)) == [0, 10, 40, 50, 60]
-        assert [c.frames for c in project.store.clip_results(2)] == [[0, 10], [20, 30]]
+        assert sorted(c.frames for c in project.store.clip_results(2)) == [[0, 10], [20, 30]]  # any order
 
 
 def test_resume_after_the_driver_is_killed_stores_every_clip_once(tmp_path, media, cluster):

@@ -14,6 +14,8 @@ from PySide6.QtWidgets import QApplication
 from avs_studio.gui.timeline import (
     RULER_H,
     STATUS_COLOURS,
+    STRIP_BACKGROUND,
+    STRIP_H,
     TICK_H,
     WAVE_COLOUR,
     TimelineWidget,
@@ -69,7 +71,7 @@ def is_colour(px: np.ndarray, hex_colour: str, tol: int = 6) -> np.ndarray:
 def test_waveform_band_shows_the_tone_amplitude(timeline, media, screenshot_dir: Path):
     img = pixels(timeline)
     timeline.grab().save(str(screenshot_dir / "timeline_zoomed_out.png"))
-    band = img[RULER_H : H - TICK_H]
+    band = img[RULER_H : H - TICK_H - STRIP_H]
     wave = is_colour(band, WAVE_COLOUR)
     # every column inside the audio has waveform pixels; the tone (amplitude 0.5) fills about half the band
     cols = wave.any(axis=0)
@@ -173,7 +175,7 @@ def test_zoomed_in_shows_single_cycles(timeline, screenshot_dir: Path):
     timeline.set_view(1.0, 1.02)  # 20 ms (the closest zoom) of 700 Hz: 14 cycles over 800 px
     img = pixels(timeline)
     timeline.grab().save(str(screenshot_dir / "timeline_zoomed_in.png"))
-    band = is_colour(img[RULER_H : H - TICK_H], WAVE_COLOUR)
+    band = is_colour(img[RULER_H : H - TICK_H - STRIP_H], WAVE_COLOUR)
     top = np.array([np.flatnonzero(band[:, x]).min() for x in range(W) if band[:, x].any()])
     assert len(top) > W * 0.95
     # the top edge rises and falls with the sine: two crossings of its median per cycle
@@ -201,12 +203,12 @@ def test_spectrogram_puts_higher_tones_higher(qtbot, timeline, screenshot_dir: P
     assert timeline.spectrogram_shown() and not timeline.spectrogram_pending()
     img = pixels(timeline)
     timeline.grab().save(str(screenshot_dir / "timeline_spectrogram.png"))
-    band = img[RULER_H : H - TICK_H].astype(int).sum(axis=2)  # brightness
-    assert not is_colour(img[RULER_H : H - TICK_H], WAVE_COLOUR).mean() > 0.01
+    band = img[RULER_H : H - TICK_H - STRIP_H].astype(int).sum(axis=2)  # brightness
+    assert not is_colour(img[RULER_H : H - TICK_H - STRIP_H], WAVE_COLOUR).mean() > 0.01
     peak_rows = [int(np.argmax(band[:, x])) for x in (100, 300, 500, 700)]  # 400, 700, 1000, 1300 Hz
     assert peak_rows == sorted(peak_rows, reverse=True) and len(set(peak_rows)) == 4, peak_rows
     timeline.show_spectrogram(False)
-    assert is_colour(pixels(timeline)[RULER_H : H - TICK_H], WAVE_COLOUR).any()
+    assert is_colour(pixels(timeline)[RULER_H : H - TICK_H - STRIP_H], WAVE_COLOUR).any()
 
 
 def test_spectrogram_of_a_long_window_reads_one_slice_per_column():
@@ -241,11 +243,60 @@ def test_silent_video_highlight_and_crowded_ticks(qtbot, media):
     img = pixels(tl)
     x = round(tl.x_for_time(times[51]))
     assert is_colour(img[90 - TICK_H // 2, x], STATUS_COLOURS["rejected"]).all()  # needs a look: drawn on top
-    assert not is_colour(img[RULER_H : 90 - TICK_H], WAVE_COLOUR).any()  # no audio, no waveform
+    assert not is_colour(img[RULER_H : 90 - TICK_H - STRIP_H], WAVE_COLOUR).any()  # no audio, no waveform
     tl.set_highlight(1.0, 2.0)
     lit = pixels(tl)
-    band = slice(RULER_H + 2, 90 - TICK_H - 2)
+    band = slice(RULER_H + 2, 90 - TICK_H - STRIP_H - 2)
     inside, outside = lit[band, 30].astype(int).sum(), lit[band, 70].astype(int).sum()
     assert inside > outside and (lit[band, 70] == img[band, 70]).all()
     tl.clear_highlight()
     assert (pixels(tl)[band, 30] == img[band, 30]).all()
+
+
+def strip_row(h: int = H) -> int:
+    return h - TICK_H - STRIP_H // 2  # a row inside the mask strip, above the keyframe ticks
+
+
+def test_mask_strip_colours_every_frame_with_masks_by_state(timeline, media, screenshot_dir: Path):
+    _, times, _ = media
+    frames = {f: "proposed" for f in range(20, 30)} | {40: "accepted", 41: "edited", 62: "rejected"}
+    timeline.set_frame_status(frames)
+    assert timeline.frame_status() == frames
+    img = pixels(timeline)
+    timeline.grab().save(str(screenshot_dir / "timeline_mask_strip.png"))
+    row = img[strip_row()]
+    for f in range(100):
+        x = round(timeline.x_for_time((times[f] + times[min(f + 1, 99)]) / 2)) if f < 99 else W - 3
+        expected = STATUS_COLOURS[frames[f]] if f in frames else STRIP_BACKGROUND
+        assert is_colour(row[x], expected).all(), (f, frames.get(f), row[x])
+    # the ticks stay keyframe ticks: frame 25 is proposed in the strip, not a tick
+    assert not is_colour(
+        img[H - TICK_H // 2, round(timeline.x_for_time(times[25]))], STATUS_COLOURS["proposed"]
+    ).all()
+    with pytest.raises(ValueError, match="unknown review status"):
+        timeline.set_frame_status({3: "maybe"})
+
+
+def test_mask_strip_zoomed_out_keeps_a_lone_frame_that_needs_a_look(qtbot, media):
+    _, times, _ = media
+    tl = TimelineWidget()
+    qtbot.addWidget(tl)
+    tl.resize(40, 90)  # 100 frames over 40 px: 2.5 frames per column
+    tl.set_media(4.0, times, None, None)
+    tl.set_frame_status({f: "accepted" for f in range(100)} | {51: "proposed"})
+    img = pixels(tl)
+    row = img[strip_row(90)]
+    x = int(times[51] / 4.0 * 40)
+    assert is_colour(row[x], STATUS_COLOURS["proposed"]).all()
+    assert (
+        is_colour(row[x + 3], STATUS_COLOURS["accepted"]).all()
+        and is_colour(row[5], STATUS_COLOURS["accepted"]).all()
+    )
+
+
+def test_legend_shows_every_status_colour_in_the_ruler(timeline):
+    img = pixels(timeline)
+    ruler = img[3 : RULER_H - 3, W // 2 :]
+    for colour in STATUS_COLOURS.values():
+        assert is_colour(ruler, colour).sum() >= 30, colour  # an 8x8 swatch, at least half visible
+    assert not is_colour(img[3 : RULER_H - 3, : W // 4], STATUS_COLOURS["accepted"]).any()

@@ -25,8 +25,10 @@ from avs_studio.session import (
     ImmediateRunner,
     NavigationController,
     ObjectsController,
+    PropagationController,
     ProposalController,
     ReviewController,
+    SegmentStored,
 )
 
 
@@ -142,7 +144,8 @@ class Headless:
         self.history = HistoryController(s, self.writer, self.nav)
         self.objects = ObjectsController(s, self.writer)
         self.proposals = ProposalController(s, self.writer, self.worker, self.frames)
-        self.worker.on_clip = self.proposals.clip_done
+        self.propagation = PropagationController(s, self.writer, self.worker)
+        self.worker.on_clip = self._job_output
         self.messages: list[str] = []
         self.errors: list[tuple[str, str]] = []
         self.previews: list[Any] = []
@@ -157,6 +160,12 @@ class Headless:
             s.set_project(project)
             self.nav.open_last_video()
             self.deliver()
+
+    def _job_output(self, payload: Any) -> None:  # as MainWindow._job_output
+        if isinstance(payload, SegmentStored):
+            self.propagation.segment_stored(payload)
+        else:
+            self.proposals.clip_done(payload)
 
     def deliver(self) -> None:
         self.frames.deliver(self.nav)
