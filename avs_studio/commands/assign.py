@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 from avs_studio.commands.common import PROJECT_HELP, add_json, print_json
-from avs_studio.jobs import open_project
-from avs_studio.jobs.assign import assign, unassign
 
 
 def register(sub) -> None:
@@ -32,6 +30,9 @@ def register(sub) -> None:
 
 
 def cmd_assign(args) -> int:
+    from avs_studio.jobs import open_project
+    from avs_studio.jobs.assign import assign
+
     with open_project(args.project_dir, args.database_url) as project:
         given = assign(
             project, args.to, video_ids=args.video, split=args.split, count=args.count, replace=args.replace
@@ -46,6 +47,9 @@ def cmd_assign(args) -> int:
 
 
 def cmd_unassign(args) -> int:
+    from avs_studio.jobs import open_project
+    from avs_studio.jobs.assign import unassign
+
     with open_project(args.project_dir, args.database_url) as project:
         n = unassign(project, video_ids=args.video, annotator=args.annotator)
     if args.json:

@@ -6,15 +6,15 @@ import argparse
 import json
 import sys
 
-from avs_studio.commands.common import PROJECT_HELP, add_json, print_json
-from avs_studio.io.avsbench import SUBSETS
-from avs_studio.io.writers import FORMATS, parse_ratios
-from avs_studio.jobs.evaluate import PROTOCOLS, TASKS, evaluate_folders
-from avs_studio.jobs.exporting import STATUS_CHOICES, export_dataset
-from avs_studio.jobs.importing import import_avsbench
-from avs_studio.jobs.project import open_project
+from avs_studio.commands.common import PROJECT_HELP, Choices, add_json, print_json
 from avs_studio.progress import Bar
-from avs_studio.store import SOURCES
+
+SUBSETS = Choices("avs_studio.io.avsbench", "SUBSETS")
+FORMATS = Choices("avs_studio.io.writers", "FORMATS")
+TASKS = Choices("avs_studio.jobs.evaluate", "TASKS")
+PROTOCOLS = Choices("avs_studio.jobs.evaluate", "PROTOCOLS")
+STATUS_CHOICES = Choices("avs_studio.jobs.exporting", "STATUS_CHOICES")
+SOURCES = Choices("avs_studio.store", "SOURCES")
 
 
 def register(sub) -> None:
@@ -26,7 +26,10 @@ def register(sub) -> None:
     p.add_argument(
         "root", help="the AVSBench folder (with s4_meta_data.csv, ms3_meta_data.csv or metadata.csv)"
     )
-    p.add_argument("--subset", required=True, choices=SUBSETS, help="which AVSBench subset the folder holds")
+    p.add_argument(
+        "--subset", required=True, choices=SUBSETS, metavar="SUBSET",
+        help="which AVSBench subset the folder holds: %(choices)s",
+    )
     p.add_argument("--split", help="comma-separated splits to import (default: all)")
     add_json(p)
     p.set_defaults(func=cmd_import)
@@ -36,15 +39,20 @@ def register(sub) -> None:
     )
     p.add_argument("project_dir", help=PROJECT_HELP)
     p.add_argument("out", help="output folder (must be empty or absent unless --force)")
-    p.add_argument("--format", required=True, choices=FORMATS, dest="fmt", help="dataset layout to write")
     p.add_argument(
-        "--status", default="accepted", choices=STATUS_CHOICES,
-        help="annotations to export (default accepted; 'any' = proposed, edited and accepted, never rejected)",
+        "--format", required=True, choices=FORMATS, dest="fmt", metavar="FORMAT",
+        help="dataset layout to write: %(choices)s",
+    )
+    p.add_argument(
+        "--status", default="accepted", choices=STATUS_CHOICES, metavar="STATUS",
+        help="annotations to export: %(choices)s (default accepted; 'any' = proposed, edited and accepted, "
+        "never rejected)",
     )  # fmt: skip
     p.add_argument("--split", help="only videos of this split")
     p.add_argument(
-        "--source", action="append", choices=SOURCES, help="only annotations from this source (repeatable)"
-    )
+        "--source", action="append", choices=SOURCES, metavar="SOURCE",
+        help="only annotations from this source (repeatable): %(choices)s",
+    )  # fmt: skip
     p.add_argument(
         "--resplit",
         metavar="TRAIN,VAL,TEST",
@@ -60,22 +68,31 @@ def register(sub) -> None:
     p = sub.add_parser("eval", help="AVSBench mIoU and F-score of prediction PNGs against ground-truth PNGs")
     p.add_argument("pred", help="folder of predictions (same relative paths as GT)")
     p.add_argument("gt", help="folder of ground-truth masks")
-    p.add_argument("--task", default="binary", choices=TASKS, help="binary masks or AVSS class masks")
     p.add_argument(
-        "--protocol", default="avsbench", choices=PROTOCOLS, help="how frames are averaged (default avsbench)"
+        "--task", default="binary", choices=TASKS, metavar="TASK",
+        help="%(choices)s: binary masks or AVSS class masks (default binary)",
     )
+    p.add_argument(
+        "--protocol", default="avsbench", choices=PROTOCOLS, metavar="PROTOCOL",
+        help="how frames are averaged: %(choices)s (default avsbench)",
+    )  # fmt: skip
     p.add_argument("--json", action="store_true", help='print {"miou": .., "fscore": .., "frames": ..}')
     p.set_defaults(func=cmd_eval)
 
 
 def _ratios(text: str) -> tuple[float, float, float]:
     try:
+        from avs_studio.io.writers import parse_ratios
+
         return parse_ratios(text)
     except ValueError as exc:
         raise argparse.ArgumentTypeError(str(exc)) from None
 
 
 def cmd_import(args) -> int:
+    from avs_studio.jobs.importing import import_avsbench
+    from avs_studio.jobs.project import open_project
+
     splits = [s.strip() for s in args.split.split(",") if s.strip()] if args.split else None
     with open_project(args.project_dir, args.database_url) as project:
         with Bar("importing", unit="clip") as bar:
@@ -90,6 +107,9 @@ def cmd_import(args) -> int:
 
 
 def cmd_export(args) -> int:
+    from avs_studio.jobs.exporting import export_dataset
+    from avs_studio.jobs.project import open_project
+
     ratios = args.resplit
     with open_project(args.project_dir, args.database_url) as project, Bar("exporting", unit="video") as bar:
         report = export_dataset(
@@ -105,6 +125,8 @@ def cmd_export(args) -> int:
 
 
 def cmd_eval(args) -> int:
+    from avs_studio.jobs.evaluate import evaluate_folders
+
     with Bar("evaluating", unit="video") as bar:
         result = evaluate_folders(args.pred, args.gt, task=args.task, protocol=args.protocol, progress=bar)
     if args.json:

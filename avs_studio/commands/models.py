@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 
 from avs_studio.commands.common import add_json, print_json
-from avs_studio.openavs import model_import, weights
 from avs_studio.progress import Bar
 
 
@@ -64,6 +63,8 @@ def _mb(value: float | None) -> str:
 
 
 def cmd_list(args) -> int:
+    from avs_studio.openavs import weights
+
     reg = weights.load_registry()
     if args.json:
         rows = [
@@ -94,6 +95,8 @@ def cmd_list(args) -> int:
 
 
 def cmd_download(args) -> int:
+    from avs_studio.openavs import model_import, weights
+
     specs = [weights.get_spec(n) for n in args.names]  # UnknownModelError names the known models first
     todo = [s.name for s in specs if weights.missing_files(s)]
     model_import.require_models(todo, "`models download`", allow_unverified=args.allow_unverified)
@@ -122,6 +125,8 @@ def cmd_download(args) -> int:
 
 
 def cmd_verify(args) -> int:
+    from avs_studio.openavs import weights
+
     reg = weights.load_registry()
     if args.name:
         weights.get_spec(args.name)  # UnknownModelError names the known models
@@ -160,6 +165,8 @@ def cmd_verify(args) -> int:
 
 
 def cmd_import(args) -> int:
+    from avs_studio.openavs import model_import
+
     report = model_import.import_model(args.path, args.name, allow_unverified=args.allow_unverified)
     if args.json:
         print_json(report)
@@ -169,6 +176,8 @@ def cmd_import(args) -> int:
 
 
 def cmd_info(args) -> int:
+    from avs_studio.openavs import weights
+
     prov = weights.provenance(args.name)
     if args.json:
         print(json.dumps(prov, indent=2))

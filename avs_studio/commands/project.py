@@ -6,8 +6,6 @@ import json
 import sys
 
 from avs_studio.commands.common import PROJECT_HELP, add_json, print_json
-from avs_studio.jobs import add_videos, init_project, open_project, project_status
-from avs_studio.jobs.relink import relink
 from avs_studio.progress import Bar
 
 
@@ -49,6 +47,8 @@ def register(sub) -> None:
 
 
 def cmd_init(args) -> int:
+    from avs_studio.jobs import init_project
+
     with init_project(args.project_dir, args.database_url) as project:
         where, url = project.dir, project.store.url
     if args.json:
@@ -59,6 +59,8 @@ def cmd_init(args) -> int:
 
 
 def cmd_add(args) -> int:
+    from avs_studio.jobs import add_videos, open_project
+
     with open_project(args.project_dir, args.database_url) as project:
         with Bar("adding", unit="video") as bar:
             report = add_videos(project, args.videos, split=args.split, category=args.category, progress=bar)
@@ -78,6 +80,9 @@ def cmd_add(args) -> int:
 
 
 def cmd_relink(args) -> int:
+    from avs_studio.jobs import open_project
+    from avs_studio.jobs.relink import relink
+
     with open_project(args.project_dir, args.database_url) as project:
         row = relink(project, args.video_id, args.path, force=args.force)
     if args.json:
@@ -88,6 +93,8 @@ def cmd_relink(args) -> int:
 
 
 def cmd_status(args) -> int:
+    from avs_studio.jobs import open_project, project_status
+
     if args.by_annotator:
         return _status_by_annotator(args)
     with open_project(args.project_dir, args.database_url) as project:
@@ -125,6 +132,7 @@ def cmd_status(args) -> int:
 def _status_by_annotator(args) -> int:
     from dataclasses import asdict
 
+    from avs_studio.jobs import open_project
     from avs_studio.jobs.assign import by_annotator
 
     with open_project(args.project_dir, args.database_url) as project:

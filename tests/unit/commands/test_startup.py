@@ -49,6 +49,18 @@ def test_help_loads_no_heavy_library() -> None:
     assert result["loaded"] == [], f"`--help` imported {result['loaded']}: import them inside the command"
 
 
+def test_top_level_help_loads_no_layer_below_the_commands() -> None:
+    """`avs-studio --help` lists the commands without opening the store, media or models layers (their
+    choices are read when a command's own help or arguments need them: commands.common.Choices)."""
+    code = (
+        "import contextlib, io, json, sys\nfrom avs_studio.cli import main\n"
+        "with contextlib.redirect_stdout(io.StringIO()), contextlib.suppress(SystemExit):\n    main(['--help'])\n"
+        "print(json.dumps({'loaded': sorted(m for m in HEAVY if m in sys.modules)}))"
+    )
+    layers = ("numpy", "sqlalchemy", "av", "avs_studio.store", "avs_studio.jobs", "avs_studio.openavs", "tqdm")
+    assert _run(code, HEAVY + layers)["loaded"] == []
+
+
 def test_gui_modules_load_no_model_library() -> None:
     code = (
         "import json, sys\nimport avs_studio.app, avs_studio.gui.main_window\n"
