@@ -189,6 +189,16 @@ def filtered(
     return q
 
 
+def rows(s: Session, q: Select[Annotation]) -> list[AnnotationRow]:
+    return [AnnotationRow.from_orm(a) for a in s.scalars(q)]
+
+
+def frame_statuses(s: Session, video_id: int) -> list[tuple[int, str]]:
+    """The distinct (frame, status) pairs of a video's annotations (no mask is read)."""
+    q = select(Annotation.frame, Annotation.status).where(Annotation.video_id == video_id)
+    return [(int(f), str(st)) for f, st in s.execute(q.distinct().order_by(Annotation.frame))]
+
+
 def counts(s: Session, video_id: int) -> dict[str, dict[str, int]]:
     """{"status": {status: n}, "source": {source: n}} for one video (every known key, zeros too)."""
     out: dict[str, dict[str, int]] = {

@@ -17,7 +17,7 @@ from collections.abc import Callable, Iterable, Iterator, Sequence
 from pathlib import Path
 from typing import Any, TypeVar
 
-from sqlalchemy import Select, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from avs_studio import names
@@ -58,10 +58,6 @@ def _as_dict(info: Any) -> dict[str, Any]:
     if dataclasses.is_dataclass(info) and not isinstance(info, type):
         return dataclasses.asdict(info)
     return dict(info)
-
-
-def _annotation_rows(q: Select[Annotation], s: Session) -> list[AnnotationRow]:
-    return [AnnotationRow.from_orm(a) for a in s.scalars(q)]
 
 
 class Store:
@@ -194,17 +190,9 @@ class Store:
         """
         data = _as_dict(info)
         return self._tx.retrying(
-            lambda s: videos.add_video(
-                s,
-                data,
-                name=name,
-                split=split,
-                category=category,
-                keyframe_rate=keyframe_rate,
-                meta=meta,
-                base=self.base_dir,
-            )  # fmt: skip
-        )
+            lambda s: videos.add_video(s, data, name=name, split=split, category=category,
+                                       keyframe_rate=keyframe_rate, meta=meta, base=self.base_dir)
+        )  # fmt: skip
 
     def videos(self, split: str | None = None) -> list[VideoRow]:
         q = select(Video).order_by(Video.id)
@@ -390,7 +378,7 @@ class Store:
         q = annotation_ops.filtered(video_id, frame, status, source, split).order_by(
             Annotation.video_id, Annotation.frame, Annotation.object_id.asc().nulls_first(), Annotation.id
         )
-        return self._tx.read(lambda s: [AnnotationRow.from_orm(a) for a in s.scalars(q)])
+        return self._tx.read(lambda s: annotation_ops.rows(s, q))
 
     def iter_annotations(
         self,
@@ -406,7 +394,7 @@ class Store:
         while True:
             q = annotation_ops.filtered(video_id, frame, status, source, split)
             q = q.where(Annotation.id > last).order_by(Annotation.id).limit(batch)
-            rows = self._tx.read(functools.partial(_annotation_rows, q))
+            rows = self._tx.read(functools.partial(annotation_ops.rows, q=q))
             yield from rows
             if len(rows) < batch:
                 return
@@ -414,13 +402,7 @@ class Store:
 
     def frame_statuses(self, video_id: int) -> list[tuple[int, str]]:
         """The distinct (frame, status) pairs of a video's annotations: which frames have masks, no masks read."""
-        q = (
-            select(Annotation.frame, Annotation.status)
-            .where(Annotation.video_id == video_id)
-            .distinct()
-            .order_by(Annotation.frame)
-        )
-        return self._tx.read(lambda s: [(int(f), str(st)) for f, st in s.execute(q)])
+        return self._tx.read(lambda s: annotation_ops.frame_statuses(s, video_id))
 
     def counts(self, video_id: int) -> dict[str, dict[str, int]]:
         """{"status": {status: n}, "source": {source: n}} for one video (every known key, zeros too)."""
