@@ -30,6 +30,13 @@ SPECS: tuple[ActionSpec, ...] = (
     ActionSpec("new_project", "&New project…", ("Ctrl+N",), "Create a project in an empty folder", "File"),
     ActionSpec("open_project", "&Open project…", ("Ctrl+O",), "Open an AVS Studio project folder", "File"),
     ActionSpec("add_videos", "&Add videos…", ("Ctrl+I",), "Add video files to this project", "File"),
+    ActionSpec(
+        "locate_video",
+        "&Locate video…",
+        (),
+        "Point the project at a video file that was moved (its content is checked)",
+        "File",
+    ),
     ActionSpec("quit", "&Quit", ("Ctrl+Q",), "Close AVS Studio (everything is already stored)", "File"),
     # Edit
     ActionSpec("undo", "&Undo", ("Ctrl+Z",), "Undo the last stored change (also after a restart)", "Edit"),

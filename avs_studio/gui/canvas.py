@@ -3,8 +3,17 @@
 from __future__ import annotations
 
 import numpy as np
-from PySide6.QtCore import QEvent, QPoint, QPointF, Qt, Signal
-from PySide6.QtGui import QColor, QImage, QKeyEvent, QMouseEvent, QPainter, QPixmap, QWheelEvent
+from PySide6.QtCore import QEvent, QPoint, QPointF, QRect, QRectF, Qt, Signal
+from PySide6.QtGui import (
+    QColor,
+    QImage,
+    QKeyEvent,
+    QMouseEvent,
+    QPainter,
+    QPixmap,
+    QResizeEvent,
+    QWheelEvent,
+)
 from PySide6.QtWidgets import QGraphicsPixmapItem, QGraphicsScene, QGraphicsView, QWidget
 
 from avs_studio.gui.render import MODES, Layer, composite, from_qimage, to_qimage
@@ -20,7 +29,7 @@ class Canvas(QGraphicsView):
         self.setScene(QGraphicsScene(self))
         self.setBackgroundBrush(QColor("#202020"))
         self.setRenderHint(QPainter.RenderHint.SmoothPixmapTransform, False)
-        self.setTransformationAnchor(QGraphicsView.ViewportAnchor.AnchorUnderMouse)
+        self.setTransformationAnchor(QGraphicsView.ViewportAnchor.NoAnchor)  # zoom_by keeps its point
         self.setResizeAnchor(QGraphicsView.ViewportAnchor.AnchorViewCenter)
         self.setMouseTracking(True)
         self.setFocusPolicy(Qt.FocusPolicy.StrongFocus)
@@ -39,6 +48,8 @@ class Canvas(QGraphicsView):
         self._space = False
         self._space_panned = False
         self._fitted_shape: tuple[int, int] | None = None
+        self.user_zoomed = False  # until the user zooms, the frame re-fits when the view is resized
+        self.placeholder = ""  # drawn when there is no frame (e.g. "the video file is missing")
 
     # ------------------------------------------------------------------ content
     def set_frame(self, index: int, image: np.ndarray) -> None:
@@ -50,6 +61,21 @@ class Canvas(QGraphicsView):
         if self._fitted_shape != shape:
             self._fitted_shape = shape
             self.zoom_fit()
+
+    def set_placeholder(self, text: str) -> None:
+        """Say ``text`` in the middle of the empty canvas (shown while no frame is)."""
+        self.placeholder = text
+        self.viewport().update()
+
+    def drawForeground(self, painter: QPainter, rect: QRectF | QRect) -> None:
+        if self.image is None and self.placeholder:
+            painter.save()
+            painter.resetTransform()
+            painter.setPen(QColor("#e0e0e0"))
+            box = self.viewport().rect().adjusted(24, 24, -24, -24)
+            flags = Qt.AlignmentFlag.AlignCenter | Qt.TextFlag.TextWordWrap
+            painter.drawText(box, int(flags), self.placeholder)
+            painter.restore()
 
     def clear(self) -> None:
         self.image = None
@@ -127,19 +153,34 @@ class Canvas(QGraphicsView):
 
     # ------------------------------------------------------------------ zoom and pan
     def zoom_fit(self) -> None:
+        """Fit the frame in the view; it re-fits on resize again until the user zooms."""
+        self.user_zoomed = False
         if self.image is not None:
             self.fitInView(self._frame_item, Qt.AspectRatioMode.KeepAspectRatio)
 
-    def zoom_by(self, factor: float) -> None:
+    def zoom_by(self, factor: float, at: QPoint | None = None) -> None:
+        """Zoom by ``factor``, keeping the image point under ``at`` (view position; default: the centre)
+        where it is."""
         current = self.transform().m11()
         factor = min(max(factor, 0.05 / current), 64.0 / current)
+        at = at if at is not None else self.viewport().rect().center()
+        before = self.mapToScene(at)
         self.scale(factor, factor)
+        shift = self.mapFromScene(before) - at
+        self.horizontalScrollBar().setValue(self.horizontalScrollBar().value() + shift.x())
+        self.verticalScrollBar().setValue(self.verticalScrollBar().value() + shift.y())
+        self.user_zoomed = True
 
     def wheelEvent(self, event: QWheelEvent) -> None:
         steps = event.angleDelta().y() / 120.0
         if steps:
-            self.zoom_by(1.25**steps)
+            self.zoom_by(1.25**steps, event.position().toPoint())  # toward the cursor
         event.accept()
+
+    def resizeEvent(self, event: QResizeEvent) -> None:
+        super().resizeEvent(event)
+        if not self.user_zoomed:
+            self.zoom_fit()
 
     def _start_pan(self, pos: QPoint) -> None:
         self._pan_from = pos

@@ -1,4 +1,4 @@
-"""File ▸ Import AVSBench… / Export…: ask where and what, then run the job on the io thread."""
+"""File ▸ Import AVSBench…: ask where and what, then run the job on the io thread (Export…: gui.export_dialog)."""
 
 from __future__ import annotations
 
@@ -30,20 +30,6 @@ def start_import(window: MainWindow, root: str, subset: str) -> int:
     return window.io.start_job(f"Import AVSBench {subset.upper()} from {root}", job, on_done=done)
 
 
-def start_export(window: MainWindow, out: str, fmt: str, status: str = "accepted") -> int:
-    from avs_studio.jobs.exporting import export_dataset
-
-    project = window.project
-
-    def job(progress: Any, cancel: Any, _on_clip: Any) -> Any:
-        return export_dataset(project, out, fmt, status=status, progress=progress, cancel=cancel)
-
-    def done(report: Any) -> None:
-        window.status.showMessage(report.summary(), 10000)
-
-    return window.io.start_job(f"Export {fmt} ({status}) to {out}", job, on_done=done)
-
-
 def import_dataset_dialog(window: MainWindow) -> None:
     from avs_studio.io.avsbench import SUBSETS
 
@@ -55,20 +41,3 @@ def import_dataset_dialog(window: MainWindow) -> None:
     subset, ok = QInputDialog.getItem(window, "Import AVSBench", "Subset:", list(SUBSETS), 0, False)
     if ok:
         start_import(window, root, subset)
-
-
-def export_dataset_dialog(window: MainWindow) -> None:
-    from avs_studio.io.writers import FORMATS
-    from avs_studio.jobs.exporting import STATUS_CHOICES
-
-    if window.project is None:
-        return
-    fmt, ok = QInputDialog.getItem(window, "Export", "Format:", list(FORMATS), 0, False)
-    if not ok:
-        return
-    status, ok = QInputDialog.getItem(window, "Export", "Masks with status:", list(STATUS_CHOICES), 0, False)
-    if not ok:
-        return
-    out, _ = QFileDialog.getSaveFileName(window, "Export to (a new folder)")
-    if out:
-        start_export(window, out, fmt, status)

@@ -8,6 +8,7 @@ session into the widgets. The window itself only owns the project's lifetime and
 from __future__ import annotations
 
 import sys
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -31,6 +32,7 @@ from avs_studio.gui.frames import FrameLoader
 from avs_studio.gui.panels import JobsPanel, ObjectPanel, ProjectPanel, PromptPanel
 from avs_studio.gui.pipeline_menu import PipelineMenu
 from avs_studio.gui.playback import PlaybackController
+from avs_studio.gui.problems import Button, ProblemBox
 from avs_studio.gui.session_view import SessionView
 from avs_studio.gui.statusbar import StatusBar
 from avs_studio.gui.timeline import TimelineWidget
@@ -89,6 +91,9 @@ class MainWindow(QMainWindow):
         self.settings = settings if settings is not None else QSettings()
         self.ask = ask  # False: never block on a question dialog (tests)
         self.last_error: str | None = None
+        self.problems = ProblemBox(self)
+        self.export_window: Any = None  # File ▸ Export…'s dialog, when open
+        self.last_export: Any = None  # the report of the last export made from the window
         brush = float(str(self.settings.value("brush_radius", 8.0)))
         self.session = s = AnnotationSession(brush_radius=brush)
 
@@ -206,6 +211,7 @@ class MainWindow(QMainWindow):
         self.worker.model_missing.connect(self.pipeline_menu.offer_download)
         self.jobs_panel.cancel_requested.connect(self._cancel_job)
         e.error.connect(self.show_error)
+        e.video_missing.connect(self._video_missing)
         e.frame_shown.connect(self.frame_shown.emit)
         e.media_loaded.connect(lambda _media: self.media_loaded.emit(s.video.id if s.video else -1))
 
@@ -219,7 +225,10 @@ class MainWindow(QMainWindow):
             self.io.cancel_all()
             self.worker.submit(old.close, priority=99)  # after any cancelled job let go of it
         self.session.set_project(project)
-        self.setWindowTitle(f"AVS Studio — {project.dir.name}" if project else "AVS Studio")
+        read_only = project.read_only if project is not None else ""
+        menus.set_read_only(self, read_only)
+        title = f"AVS Studio — {project.dir.name}" if project else "AVS Studio"
+        self.setWindowTitle(title + (" (read-only)" if read_only else ""))
         if project is not None:
             self.pipeline_menu.load()
             self.nav.open_last_video()
@@ -265,6 +274,21 @@ class MainWindow(QMainWindow):
         if self.session.video is None and report is not None and report.added:
             self.nav.open_video(report.added[0][1])
 
+    def _video_missing(self, video: VideoRow) -> None:
+        """The opened video's file is gone: say so on the canvas and offer File ▸ Locate video…."""
+        text = (
+            f"The file of video “{video.name}” is not at {video.path} (moved, renamed or on a drive that "
+            f"is not mounted). Its masks are safe in the project. Use File ▸ Locate video… to show where "
+            f"it is now; its content is checked, so only the same video is accepted."
+        )
+        self.canvas.set_placeholder(text)
+        buttons = (
+            []
+            if self.session.read_only
+            else [("Locate video…", lambda: menus.locate_video_dialog(self, video.id))]
+        )
+        self.show_error("Video file missing", text, buttons)
+
     # ------------------------------------------------------------------ tools, jobs, status
     def set_tool(self, name: str | None) -> None:
         """Turn a canvas tool on (None: turn the active one off), as its key does."""
@@ -305,11 +329,15 @@ class MainWindow(QMainWindow):
         self.worker.cancel_job(job_id)
         self.io.cancel_job(job_id)
 
-    def show_error(self, title: str, message: str) -> None:
+    def show_error(
+        self, title: str, message: str, buttons: Sequence[Button] = (), covers: Sequence[str] = ()
+    ) -> None:
+        """Report a problem: the status bar, ``last_error`` and (asking) the one problem dialog, which
+        never shows the same problem twice at once nor stacks a second dialog (``gui.problems``)."""
         self.status.showMessage(f"{title}: {message}", 10000)
         self._note_error(f"{title}: {message}")
         if self.ask:
-            QMessageBox.warning(self, title, message)
+            self.problems.report(title, message, buttons, covers)
 
     def _note_error(self, message: str) -> None:
         self.last_error = message

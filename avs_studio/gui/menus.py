@@ -10,16 +10,23 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from PySide6.QtGui import QAction, QActionGroup
-from PySide6.QtWidgets import QFileDialog, QMenu, QMessageBox
+from PySide6.QtWidgets import QAbstractItemView, QFileDialog, QMenu, QMessageBox
 
 from avs_studio import __version__
-from avs_studio.gui.file_jobs import export_dataset_dialog, import_dataset_dialog
+from avs_studio.gui.export_dialog import export_dialog
+from avs_studio.gui.file_jobs import import_dataset_dialog
 from avs_studio.gui.shortcuts import ShortcutEditor, ShortcutListDialog
 from avs_studio.gui.tools import TOOLS
 
 if TYPE_CHECKING:
     from avs_studio.gui.main_window import MainWindow
 
+# what changes the project: disabled while it is open read-only (browsing, playback, export stay)
+EDITING_ACTIONS = (
+    "add_videos", "locate_video", "import_dataset", "undo", "redo", "settings", "accept", "reject", "accept_clip",
+    "tool_brush", "tool_eraser", "tool_polygon", "tool_sam", "fill_holes", "copy_previous", "rerun_prompt",
+    "run_clip", "run_videos",
+)  # fmt: skip
 MENUS = ("File", "Edit", "Navigate", "Review", "Tools", "Annotate", "View", "Help")
 VIDEO_FILTER = "Videos (*.mp4 *.mkv *.mov *.avi *.webm *.m4v);;All files (*)"
 
@@ -40,8 +47,12 @@ def build_menus(w: MainWindow) -> tuple[dict[str, QMenu], QActionGroup]:
     for name in TOOLS:
         tools.addAction(a[f"tool_{name}"])
     tools.setExclusionPolicy(QActionGroup.ExclusionPolicy.ExclusiveOptional)
-    for text, slot in (("Import AVSBench…", import_dataset_dialog), ("Export…", export_dataset_dialog)):
+    for name, text, slot in (
+        ("import_dataset", "Import AVSBench…", import_dataset_dialog),
+        ("export_dataset", "Export…", export_dialog),
+    ):
         action = QAction(text, w)
+        action.setObjectName(name)
         action.triggered.connect(lambda _c=False, slot=slot: slot(w))
         menus["File"].insertAction(a["quit"], action)
     w.pipeline_menu.build(menus["Annotate"])
@@ -58,6 +69,7 @@ def connect_actions(w: MainWindow) -> None:
     a.connect("new_project", lambda: new_project_dialog(w))
     a.connect("open_project", lambda: open_project_dialog(w))
     a.connect("add_videos", lambda: add_videos_dialog(w))
+    a.connect("locate_video", lambda: locate_video_dialog(w))
     a.connect("quit", w.close)
     a.connect("undo", w.history.undo)
     a.connect("redo", w.history.redo)
@@ -101,6 +113,32 @@ def connect_actions(w: MainWindow) -> None:
         a.connect(f"select_{i}", lambda i=i: w.objects.select_number(i))
 
 
+def set_read_only(w: MainWindow, reason: str) -> None:
+    """Disable (reason given) or re-enable what changes the project; the status bar marks it."""
+    named = {a.objectName(): a for a in w.findChildren(QAction) if a.objectName()}
+    if reason:
+        w.set_tool(None)
+    for aid in EDITING_ACTIONS:
+        action = named.get(aid)
+        if action is None:
+            continue
+        if reason and action.isEnabled():
+            action.setEnabled(False)
+            action.setProperty("read_only_off", True)
+        elif not reason and action.property("read_only_off"):
+            action.setEnabled(True)  # only what read-only mode turned off (not a missing extra's)
+            action.setProperty("read_only_off", False)
+    panel = w.object_panel
+    for button in (panel.add_button, panel.rename_button, panel.merge_button, panel.delete_button):
+        button.setEnabled(not reason)
+    panel.table.setEditTriggers(
+        QAbstractItemView.EditTrigger.NoEditTriggers
+        if reason
+        else QAbstractItemView.EditTrigger.DoubleClicked
+    )
+    w.status.set_read_only(reason)
+
+
 # ---------------------------------------------------------------- dialogs the menus open
 def new_project_dialog(w: MainWindow) -> None:
     folder = QFileDialog.getExistingDirectory(w, "New project: choose an empty folder")
@@ -120,6 +158,27 @@ def add_videos_dialog(w: MainWindow) -> None:
     paths, _ = QFileDialog.getOpenFileNames(w, "Add videos", "", VIDEO_FILTER)
     if paths:
         w.add_video_files(paths)
+
+
+def locate_video_dialog(w: MainWindow, video_id: int | None = None) -> None:
+    """File ▸ Locate video…: choose where a moved video is now (the shown one, else the first missing)."""
+    from avs_studio.jobs.project import missing_videos
+
+    if w.project is None:
+        return
+    if video_id is None:
+        missing = [v.id for v in missing_videos(w.project)]
+        shown = w.session.video
+        if shown is not None and (shown.id in missing or not missing):
+            video_id = shown.id
+        elif missing:
+            video_id = missing[0]
+        else:
+            return
+    video = w.project.store.video(video_id)
+    path, _ = QFileDialog.getOpenFileName(w, f"Locate {video.name}", "", VIDEO_FILTER)
+    if path:
+        w.nav.relink(video.id, path)
 
 
 def show_shortcuts(w: MainWindow) -> ShortcutListDialog:

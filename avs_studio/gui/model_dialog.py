@@ -53,6 +53,7 @@ from PySide6.QtWidgets import (
 )
 
 from avs_studio.openavs import model_import, weights
+from avs_studio.openavs.downloads import unreachable
 from avs_studio.openavs.weights import DownloadCancelled, ModelError, ModelSpec
 
 COLUMNS = ("model", "size", "licence", "files", "progress")
@@ -116,14 +117,16 @@ class ModelDownloadDialog(QDialog):
         self._imported = ""  # the last import's summary, shown when the worker finishes
         self._bridge.imported.connect(lambda text: setattr(self, "_imported", text))
 
-        self.offline = weights.offline()
+        # a download that cannot work is never offered: offline by setting, or no host answers
+        self.offline_reason = weights.offline_reason() if weights.offline() else unreachable(self.specs)
+        self.offline = bool(self.offline_reason)
         self._unverified = sorted(
             {f for s, m in zip(self.specs, self._missing) for f in s.unverified_files() if f in m}
         )
         if self.offline:
             text = (
                 f"These models are not in the model cache ({weights.cache_dir()}) and cannot be downloaded "
-                f"here ({weights.offline_reason()}):"
+                f"here ({self.offline_reason}):"
             )
         else:
             text = f"These models are needed and not in the model cache yet ({weights.cache_dir()}). Download them now?"

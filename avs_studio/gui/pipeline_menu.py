@@ -12,7 +12,7 @@ from typing import Any
 
 from PySide6.QtCore import QObject
 from PySide6.QtGui import QAction, QActionGroup
-from PySide6.QtWidgets import QMenu, QMessageBox, QWidget
+from PySide6.QtWidgets import QMenu, QWidget
 
 from avs_studio.gui.statusbar import StatusBar
 from avs_studio.gui.worker import InferenceWorker
@@ -23,10 +23,10 @@ from avs_studio.settings import PIPELINE as SETTINGS_KEY
 
 
 def available_profiles() -> list[str]:
-    """Config profile names offered in Annotate ▸ Config profile."""
-    from avs_studio.openavs import profiles
+    """Config profile names offered in Annotate ▸ Config profile (not the test-only ones)."""
+    from avs_studio.openavs import user_profiles
 
-    return profiles()
+    return user_profiles()
 
 
 def config_models(cfg: Any) -> list[str]:
@@ -43,11 +43,12 @@ class PipelineMenu(QObject):
         writes: Controller,
         worker: InferenceWorker,
         status: StatusBar,
-        show_error: Callable[[str, str], None],
+        show_error: Callable[..., None],
         note_error: Callable[[str], None],
         ask: bool,
     ) -> None:
-        """``show_error(title, message)`` reports a problem; ``note_error(message)`` only records one."""
+        """``show_error(title, message, buttons=())`` reports a problem; ``note_error(message)`` only
+        records one."""
         super().__init__(window)
         self.window, self.writes, self.worker, self.status = window, writes, worker, status
         self.session = writes.session
@@ -168,21 +169,29 @@ class PipelineMenu(QObject):
         return self.open_download(missing)
 
     def offer_download(self, model: str, message: str) -> None:
-        """A task needed weights that are not cached: offer every model the profile lacks, at once."""
-        from avs_studio.gui.model_dialog import missing_models
+        """A task needed weights that are not cached: name every model the profile lacks, at once, with
+        sizes and the cache folder, in the one problem dialog (pressing S twice does not stack dialogs);
+        its button opens the model dialog, which offers a download only where one can work."""
         from avs_studio.openavs import load_config
+        from avs_studio.openavs.downloads import unreachable
+        from avs_studio.openavs.model_import import missing_models, missing_text
+        from avs_studio.openavs.weights import get_spec, offline, offline_reason
 
-        self.status.showMessage(message, 15000)
-        self.note_error(message)
         try:
-            names = missing_models([model, *config_models(load_config(self.worker.profile))])
+            missing = missing_models([model, *config_models(load_config(self.worker.profile))])
         except Exception:  # the profile itself is broken: that error is shown elsewhere
-            names = [model]
-        if self.ask:
-            question = f"{message}\n\nMissing: {', '.join(names)}. Open the model dialog?"
-            answer = QMessageBox.question(self.window, "Models not downloaded", question)
-            if answer == QMessageBox.StandardButton.Yes:
-                self.open_download(names)
+            missing = []
+        what = f"profile {profile_name(self.worker.profile)!r}"
+        names = [m.name for m in missing] or [model]
+        blocked = offline_reason() if offline() else unreachable([get_spec(n) for n in names])
+        text = missing_text(missing, blocked, what) if missing else message
+        if blocked:  # no download line where a download cannot work
+            text = "\n".join(line for line in text.splitlines() if not line.startswith("Download them with"))
+        self.status.showMessage(text.splitlines()[0], 15000)
+        self.note_error(f"{message}\n{text}")
+        button = "Import model files…" if blocked else "Download or import…"
+        buttons = [(button, lambda: self.open_download(names))]
+        self.show_error("Models not downloaded", text, buttons, covers=[message])
 
     def open_download(self, names: list[str]) -> Any:
         from avs_studio.gui.model_dialog import ModelDownloadDialog

@@ -8,7 +8,17 @@ from PySide6.QtGui import QColor, QImage
 
 from avs_studio.session.display import Layer
 
-__all__ = ["FILL_ALPHA", "MODES", "Layer", "argb_qimage", "composite", "from_qimage", "outline", "rgb_of", "to_qimage"]
+__all__ = [
+    "FILL_ALPHA",
+    "MODES",
+    "Layer",
+    "argb_qimage",
+    "composite",
+    "from_qimage",
+    "outline",
+    "rgb_of",
+    "to_qimage",
+]
 
 FILL_ALPHA = 115  # about 45% of 255
 MODES = ("fill", "outline", "hidden")
@@ -43,6 +53,14 @@ def outline(mask: np.ndarray, width: int = 1) -> np.ndarray:
     return (m > 0) & (inner == 0)
 
 
+def hatch(shape: tuple[int, int]) -> np.ndarray:
+    """Diagonal stripes (True on the stripes) scaled to the frame: how a rejected mask is filled."""
+    h, w = shape
+    period = max(6, round(max(h, w) / 60))
+    yy, xx = np.mgrid[0:h, 0:w]
+    return ((xx + yy) % period) < period // 2
+
+
 def composite(shape: tuple[int, int], layers: list[Layer], mode: str) -> np.ndarray:
     """RGBA (H, W, 4) overlay of the layers, later layers on top."""
     h, w = shape
@@ -54,7 +72,9 @@ def composite(shape: tuple[int, int], layers: list[Layer], mode: str) -> np.ndar
         if layer.mask.shape != (h, w) or not layer.mask.any():
             continue
         r, g, b = rgb_of(layer.colour)
-        if mode == "fill":
+        if layer.status == "rejected":  # hatched: told apart from accepted and proposed at a glance
+            out[layer.mask & hatch((h, w))] = (r, g, b, FILL_ALPHA if mode == "fill" else 255)
+        elif mode == "fill":
             out[layer.mask] = (r, g, b, FILL_ALPHA)
         edge = outline(layer.mask, edge_width + (1 if layer.selected else 0))
         out[edge] = (r, g, b, 255)

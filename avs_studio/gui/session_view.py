@@ -69,6 +69,7 @@ class SessionView(QObject):
         video = self.session.video
         self.playback.stop()
         self.canvas.clear()
+        self.canvas.set_placeholder("")
         if video is None:
             return
         self.project_panel.select_video(video.id)

@@ -45,7 +45,7 @@ from PySide6.QtWidgets import (
 
 import avs_studio.openavs  # noqa: F401  (fills the stage registries)
 from avs_studio import keystore
-from avs_studio.openavs.config import profiles
+from avs_studio.openavs.config import user_profiles
 from avs_studio.openavs.registry import DESCRIBERS, POINT_SEGMENTERS, SEGMENTERS, TRANSLATORS, Registry
 from avs_studio.settings import (  # noqa: F401  (re-exported: the dialog's Qt-free half)
     PipelineSettings,
@@ -85,7 +85,7 @@ class SettingsDialog(QDialog):
         super().__init__(parent)
         self.setWindowTitle("Pipeline settings")
         self.profile = QComboBox()
-        self.profile.addItems(profiles())
+        self.profile.addItems(user_profiles())
         self.device = QComboBox()
         self.device.setEditable(True)  # cuda:1 etc.
         self.device.addItems(DEVICES)
@@ -162,6 +162,8 @@ class SettingsDialog(QDialog):
         self.error_label.setText("\n".join(f"{n} The profile's value is shown." for n in notes))
         self._filling = True
         try:
+            if self.profile.findText(v["profile"]) < 0:  # a project set to a profile not offered
+                self.profile.addItem(v["profile"])
             self.profile.setCurrentText(v["profile"])
             self.device.setCurrentText(str(v["device"]))
             chosen = set(v["describers"])

@@ -21,8 +21,14 @@ class StatusBar(QStatusBar):
         self.tool_label = QLabel("")
         self.device_label = QLabel("device: –")
         self.models_label = QLabel("models: none loaded")
-        for w in (self.frame_label, self.time_label, self.stored_label, self.review_label, self.tool_label):
-            self.addWidget(w)
+        self.read_only_label = QLabel("")  # "read-only" marker (set_read_only)
+        self.read_only_label.setObjectName("read_only_marker")
+        self.read_only_label.hide()
+        self.addWidget(self.review_label, 1)  # hidden while a message shows
+        self.addWidget(self.tool_label)
+        # permanent: frame, time and stored state stay visible while a message shows
+        for w in (self.read_only_label, self.frame_label, self.time_label, self.stored_label):
+            self.addPermanentWidget(w)
         self.addPermanentWidget(self.device_label)
         self.addPermanentWidget(self.models_label)
         self.stored_label.setToolTip("Every edit is written to the project database when the stroke ends")
@@ -40,6 +46,15 @@ class StatusBar(QStatusBar):
         ]
         self.stored_label.setText(text)
         self.stored_label.setStyleSheet(colour)
+
+    def set_read_only(self, reason: str) -> None:
+        """Show (reason given) or hide the read-only marker."""
+        self.read_only_label.setText("read-only" if reason else "")
+        self.read_only_label.setToolTip(f"This project opened read-only ({reason}): nothing can be changed")
+        self.read_only_label.setStyleSheet(
+            "color: white; background: #b03030; padding: 0 6px; font-weight: bold"
+        )
+        self.read_only_label.setVisible(bool(reason))
 
     def set_review(self, text: str) -> None:
         self.review_label.setText(text)

@@ -267,9 +267,16 @@ class InferenceWorker(JobRunner):
         if self._pipeline is None:
             from avs_studio.openavs import Pipeline, load_config
 
-            self._pipeline = Pipeline.from_config(load_config(self.profile))
+            self._pipeline = Pipeline.from_config(
+                load_config(self.profile), point_segmenter=self._point_segmenter
+            )
             self._announce_models()
         return self._pipeline
+
+    @property
+    def pipeline_loaded(self) -> bool:
+        """The text pipeline (describers, translator, segmenter) is built (SAM clicks alone never build it)."""
+        return self._pipeline is not None
 
     def configured_device(self) -> str:
         """The device the config asks for ("auto", "cpu", "cuda:0"); no torch import (that waits for the
@@ -280,7 +287,13 @@ class InferenceWorker(JobRunner):
 
     def point_segmenter(self) -> Any:
         if self._point_segmenter is None:
-            self._point_segmenter = self.pipeline().point_segmenter
+            from avs_studio.openavs import build_point_segmenter, load_config
+
+            self._point_segmenter = (
+                self._pipeline.point_segmenter
+                if self._pipeline is not None
+                else build_point_segmenter(load_config(self.profile))
+            )  # only the point segmenter: SAM clicks never wait for the text pipeline's models
             if self._point_segmenter is None:
                 name = getattr(self.profile, "profile", self.profile)
                 raise RuntimeError(

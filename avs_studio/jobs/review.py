@@ -8,12 +8,14 @@ from __future__ import annotations
 
 import bisect
 from collections import defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Protocol
+from typing import Any, Protocol
 
 from avs_studio.jobs.clips import clip_length, clip_of
+from avs_studio.jobs.editing import unseen
 from avs_studio.jobs.project import Project, keyframes
+from avs_studio.store import AnnotationRow
 
 STATES = ("unprocessed", "proposed", "edited", "accepted", "rejected")  # of a keyframe
 NEEDS_REVIEW = ("unprocessed", "proposed", "edited")
@@ -84,12 +86,14 @@ def accept_clip(
     *,
     clip_keyframes: int | None = None,
     keyframe_list: Sequence[int] | None = None,
+    seen: Mapping[int, int] | None = None,
 ) -> AcceptReport:
     """Accept every proposed or edited mask of the clip holding ``frame``, as one undo step.
 
     ``clip_keyframes``: keyframes per clip (default: the default profile's); ``keyframe_list``: the
-    video's keyframes when the caller has them. A mask changed by someone else meanwhile raises
-    ConflictError and nothing is accepted.
+    video's keyframes when the caller has them. ``seen``: {annotation id: version} as the person last
+    saw them; a mask another author stored or changed since raises ConflictError (nothing accepted),
+    as does a mask changed by someone else while this runs.
     """
     store = project.store
     video = store.video(video_id)
@@ -97,6 +101,8 @@ def accept_clip(
     size = clip_length() if clip_keyframes is None else clip_keyframes
     first, end = clip_of(kf, frame, size, video.frame_count)
     rows = [r for r in store.annotations(video_id=video_id, status=TO_ACCEPT) if first <= r.frame < end]
+    if seen is not None:
+        unseen(store, rows, seen, "clip acceptance")
     if rows:
         with store.group():
             for r in rows:
@@ -111,10 +117,18 @@ class CopyReport:
 
 
 def copy_previous_keyframe(
-    project: Project, video_id: int, frame: int, *, keyframe_list: Sequence[int] | None = None
+    project: Project,
+    video_id: int,
+    frame: int,
+    *,
+    keyframe_list: Sequence[int] | None = None,
+    seen: Mapping[int | None, AnnotationRow] | None = None,
 ) -> CopyReport:
     """Copy every object's mask of the keyframe before ``frame`` onto ``frame`` (status "edited", source
-    "manual"), replacing that object's mask there; locked objects are left alone. One undo step."""
+    "manual"), replacing that object's mask there; locked objects are left alone. One undo step.
+
+    ``seen``: the rows of ``frame`` the person saw (default: as stored now); a mask another author
+    stored or changed there since raises ConflictError and nothing is copied."""
     store = project.store
     kf = keyframes(store.video(video_id)) if keyframe_list is None else keyframe_list
     i = bisect.bisect_left(kf, frame) - 1
@@ -127,8 +141,16 @@ def copy_previous_keyframe(
         for r in store.annotations(video_id=video_id, frame=source)
         if r.object_id is not None and r.object_id not in locked
     ]
+    if seen is None:
+        seen = {r.object_id: r for r in store.annotations(video_id=video_id, frame=frame)}
     if rows:
         with store.group():
             for r in rows:
-                store.put_annotation(video_id, frame, r.object_id, r.rle, source="manual", status="edited")
+                old = seen.get(r.object_id)
+                guard: dict[str, Any] = (
+                    {"expected_version": old.version} if old is not None else {"create_only": True}
+                )
+                store.put_annotation(
+                    video_id, frame, r.object_id, r.rle, source="manual", status="edited", **guard
+                )
     return CopyReport(source, len(rows))

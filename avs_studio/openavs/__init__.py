@@ -17,8 +17,9 @@ from avs_studio.openavs.config import (
     StageSpec,
     load_config,
     profiles,
+    user_profiles,
 )
-from avs_studio.openavs.pipeline import Pipeline, PipelineError
+from avs_studio.openavs.pipeline import Pipeline, PipelineError, build_point_segmenter
 from avs_studio.openavs.registry import (
     DESCRIBERS,
     POINT_SEGMENTERS,
@@ -76,4 +77,6 @@ __all__ = [
     "register_point_segmenter",
     "register_segmenter",
     "register_translator",
+    "build_point_segmenter",
+    "user_profiles",
 ]

@@ -107,6 +107,20 @@ def profiles() -> list[str]:
     return sorted(p.stem for p in profiles_dir().glob("*.toml"))
 
 
+TEST_ONLY = "tests only"  # how a test-only profile's description starts (tiny random weights)
+
+
+def user_profiles() -> list[str]:
+    """The built-in profiles offered to people: without the test-only ones (description "tests only: …")."""
+    import tomllib
+
+    def test_only(name: str) -> bool:
+        with open(profiles_dir() / f"{name}.toml", "rb") as f:
+            return str(tomllib.load(f).get("description", "")).startswith(TEST_ONLY)
+
+    return [p for p in profiles() if not test_only(p)]
+
+
 # Keys of a stage table that belong to its place in the profile, not to the stage's factory.
 SLOT_KEYS = {
     "describers": (CONTEXT_KEY,),

@@ -236,3 +236,33 @@ def fetch(
         if "Consistency check failed" in str(exc):
             raise TransferError("interrupted", f"download of {path} interrupted (short read)") from exc
         raise
+
+
+PROBE_TIMEOUT_S = 1.5
+
+
+def hosts_of(specs: Any) -> list[tuple[str, int]]:
+    """(host, port) each spec downloads from: its files' URLs, or the Hub endpoint."""
+    from urllib.parse import urlsplit
+
+    out: dict[tuple[str, int], None] = {}
+    for spec in specs:
+        urls = [f.url for f in spec.files if f.url] if spec.source == "url" else [endpoint()]
+        for url in urls:
+            parts = urlsplit(url)
+            if parts.hostname:
+                out[(parts.hostname, parts.port or (443 if parts.scheme == "https" else 80))] = None
+    return list(out)
+
+
+def unreachable(specs: Any, timeout: float = PROBE_TIMEOUT_S) -> str:
+    """Why a download of ``specs`` cannot work now ("" when every host they come from answers): a
+    TCP connection to each host, so a dialog never offers a download without a network."""
+    import socket
+
+    for host, port in hosts_of(specs):
+        try:
+            socket.create_connection((host, port), timeout=timeout).close()
+        except OSError as exc:
+            return f"{host} cannot be reached: {exc.strerror or exc}"
+    return ""

@@ -122,9 +122,13 @@ class Pipeline:
 
     @classmethod
     def from_config(
-        cls, cfg: PipelineConfig | str | Path | None = None, device: str | None = None
+        cls,
+        cfg: PipelineConfig | str | Path | None = None,
+        device: str | None = None,
+        point_segmenter: PointSegmenter | None = None,
     ) -> Pipeline:
-        """Build every stage by name through the registries (the point segmenter on first use).
+        """Build every stage by name through the registries (the point segmenter on first use, unless
+        one built already is given).
 
         ``device`` None or "auto" keeps the config's device unless that is "auto" too."""
         if not isinstance(cfg, PipelineConfig):
@@ -133,7 +137,7 @@ class Pipeline:
         describers = [_build(DESCRIBERS, d, dev, "describer") for d in cfg.describers]
         translator = _build(TRANSLATORS, cfg.translator, dev, "translator")
         segmenter = _build(SEGMENTERS, cfg.segmenter, dev, "segmenter")
-        return cls(describers, translator, segmenter, None, config=cfg, device=dev)
+        return cls(describers, translator, segmenter, point_segmenter, config=cfg, device=dev)
 
     @property
     def point_segmenter(self) -> PointSegmenter | None:
@@ -330,3 +334,16 @@ class Pipeline:
         if not clean:
             return []
         return self.segmenter.segment([image], [clean], [key] if key else None)[0]
+
+
+def build_point_segmenter(
+    cfg: PipelineConfig | str | Path | None = None, device: str | None = None
+) -> PointSegmenter | None:
+    """The config's point segmenter alone (SAM clicks need no describer, translator or text segmenter);
+    None when the config has none."""
+    if not isinstance(cfg, PipelineConfig):
+        cfg = load_config(cfg)
+    if not cfg.point_segmenter:
+        return None
+    dev = cfg.device if device in (None, "auto") else device
+    return _build(POINT_SEGMENTERS, cfg.point_segmenter, dev, "point segmenter")

@@ -19,6 +19,11 @@ STATUS_COLOURS: dict[str, str] = {
 }
 
 
+def frame_number(index: int) -> int:
+    """A frame index as every view shows it to people: 1-based (the store and the CLI keep 0-based)."""
+    return int(index) + 1
+
+
 @dataclass
 class Layer:
     """One object's mask as the overlay draws it."""
@@ -26,6 +31,7 @@ class Layer:
     mask: np.ndarray  # bool (H, W)
     colour: str  # "#rrggbb"
     selected: bool = False
+    status: str = ""  # the stored mask's review status ("rejected" is drawn hatched)
 
 
 def when(t: datetime) -> str:

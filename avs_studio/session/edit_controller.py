@@ -18,11 +18,11 @@ from avs_studio.jobs.clips import frame_key
 from avs_studio.jobs.editing import save_mask
 from avs_studio.jobs.review import CopyReport, copy_previous_keyframe
 from avs_studio.masks import fill_holes
-from avs_studio.session.controller import Controller
-from avs_studio.session.display import Layer
+from avs_studio.session.controller import CONFLICT_TITLE, Controller
+from avs_studio.session.display import Layer, frame_number
 from avs_studio.session.runners import FrameSource, Runner, Worker
 from avs_studio.session.state import AnnotationSession
-from avs_studio.store import AnnotationRow, ObjectRow
+from avs_studio.store import ObjectRow
 
 MIN_RADIUS, MAX_RADIUS = 1.0, 200.0
 SIZED_TOOLS = ("brush", "eraser")  # tools whose size the status bar shows
@@ -47,6 +47,9 @@ class EditController(Controller):
         """The selected object (adding "object 1" to a video without objects); None if not editable."""
         s = self.session
         if s.project is None or s.video is None or s.image is None:
+            return None
+        if s.read_only:
+            self.say(f"Read-only project ({s.read_only}): nothing can be edited", 5000)
             return None
         if s.selected_object is None and create and not s.objects:
             oid = s.store.add_object(s.video.id, "object 1")
@@ -85,7 +88,7 @@ class EditController(Controller):
         if s.project is None or s.video is None:
             return
         oid = object_id if object_id is not None else s.selected_object
-        if oid is None:
+        if oid is None or s.read_only:
             return
         vid, frame, store = s.video.id, s.shown, s.store
         key = (vid, frame, oid)
@@ -94,8 +97,9 @@ class EditController(Controller):
         empty = s.annotations.get(None)  # an explicit "nothing sounds here" this mask contradicts
         s.set_pending(key, mask)
 
-        def put() -> AnnotationRow:
-            return save_mask(store, vid, frame, oid, mask, seen=seen, empty=empty)
+        put, conflicts = self.guard(
+            lambda: save_mask(store, vid, frame, oid, mask, seen=seen, empty=empty), "stroke"
+        )
 
         def stored(_row: Any) -> None:
             s.write_failed = False
@@ -108,8 +112,8 @@ class EditController(Controller):
         def failed(message: str) -> None:
             s.write_failed = True
             s.drop_pending(key)
-            self.events.error.emit("The stroke was not stored", message)
-            s.reload()
+            self.events.error.emit(CONFLICT_TITLE if conflicts else "The stroke was not stored", message)
+            s.reload(all_frames=bool(conflicts))
 
         self.writer.submit(put, on_done=stored, on_error=failed)
 
@@ -171,15 +175,19 @@ class EditController(Controller):
             self.say("No keyframe before this frame")
             return
         project, vid, frame, kf = s.project, s.video.id, s.shown, list(s.keyframes)
+        seen = dict(s.annotations)  # the rows of this frame the person sees: replaced only at their version
 
         def copied(report: CopyReport) -> None:
             s.reload()
+            source = frame_number(report.source) if report.source is not None else "?"
             if report.copied:
-                self.say(f"copied {report.copied} mask(s) from frame {report.source}")
+                self.say(f"copied {report.copied} mask(s) from frame {source}")
             else:
-                self.say(f"Keyframe {report.source} has no masks to copy")
+                self.say(f"Keyframe {source} has no masks to copy")
 
-        self.write(lambda: copy_previous_keyframe(project, vid, frame, keyframe_list=kf), copied)
+        self.write(
+            lambda: copy_previous_keyframe(project, vid, frame, keyframe_list=kf, seen=seen), copied, "copy"
+        )
 
     # ------------------------------------------------------------------ SAM embeddings ahead of clicks
     def _frame_shown(self, _index: int) -> None:

@@ -9,15 +9,18 @@ its first frame at once and its waveform a moment later (``events.media_loaded``
 from __future__ import annotations
 
 import bisect
+from pathlib import Path
 from typing import Any
 
 import numpy as np
 
+from avs_studio.jobs.relink import relink
 from avs_studio.jobs.review import next_needing_review
 from avs_studio.session.controller import Controller
 from avs_studio.session.media import MediaData, load_media
 from avs_studio.session.runners import FrameSource, Runner
 from avs_studio.session.state import AnnotationSession
+from avs_studio.store import VideoRow
 
 SPEEDS = (0.25, 0.5, 0.75, 1.0, 1.25, 1.5, 2.0)
 LAST_VIDEO_KEY = "gui.last_video"  # project settings: the video shown last, and each video's frame
@@ -46,6 +49,9 @@ class NavigationController(Controller):
         store = s.store
         video = store.video(video_id)
         s.set_video(video)
+        if not Path(video.path).is_file():  # moved, renamed, on a drive not mounted: say so, offer to locate
+            self.events.video_missing.emit(video)
+            return
         start = store.get_setting(POSITION_KEY.format(video_id), 0) or 0
         self.seek(int(start))
         self.media.submit(
@@ -53,7 +59,25 @@ class NavigationController(Controller):
             on_done=self._media_done,
             on_error=lambda message: self.events.error.emit("Cannot read the video", message),
         )
-        self.write(lambda: store.set_setting(LAST_VIDEO_KEY, video_id), what="position")
+        if not s.read_only:  # a read-only project does not remember where it was
+            self.write(lambda: store.set_setting(LAST_VIDEO_KEY, video_id), what="position")
+
+    def relink(self, video_id: int, path: str) -> None:
+        """Locate video…: point the project at the moved file (``jobs.relink``: its sha256 must match),
+        then show it. A wrong file is refused with a message saying why; nothing changes."""
+        s = self.session
+        if s.project is None:
+            return
+        project = s.project
+
+        def relinked(video: VideoRow) -> None:
+            self.say(f"{video.name} is now read from {video.path}", 6000)
+            if s.video is not None and s.video.id == video_id:
+                s.video = None  # open it again, from its new place
+            self.open_video(video_id)
+            self.events.counts_changed.emit(video_id)
+
+        self.write(lambda: relink(project, video_id, path), relinked, "new location of the video")
 
     def open_last_video(self) -> None:
         """The video shown last in this project (else the first one), if it has videos."""
@@ -68,7 +92,7 @@ class NavigationController(Controller):
     def remember_position(self) -> None:
         """Queue the shown video's frame as where it opens next time."""
         s = self.session
-        if s.project is not None and s.video is not None:
+        if s.project is not None and s.video is not None and not s.read_only:
             store, key, frame = s.store, POSITION_KEY.format(s.video.id), s.frame
             self.writer.submit(lambda: store.set_setting(key, frame))
 

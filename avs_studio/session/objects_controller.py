@@ -3,6 +3,7 @@ lock, merge, delete. Each change is one store call on the writer."""
 
 from __future__ import annotations
 
+from avs_studio.jobs.editing import delete_object
 from avs_studio.session.controller import Controller
 
 
@@ -53,9 +54,13 @@ class ObjectsController(Controller):
         )
 
     def delete(self, object_id: int) -> None:
-        store = self.session.store
+        """Delete an object and its masks (refused when another author changed one of them unseen)."""
+        s = self.session
+        if s.video is None:
+            return
+        store, vid, seen = s.store, s.video.id, dict(s.versions)
         self.write(
-            lambda: store.delete_object(object_id),
+            lambda: delete_object(store, vid, object_id, seen=seen),
             lambda _r: self.session.reload(all_frames=True),
             "deletion",
         )

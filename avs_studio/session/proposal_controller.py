@@ -11,6 +11,7 @@ from typing import Any
 from avs_studio.jobs.clips import frame_key
 from avs_studio.jobs.resegment import segment_frame, store_frame
 from avs_studio.session.controller import Controller
+from avs_studio.session.display import frame_number
 from avs_studio.session.prompts import clip_for_frame, parse_clip_result
 from avs_studio.session.runners import FrameSource, Priority, Runner, Worker
 from avs_studio.session.state import AnnotationSession
@@ -79,9 +80,9 @@ class ProposalController(Controller):
         def stored(counts: ProposalCounts) -> None:
             s.reload(all_frames=frame != s.shown)
             if counts.skipped:
-                self.say(f"frame {frame} was reviewed or edited: its masks were kept")
+                self.say(f"frame {frame_number(frame)} was reviewed or edited: its masks were kept")
             else:
-                self.say(f"frame {frame}: {counts.annotations} proposal(s) stored")
+                self.say(f"frame {frame_number(frame)}: {counts.annotations} proposal(s) stored")
 
         def done(result: tuple[list[Any], tuple[int, int]]) -> None:
             objects, shape = result
@@ -90,7 +91,7 @@ class ProposalController(Controller):
         def failed(message: str) -> None:
             self.events.error.emit("Re-segmenting the frame failed", message)
 
-        self.say(f"segmenting frame {frame} with: {', '.join(phrases) or '(nothing)'}…", 5000)
+        self.say(f"segmenting frame {frame_number(frame)} with: {', '.join(phrases) or '(nothing)'}…", 5000)
         self.worker.submit(run, Priority.INTERACTIVE, done, failed)
 
     # ------------------------------------------------------------------ proposal jobs

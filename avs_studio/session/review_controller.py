@@ -38,6 +38,7 @@ class ReviewController(Controller):
         if s.project is None or s.video is None:
             return
         project, vid, frame, size, kf = s.project, s.video.id, s.frame, s.clip_keyframes, list(s.keyframes)
+        seen = dict(s.versions)  # masks another author changed since the window read them are not accepted
         fps = s.video.fps or 1.0
 
         def accepted(report: AcceptReport) -> None:
@@ -46,7 +47,7 @@ class ReviewController(Controller):
             self.say(f"accepted {report.accepted} mask(s) in {span}")
 
         self.write(
-            lambda: accept_clip(project, vid, frame, clip_keyframes=size, keyframe_list=kf),
+            lambda: accept_clip(project, vid, frame, clip_keyframes=size, keyframe_list=kf, seen=seen),
             accepted,
             "clip acceptance",
         )

@@ -33,6 +33,7 @@ class SessionEvents:
     def __init__(self) -> None:
         self.project_changed: Event[[]] = Event()
         self.video_changed: Event[[]] = Event()  # a video opened (or none): keyframes, objects reset
+        self.video_missing: Event[[VideoRow]] = Event()  # the opened video's file is not where it was
         self.frame_requested: Event[[int, bool]] = Event()  # frame asked for, asked by playback
         self.frame_shown: Event[[int]] = Event()  # its pixels and annotations are in the session
         self.annotations_changed: Event[[]] = Event()  # objects / the shown frame's annotations re-read
@@ -63,6 +64,7 @@ class AnnotationSession:
         self.frame_states: dict[int, str] = {}  # every frame with annotations -> its review state
         self.objects: list[ObjectRow] = []
         self.annotations: dict[int | None, AnnotationRow] = {}  # object id (None: "nothing sounds")
+        self.versions: dict[int, int] = {}  # annotation id -> version, of the video's rows as last read
         self.selected_object: int | None = None
         self.pending: dict[PendingKey, np.ndarray] = {}  # queued on the writer, shown until stored
         self.clip_keyframes = clip_keyframes if clip_keyframes is not None else clip_length()
@@ -77,6 +79,11 @@ class AnnotationSession:
         if self.project is None:
             raise RuntimeError("no project is open")
         return self.project.store
+
+    @property
+    def read_only(self) -> str:
+        """Why the open project cannot be changed ("" when it can): every write is refused up front."""
+        return self.project.read_only if self.project is not None else ""
 
     @property
     def ready(self) -> bool:
@@ -105,6 +112,7 @@ class AnnotationSession:
         self.video, self.frame, self.shown, self.image = None, -1, -1, None
         self.keyframes, self.states, self.objects, self.annotations = [], [], [], {}
         self.frame_states = {}
+        self.versions = {}
         self.selected_object = None
         self._keyframe_set = set()
 
@@ -144,6 +152,7 @@ class AnnotationSession:
             return
         rows = self.store.annotations(video_id=self.video.id, frame=self.shown)
         self.annotations = {r.object_id: r for r in rows}
+        self.versions.update((r.id, r.version) for r in rows)
 
     def refresh_states(self) -> None:
         """Re-read the review state of every frame with annotations (keyframes: "unprocessed" without)."""
@@ -152,6 +161,7 @@ class AnnotationSession:
         else:
             marks = frames_with_masks(self.project, self.video.id)
             self.frame_states = {f: state_of(statuses) for f, statuses in marks.items()}
+            self.versions = self.store.annotation_versions(self.video.id)  # what the window has seen
         self.states = [self.frame_states.get(k, "unprocessed") for k in self.keyframes]
         self.events.states_changed.emit()
 
@@ -232,7 +242,10 @@ class AnnotationSession:
         for obj in self.objects:
             mask = self.mask_of(obj.id) if obj.visible else None
             if mask is not None:
-                out.append(Layer(mask, obj.colour, obj.id == self.selected_object))
+                row = self.annotations.get(obj.id)
+                waiting = self.video is not None and (self.video.id, self.shown, obj.id) in self.pending
+                status = "edited" if waiting or row is None else row.status
+                out.append(Layer(mask, obj.colour, obj.id == self.selected_object, status))
         return out
 
     def target_annotation(self) -> AnnotationRow | None:

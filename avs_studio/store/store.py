@@ -404,6 +404,11 @@ class Store:
         """The distinct (frame, status) pairs of a video's annotations: which frames have masks, no masks read."""
         return self._tx.read(lambda s: annotation_ops.frame_statuses(s, video_id))
 
+    def annotation_versions(self, video_id: int) -> dict[int, int]:
+        """{annotation id: version} of a video's annotations, no masks read (what a window has seen)."""
+        q = select(Annotation.id, Annotation.version).where(Annotation.video_id == video_id)
+        return self._tx.read(lambda s: {int(i): int(v) for i, v in s.execute(q)})
+
     def counts(self, video_id: int) -> dict[str, dict[str, int]]:
         """{"status": {status: n}, "source": {source: n}} for one video (every known key, zeros too)."""
         return self._tx.read(lambda s: annotation_ops.counts(s, video_id))

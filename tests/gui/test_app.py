@@ -27,6 +27,18 @@ def test_no_folder_opens_sample_copied_to_user_data(qtbot, gui_settings):
         w = open_window(qtbot, project, gui_settings)
         assert w.canvas.image is not None and w.canvas.image.shape[:2] == (videos[0].height, videos[0].width)
         qtbot.waitUntil(lambda: w.project_panel.row_count() == 1, timeout=5000)
+        # first run: the clip with proposals to review, as the README's screenshot shows
+        assert [o.label for o in w.session.objects] == ["drum", "bird"]
+        assert w.session.states == ["proposed"] * 8
+        drum = w.canvas.overlay_rgba()[..., 3] > 0
+        img = w.canvas.image.astype(int)
+        red = (img[..., 0] > 140) & (img[..., 1] < 80) & (img[..., 2] < 80)
+        assert (drum & red).sum() > 0.9 * red.sum() and drum.sum() < 1.2 * red.sum()  # the drum's mask
+        QTest.keyClick(w.canvas, Qt.Key.Key_N)  # the next keyframe to review
+        qtbot.waitUntil(lambda: w.canvas.frame_index == 25, timeout=10000)
+        from tests.gui.test_proposals import shot
+
+        shot(w, "first_run_sample.png")
         close_window(qtbot, w)
     finally:
         if project.store is not None:
@@ -69,7 +81,7 @@ def test_menus_have_import_export_and_no_dead_entries(main_window):
     texts = {a.text() for a in w.menus["File"].actions()}
     assert {"Import AVSBench…", "Export…"} <= texts
     profiles = [a.text() for a in w.pipeline_menu.menu.actions()]
-    assert "tiny-random" in profiles and "default" in profiles
+    assert "tiny-random" not in profiles and "default" in profiles  # the test-only profile is not offered
     for menu in w.menus.values():
         for action in menu.actions():
             if action.isSeparator() or action.menu() is not None or not action.isVisible():
@@ -78,7 +90,7 @@ def test_menus_have_import_export_and_no_dead_entries(main_window):
 
 
 def test_export_runs_on_io_thread(qtbot, main_window, tmp_path):
-    from avs_studio.gui.file_jobs import start_export
+    from avs_studio.gui.export_dialog import start_export
 
     w = main_window
     store, vid = w.project.store, w.video.id
@@ -86,7 +98,7 @@ def test_export_runs_on_io_thread(qtbot, main_window, tmp_path):
     m = np.zeros((120, 160), bool)
     m[10:30, 20:50] = True
     store.put_annotation(vid, 0, oid, m, source="manual", status="accepted")
-    job = start_export(w, str(tmp_path / "out"), "png", "accepted")
+    job = start_export(w, str(tmp_path / "out"), "png", status="accepted")
     qtbot.waitUntil(lambda: w.jobs_panel.states.get(job) == "done", timeout=30000)
     assert any((tmp_path / "out").rglob("*.png"))
 

@@ -92,10 +92,13 @@ def test_settings_validation_refuses_ok_with_clear_messages(qtbot):
 def test_choosing_a_profile_fills_the_stages_and_keeps_the_endpoint(qtbot):
     dlg = SettingsDialog(edited_values())
     qtbot.addWidget(dlg)
-    dlg.profile.setCurrentText("tiny-random")
+    assert dlg.profile.findText("tiny-random") < 0  # the test-only profile is not offered
+    name = next(n for n in ("sam3", "offline", "default") if n != edited_values()["profile"])
+    dlg.profile.setCurrentText(name)
     v = dlg.values()
-    assert v["device"] == "cpu" and v["segmenter"] == "gdino-sam" and v["translator"] == "offline"
-    assert v["box_threshold"] == 0.0 and v["point_segmenter"] == "sam"
+    profile = default_settings(name)
+    for key in ("segmenter", "point_segmenter", "translator", "describers", "box_threshold"):
+        assert v[key] == profile[key], key
     assert v["llm"]["base_url"] == "http://127.0.0.1:8000/v1" and v["llm"]["api_key"] == "sk-secret"
 
 

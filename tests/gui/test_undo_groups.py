@@ -44,7 +44,7 @@ def test_accept_clip_is_one_undo_and_one_redo_step(qtbot, main_window):
 
     key(qtbot, w, Qt.Key.Key_Z, CTRL)  # ONE undo brings all six back
     assert statuses(store, vid) == before
-    assert "grouped change" in w.status.currentMessage()
+    assert "and 5 more change(s) made with it" in w.status.currentMessage()  # one step, named
 
     key(qtbot, w, Qt.Key.Key_Z, CTRL | SHIFT)  # ONE redo accepts all six again
     assert statuses(store, vid) == accepted

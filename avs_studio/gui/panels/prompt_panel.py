@@ -9,6 +9,7 @@ from __future__ import annotations
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import QLabel, QLineEdit, QTreeWidget, QTreeWidgetItem, QVBoxLayout, QWidget
 
+from avs_studio.session.display import frame_number
 from avs_studio.session.prompts import ClipPrompt, phrase_list
 
 
@@ -46,7 +47,7 @@ class PromptPanel(QWidget):
             + (f"\n{models}" if models else "")
         )
         for fp in clip.frames:
-            top = QTreeWidgetItem([f"frame {fp.frame}", self._time(fp.frame)])
+            top = QTreeWidgetItem([f"frame {frame_number(fp.frame)}", self._time(fp.frame)])
             top.setData(0, Qt.ItemDataRole.UserRole, fp.frame)
             self.tree.addTopLevelItem(top)
             for name, text in fp.descriptions.items():

@@ -44,7 +44,9 @@ def test_a_conflicting_write_is_reported_and_the_stored_mask_shown(headless):
     mine = headless.edit.editable_mask()
     mine[100:110, 100:110] = True
     headless.edit.commit_mask(mine)
-    assert s.write_failed and headless.errors[-1][0] == "The stroke was not stored"
+    assert s.write_failed and headless.errors[-1][0] == "Someone else changed this first"
+    assert headless.errors[-1][1].startswith("someone-else changed the mask of “drum” on frame 1 after")
+    assert "Reload to see their change" in headless.errors[-1][1]
     row = store.annotations(video_id=vid, frame=0)[0]
     assert row.author == "someone-else" and np.array_equal(row.mask(), theirs)
     assert s.pending == {} and np.array_equal(s.layers()[0].mask, theirs)
@@ -64,7 +66,7 @@ def test_a_new_mask_never_overwrites_one_another_author_created_meanwhile(headle
     other.put_annotation(vid, 0, oid, theirs, source="manual", status="edited")
     other.close()
     headless.edit.commit_mask(box(100, 110, 100, 110))
-    assert s.write_failed and headless.errors[-1][0] == "The stroke was not stored"
+    assert s.write_failed and headless.errors[-1][0] == "Someone else changed this first"
     (row,) = store.annotations(video_id=vid, frame=0)
     assert row.author == "someone-else" and np.array_equal(row.mask(), theirs)
     assert np.array_equal(s.layers()[0].mask, theirs)  # the window now shows theirs
@@ -98,10 +100,10 @@ def test_fill_holes_and_copy_previous_keyframe(headless):
     assert headless.messages[-1] == "No keyframe before this frame"
     headless.show(FPS + 3)  # a frame between keyframes: the previous keyframe is FPS
     headless.edit.copy_previous_keyframe()
-    assert headless.messages[-1] == f"Keyframe {FPS} has no masks to copy"
+    assert headless.messages[-1] == f"Keyframe {FPS + 1} has no masks to copy"  # 1-based
     headless.show(FPS)
     headless.edit.copy_previous_keyframe()
-    assert headless.messages[-1] == "copied 1 mask(s) from frame 0"
+    assert headless.messages[-1] == "copied 1 mask(s) from frame 1"  # 1-based
     rows = store.annotations(video_id=vid, frame=FPS)
     assert [(r.object_id, r.status, r.source) for r in rows] == [(a, "edited", "manual")]  # bird is locked
     assert np.array_equal(rows[0].mask(), fill_holes(ring)) and s.states[1] == "edited"

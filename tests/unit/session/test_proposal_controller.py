@@ -38,7 +38,7 @@ def test_resegment_replaces_proposals_but_keeps_reviewed_frames(headless):
     (row,) = store.annotations(video_id=vid, frame=FPS)
     frame = headless.frames.reader(s.video.path).frame(FPS)
     assert row.object_id is not None and row.status == "proposed" and np.array_equal(row.mask(), red(frame))
-    assert headless.messages[-1] == f"frame {FPS}: 1 proposal(s) stored"
+    assert headless.messages[-1] == f"frame {FPS + 1}: 1 proposal(s) stored"  # 1-based
     # phrases that find nothing: an explicit "nothing sounds here" replaces the old proposal
     headless.proposals.resegment_frame(FPS, ["blue whale"])
     assert [(r.object_id, r.mask().any()) for r in store.annotations(video_id=vid, frame=FPS)] == [
@@ -49,7 +49,7 @@ def test_resegment_replaces_proposals_but_keeps_reviewed_frames(headless):
     before = [(r.id, r.status, r.version) for r in store.annotations(video_id=vid, frame=0)]
     headless.proposals.rerun_prompt(["bird"])
     assert [(r.id, r.status, r.version) for r in store.annotations(video_id=vid, frame=0)] == before
-    assert headless.messages[-1] == "frame 0 was reviewed or edited: its masks were kept"
+    assert headless.messages[-1] == "frame 1 was reviewed or edited: its masks were kept"
     headless.proposals.rerun_prompt(None)
     assert "no text prompt yet" in headless.messages[-1]
 

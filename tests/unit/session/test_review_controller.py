@@ -43,7 +43,7 @@ def test_accept_reject_and_accept_clip(headless):
     assert s.states == ["accepted", "accepted", "accepted", "accepted", "unprocessed", "proposed"]
     # the clip was one step: one undo brings all three back
     headless.history.undo()
-    assert headless.messages[-1] == "undo: grouped change on frame 11"  # shown: the clip's first change
+    assert headless.messages[-1] == "undo: review of “drum” on frame 11 and 2 more change(s) made with it"
     assert [r.status for r in store.annotations(video_id=vid, status="accepted")] == ["accepted"]
     assert s.states[1:4] == ["proposed", "proposed", "edited"]
     headless.history.redo()
@@ -73,7 +73,7 @@ def test_undo_goes_back_to_the_frame_it_changes(headless):
     headless.show(0)
     headless.history.undo()
     assert s.frame == 2 * FPS and store.annotations(video_id=vid) == []
-    assert headless.messages[-1] == f"undo: grouped change on frame {2 * FPS + 1}"  # a stroke: one step
+    assert headless.messages[-1] == f"undo: new mask of “drum” on frame {2 * FPS + 1}"  # label, 1-based
     headless.history.redo()
     assert np.array_equal(store.annotations(video_id=vid, frame=2 * FPS)[0].mask(), box(10, 20, 10, 20))
     headless.history.redo()
