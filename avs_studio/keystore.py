@@ -90,7 +90,7 @@ def get_api_key(base_url: str | None) -> str | None:
         except Exception:  # a locked or broken keyring: fall back to the file
             key = None
         if key:
-            return key
+            return str(key)
     return _read_file().get(_account(base_url)) or None
 
 

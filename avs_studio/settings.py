@@ -400,9 +400,9 @@ def pipeline_config(values: Mapping[str, Any] | PipelineSettings) -> PipelineCon
     """
     import tomllib
 
-    from avs_studio.openavs.config import ConfigError, parse_config, profiles_dir
+    from avs_studio.openavs.config import parse_config, profiles_dir
     from avs_studio.openavs.registry import SEGMENTERS
-    from avs_studio.openavs.schema import stage_keys
+    from avs_studio.openavs.schema import ConfigError, stage_keys
 
     raw = values.model_dump() if isinstance(values, BaseModel) else dict(values)
     try:

@@ -195,7 +195,8 @@ def problems(exc: ValidationError, model: type[BaseModel], data: Any = None) -> 
             problem = Problem("value", text=f"must be {op} {bound}", limit=(op, bound), **base)
         elif kind == "string_pattern_mismatch":
             described = f"must be {info.description}" if info is not None and info.description else ""
-            text = _PATTERN_TEXT.get(ctx.get("pattern")) or described or f"must match {ctx.get('pattern')}"
+            pattern = str(ctx.get("pattern", ""))
+            text = _PATTERN_TEXT.get(pattern) or described or f"must match {pattern}"
             problem = Problem("value", text=text, **base)
         elif kind in _VALUE_TEXT:
             problem = Problem("value", text=_VALUE_TEXT[kind].format(**ctx), **base)

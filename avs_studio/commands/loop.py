@@ -6,6 +6,9 @@ from __future__ import annotations
 import json
 import sys
 
+from avs_studio.commands.common import PROJECT_HELP, add_device, add_json, print_json
+from avs_studio.progress import Bar
+
 
 def register(sub) -> None:
     p = sub.add_parser(
@@ -14,15 +17,16 @@ def register(sub) -> None:
         description="NAME: openavs (the pipeline settings / --config), openavs:PROFILE (a built-in profile or a "
         "TOML file) or student:NAME (a trained student). Without NAME: print the engine and the choices.",
     )
-    p.add_argument("project_dir")
+    p.add_argument("project_dir", help=PROJECT_HELP)
     p.add_argument("name", nargs="?", metavar="NAME", help="openavs | openavs:PROFILE | student:NAME")
+    add_json(p, '{"engine": .., "source": .., "choices": [...]}')
     p.set_defaults(func=cmd_engine)
 
     p = sub.add_parser(
         "quality",
         help="mIoU / F of each engine's proposals against the masks people accepted, and the share accepted unchanged",
     )
-    p.add_argument("project_dir")
+    p.add_argument("project_dir", help=PROJECT_HELP)
     p.add_argument("--split", help="only videos of this split")
     p.add_argument(
         "--json",
@@ -35,15 +39,15 @@ def register(sub) -> None:
         "queue",
         help="unreviewed keyframes, most worth reviewing first (student vs OpenAVS disagreement, student uncertainty)",
     )
-    p.add_argument("project_dir")
+    p.add_argument("project_dir", help=PROJECT_HELP)
     p.add_argument("--limit", type=int, default=20, help="how many to print (default 20; 0 = all)")
     p.add_argument(
         "--student", metavar="NAME", help="the student (default: the proposal engine, else the newest)"
     )
     p.add_argument("--video", type=int, action="append", metavar="ID", help="only this video (repeatable)")
     p.add_argument("--split", help="only videos of this split")
-    p.add_argument("--device", default="auto", choices=["auto", "cpu", "cuda"])
-    p.add_argument("--json", action="store_true", help="print the queue as JSON")
+    add_device(p, "the student runs")
+    add_json(p, "the queue")
     p.set_defaults(func=cmd_queue)
 
 
@@ -52,14 +56,17 @@ def cmd_engine(args) -> int:
     from avs_studio.jobs.project import open_project
 
     with open_project(args.project_dir, args.database_url) as project:
+        engine = set_proposal_engine(project, args.name) if args.name else proposal_engine(project)
+        choices = available_engines(project)
+        if args.json:
+            print_json({"engine": engine.id, "source": engine.source, "choices": choices})
+            return 0
         if args.name:
-            engine = set_proposal_engine(project, args.name)
             print(f"proposal engine: {engine.id}")
             return 0
-        engine = proposal_engine(project)
         note = "" if engine.source == "setting" else " (default)"
         print(f"proposal engine: {engine.id}{note}")
-        print("choices: " + ", ".join(available_engines(project)))
+        print("choices: " + ", ".join(choices))
     return 0
 
 
@@ -84,22 +91,15 @@ def cmd_quality(args) -> int:
     return 0
 
 
-def _progress(done: int, total: int, message: str) -> None:
-    if sys.stderr.isatty():
-        print(f"\r[{done}/{total}] {message[:60]:60}", end="", file=sys.stderr, flush=True)
-
-
 def cmd_queue(args) -> int:
     from avs_studio.jobs.project import open_project
     from avs_studio.jobs.review_queue import review_queue
 
-    with open_project(args.project_dir, args.database_url) as project:
+    with open_project(args.project_dir, args.database_url) as project, Bar("ranking", unit="video") as bar:
         queue = review_queue(
             project, args.student, video_ids=args.video, split=args.split, limit=args.limit or None,
-            device=args.device, progress=_progress,
+            device=args.device, progress=bar,
         )  # fmt: skip
-    if sys.stderr.isatty():
-        print(file=sys.stderr)
     for message in queue.errors:
         print(f"skipped: {message}", file=sys.stderr)
     if args.json:

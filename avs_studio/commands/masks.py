@@ -8,6 +8,8 @@ import sys
 import threading
 
 from avs_studio import extras
+from avs_studio.commands.common import PROJECT_HELP, add_device, add_json, print_json
+from avs_studio.progress import Bar
 
 
 def register(sub) -> None:
@@ -18,7 +20,7 @@ def register(sub) -> None:
         "them and stored as proposals (source 'propagation'); reviewed frames and other proposals are never "
         "overwritten. Ctrl-C stops after the current frame; run again to resume.",
     )
-    p.add_argument("project_dir")
+    p.add_argument("project_dir", help=PROJECT_HELP)
     p.add_argument("--video", type=int, action="append", metavar="ID", help="only this video (repeatable)")
     p.add_argument("--object", type=int, action="append", metavar="ID", help="only this object (repeatable)")
     p.add_argument(
@@ -27,7 +29,7 @@ def register(sub) -> None:
     p.add_argument(
         "--config", metavar="FILE", help="TOML: engine, max_seconds, device, [flow] / [sam2] / [sam3]"
     )
-    p.add_argument("--device", metavar="auto|cpu|cuda|cuda:N", help="where the model runs (sam2 / sam3)")
+    add_device(p, "the model runs (sam2 / sam3; default: the config's)", default=None)
     p.add_argument(
         "--max-seconds", type=float, metavar="S", help="how far from a reviewed frame (default 10)"
     )
@@ -41,17 +43,15 @@ def register(sub) -> None:
         description="A binary PNG (0/255 or 0/1) is one object named --label; an indexed (palette) PNG gives "
         "one object per palette index ('LABEL 1', 'LABEL 2', ...). Bad files are named and skipped.",
     )
-    p.add_argument("project_dir")
-    p.add_argument("video_id", type=int)
+    p.add_argument("project_dir", help=PROJECT_HELP)
+    p.add_argument("video_id", type=int, help="the video the masks belong to (see `status`)")
     p.add_argument("folder", help="folder of PNGs named by 0-based frame number")
-    p.add_argument("--status", default="accepted", choices=["accepted", "proposed"])
+    p.add_argument(
+        "--status", default="accepted", choices=["accepted", "proposed"], help="status of the imported masks"
+    )
     p.add_argument("--label", help="object name (default 'object')")
+    add_json(p)
     p.set_defaults(func=cmd_import_masks)
-
-
-def _progress(done: int, total: int, message: str) -> None:
-    if sys.stderr.isatty():
-        print(f"\r[{done}/{total}] {message[:50]:50}", end="", file=sys.stderr, flush=True)
 
 
 def cmd_propagate(args) -> int:
@@ -69,16 +69,14 @@ def cmd_propagate(args) -> int:
     cancel = threading.Event()
     previous = {s: signal.signal(s, lambda *_: cancel.set()) for s in (signal.SIGINT, signal.SIGTERM)}
     try:
-        with open_project(args.project_dir, args.database_url) as project:
+        with open_project(args.project_dir, args.database_url) as project, Bar("propagating", "frame") as bar:
             report = propagate(
                 project, args.video, config=cfg, device=args.device, objects=args.object, force=args.force,
-                progress=_progress, cancel=cancel,
+                progress=bar, cancel=cancel,
             )  # fmt: skip
     finally:
         for s, handler in previous.items():
             signal.signal(s, handler)
-    if sys.stderr.isatty():
-        print(file=sys.stderr)
     if args.json:
         print(json.dumps(report.as_dict(), indent=2, default=str))
     else:
@@ -99,12 +97,13 @@ def cmd_import_masks(args) -> int:
     from avs_studio.jobs import open_project
     from avs_studio.jobs.import_masks import import_masks
 
-    with open_project(args.project_dir, args.database_url) as project:
+    with open_project(args.project_dir, args.database_url) as project, Bar("importing", unit="file") as bar:
         report = import_masks(
-            project, args.video_id, args.folder, status=args.status, label=args.label, progress=_progress
+            project, args.video_id, args.folder, status=args.status, label=args.label, progress=bar
         )
-    if sys.stderr.isatty():
-        print(file=sys.stderr)
+    if args.json:
+        print_json(report)
+        return 1 if report.problems and not report.files else 0
     for problem in report.problems:
         print(f"skipped {problem.path}: {problem.reason}", file=sys.stderr)
     print(report.summary())

@@ -5,37 +5,40 @@ from __future__ import annotations
 import json
 import sys
 
-from avs_studio.jobs import add_videos, init_project, open_project, project_status
-from avs_studio.jobs.relink import relink
+from avs_studio.commands.common import PROJECT_HELP, add_json, print_json
+from avs_studio.progress import Bar
 
 
 def register(sub) -> None:
     p = sub.add_parser("init", help="create a project folder and its database")
-    p.add_argument("project_dir")
+    p.add_argument("project_dir", help=PROJECT_HELP)
+    add_json(p, '{"project": .., "database": ..}')
     p.set_defaults(func=cmd_init)
 
     p = sub.add_parser("add", help="register video files (undecodable files are reported and skipped)")
-    p.add_argument("project_dir")
-    p.add_argument("videos", nargs="+", metavar="VIDEO")
+    p.add_argument("project_dir", help=PROJECT_HELP)
+    p.add_argument("videos", nargs="+", metavar="VIDEO", help="video files (mp4, mkv, ...)")
     p.add_argument("--split", help="dataset split to record (train/val/test)")
     p.add_argument("--category", help="category to record")
+    add_json(p, '{"added": [[path, id]], "existing": [...], "skipped": [[path, why]]}')
     p.set_defaults(func=cmd_add)
 
     p = sub.add_parser(
         "relink", help="tell the project where a moved video is now (the file's sha256 must match)"
     )
-    p.add_argument("project_dir")
-    p.add_argument("video_id", type=int, metavar="VIDEO_ID")
+    p.add_argument("project_dir", help=PROJECT_HELP)
+    p.add_argument("video_id", type=int, metavar="VIDEO_ID", help="the video's id (see `status`)")
     p.add_argument("path", metavar="PATH", help="the video file at its new place")
     p.add_argument(
         "--force",
         action="store_true",
         help="accept other content with the same frames and size (a re-encode)",
     )
+    add_json(p, "the video's new row")
     p.set_defaults(func=cmd_relink)
 
     p = sub.add_parser("status", help="list the videos of a project with annotation counts")
-    p.add_argument("project_dir")
+    p.add_argument("project_dir", help=PROJECT_HELP)
     p.add_argument("--json", action="store_true", help='print {"videos": [...]}')
     p.add_argument(
         "--by-annotator", action="store_true", help="progress per annotator (see `avs-studio assign`)"
@@ -44,14 +47,26 @@ def register(sub) -> None:
 
 
 def cmd_init(args) -> int:
+    from avs_studio.jobs import init_project
+
     with init_project(args.project_dir, args.database_url) as project:
-        print(f"created project {project.dir} ({project.store.url})")
+        where, url = project.dir, project.store.url
+    if args.json:
+        print_json({"project": str(where), "database": str(url)})
+    else:
+        print(f"created project {where} ({url})")
     return 0
 
 
 def cmd_add(args) -> int:
+    from avs_studio.jobs import add_videos, open_project
+
     with open_project(args.project_dir, args.database_url) as project:
-        report = add_videos(project, args.videos, split=args.split, category=args.category)
+        with Bar("adding", unit="video") as bar:
+            report = add_videos(project, args.videos, split=args.split, category=args.category, progress=bar)
+    if args.json:
+        print_json(report)
+        return 1 if report.skipped else 0
     for path, video_id in report.added:
         print(f"added {path} as video {video_id}")
     for path, _id, why in report.existing:
@@ -65,13 +80,21 @@ def cmd_add(args) -> int:
 
 
 def cmd_relink(args) -> int:
+    from avs_studio.jobs import open_project
+    from avs_studio.jobs.relink import relink
+
     with open_project(args.project_dir, args.database_url) as project:
         row = relink(project, args.video_id, args.path, force=args.force)
+    if args.json:
+        print_json(row)
+        return 0
     print(f"video {row.id} ({row.name}) now reads {row.path}")
     return 0
 
 
 def cmd_status(args) -> int:
+    from avs_studio.jobs import open_project, project_status
+
     if args.by_annotator:
         return _status_by_annotator(args)
     with open_project(args.project_dir, args.database_url) as project:
@@ -109,6 +132,7 @@ def cmd_status(args) -> int:
 def _status_by_annotator(args) -> int:
     from dataclasses import asdict
 
+    from avs_studio.jobs import open_project
     from avs_studio.jobs.assign import by_annotator
 
     with open_project(args.project_dir, args.database_url) as project:

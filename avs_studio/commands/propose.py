@@ -7,6 +7,9 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from avs_studio.commands.common import PROJECT_HELP, add_device, add_json
+from avs_studio.progress import Bar
+
 
 class TranslateInputError(ValueError):
     """The INPUT.json of `avs-studio translate` is not in the expected shape."""
@@ -14,13 +17,13 @@ class TranslateInputError(ValueError):
 
 def register(sub) -> None:
     p = sub.add_parser("propose", help="propose sounding-object masks for the videos of a project")
-    p.add_argument("project_dir")
+    p.add_argument("project_dir", help=PROJECT_HELP)
     p.add_argument(
         "--config", metavar="FILE|PROFILE", help="pipeline profile (default, offline) or TOML file"
     )
     p.add_argument("--video", type=int, action="append", metavar="ID", help="only this video (repeatable)")
     p.add_argument("--split", help="only videos of this split")
-    p.add_argument("--device", default="auto", choices=["auto", "cpu", "cuda"], help="where models run")
+    add_device(p)
     p.add_argument(
         "--engine",
         default=None,
@@ -28,7 +31,7 @@ def register(sub) -> None:
         help="what proposes (default: OpenAVS when --config is given, else the project's engine; "
         "see `avs-studio engine`)",
     )
-    p.add_argument("--json", action="store_true", help="print the report as JSON")
+    add_json(p)
     add_executor_arguments(p)
     p.set_defaults(func=cmd_propose)
 
@@ -38,11 +41,11 @@ def register(sub) -> None:
         description='INPUT.json: {"frames": [{"describers": {"ast": "Dog; Bark"}}, ...]} ("-" reads stdin); '
         'prints {"frames": [{"objects": ["dog"]}, ...]}.',
     )
-    p.add_argument("input", metavar="INPUT.json")
+    p.add_argument("input", metavar="INPUT.json", help='the descriptions per frame ("-": standard input)')
     p.add_argument(
         "--config", metavar="FILE|PROFILE", help="pipeline profile or TOML file (its translator is used)"
     )
-    p.add_argument("--device", default="auto", choices=["auto", "cpu", "cuda"])
+    add_device(p, "the translator runs")
     p.add_argument("--raw", action="store_true", help="also print the prompt and the raw answer")
     p.set_defaults(func=cmd_translate)
 
@@ -79,10 +82,6 @@ def executor_options(args):
     )  # fmt: skip
 
 
-def _progress(done: int, total: int, message: str) -> None:
-    print(f"[{done}/{total}] {message}", file=sys.stderr, flush=True)
-
-
 def cmd_propose(args) -> int:
     from avs_studio import extras
     from avs_studio.jobs import open_project
@@ -106,17 +105,18 @@ def cmd_propose(args) -> int:
             profile = engine.name or args.config
             require_models(config_models(load_config(profile)), f"profile {profile or 'default'}")
         try:
-            report = propose(
-                project,
-                video_ids=args.video,
-                config=args.config,
-                split=args.split,
-                device=args.device,
-                engine=engine,
-                progress=_progress,
-                executor=options,
-                resume=args.resume,
-            )
+            with Bar("proposing", unit="clip") as bar:
+                report = propose(
+                    project,
+                    video_ids=args.video,
+                    config=args.config,
+                    split=args.split,
+                    device=args.device,
+                    engine=engine,
+                    progress=bar,
+                    executor=options,
+                    resume=args.resume,
+                )
         except KeyboardInterrupt:
             print("the clips stored so far are kept; add --resume to the same command to go on", file=sys.stderr)
             raise

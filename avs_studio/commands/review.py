@@ -7,6 +7,8 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from avs_studio.commands.common import PROJECT_HELP, add_device, add_json
+
 
 def register(sub: Any) -> None:
     p = sub.add_parser("accept-clip", help="accept every proposed or edited mask of the clip holding a frame")
@@ -32,17 +34,15 @@ def register(sub: Any) -> None:
     p.add_argument(
         "--config", metavar="FILE|PROFILE", help="pipeline profile or TOML file (default: the project's)"
     )
-    p.add_argument(
-        "--device", default="auto", choices=["auto", "cpu", "cuda"], help="where the segmenter runs"
-    )
+    add_device(p, "the segmenter runs")
     p.set_defaults(func=cmd_resegment)
 
 
 def _common(p: Any) -> None:
-    p.add_argument("project_dir")
-    p.add_argument("video", type=int, metavar="VIDEO_ID")
+    p.add_argument("project_dir", help=PROJECT_HELP)
+    p.add_argument("video", type=int, metavar="VIDEO_ID", help="the video's id (see `status`)")
     p.add_argument("frame", type=int, metavar="FRAME", help="0-based frame index")
-    p.add_argument("--json", action="store_true", help="print the result as JSON")
+    add_json(p, "the result")
 
 
 def _print(args: Any, data: dict[str, Any], text: str) -> None:

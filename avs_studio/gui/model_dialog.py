@@ -317,7 +317,7 @@ class ModelDownloadDialog(QDialog):
                     bridge.cancelled.emit(row)
                     break
 
-                def progress(done: int, total: int, row: int = row) -> None:
+                def progress(done: int, total: int, _file: str, row: int = row) -> None:
                     bridge.progress.emit(row, int(done), int(total))
 
                 try:

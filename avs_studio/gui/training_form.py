@@ -24,8 +24,17 @@ from avs_studio.training.settings import AUTO_BACKBONE, DEFAULTS, help_text
 BACKBONES = (AUTO_BACKBONE, "tiny", "resnet18", "mobilenetv3_small_100", "efficientnet_b0")
 
 
-def _spin(low: float, high: float, step: float, value: float, tip: str, real: bool = False) -> Any:
-    spin = QDoubleSpinBox() if real else QSpinBox()
+def _spin(low: int, high: int, step: int, value: int, tip: str) -> QSpinBox:
+    spin = QSpinBox()
+    spin.setRange(low, high)
+    spin.setSingleStep(step)
+    spin.setValue(value)
+    spin.setToolTip(tip)
+    return spin
+
+
+def _real_spin(low: float, high: float, step: float, value: float, tip: str) -> QDoubleSpinBox:
+    spin = QDoubleSpinBox()
     spin.setRange(low, high)
     spin.setSingleStep(step)
     spin.setValue(value)
@@ -60,9 +69,9 @@ class SettingsForm(QGroupBox):
         self.pseudo = QCheckBox("also learn from OpenAVS proposals of unreviewed clips")
         self.pseudo.setChecked(DEFAULTS.pseudo_labels)
         self.pseudo.setToolTip(help_text("pseudo_labels"))
-        self.pseudo_weight = _spin(0.0, 1.0, 0.1, DEFAULTS.pseudo_weight, help_text("pseudo_weight"), True)
-        self.pseudo_min_score = _spin(
-            0.0, 1.0, 0.05, DEFAULTS.pseudo_min_score, help_text("pseudo_min_score"), True
+        self.pseudo_weight = _real_spin(0.0, 1.0, 0.1, DEFAULTS.pseudo_weight, help_text("pseudo_weight"))
+        self.pseudo_min_score = _real_spin(
+            0.0, 1.0, 0.05, DEFAULTS.pseudo_min_score, help_text("pseudo_min_score")
         )
         pseudo_row = QHBoxLayout()
         for widget in (QLabel("weight"), self.pseudo_weight, QLabel("min. score"), self.pseudo_min_score):
@@ -100,8 +109,8 @@ class SettingsForm(QGroupBox):
             self.edited,
         ):
             w.setEnabled(not running)
-        for w in (self.pseudo_weight, self.pseudo_min_score):
-            w.setEnabled(not running and self.pseudo.isChecked())
+        for spin in (self.pseudo_weight, self.pseudo_min_score):
+            spin.setEnabled(not running and self.pseudo.isChecked())
 
 
 class Curves(QWidget):

@@ -14,6 +14,8 @@ from pathlib import Path
 
 import av
 import numpy as np
+from av.audio.stream import AudioStream
+from av.video.stream import VideoStream
 
 from avs_studio.atomic import atomic_path
 from avs_studio.io.errors import DatasetError
@@ -39,8 +41,8 @@ def lossless_codec() -> tuple[str, str, dict[str, str]]:
 
 def assemble_clip(
     frames: Sequence[np.ndarray],
-    wav: str | os.PathLike | None,
-    out: str | os.PathLike,
+    wav: str | os.PathLike[str] | None,
+    out: str | os.PathLike[str],
     fps: float = 1.0,
 ) -> Path:
     """Write ``frames`` (RGB uint8, same size) at ``fps`` plus the wav's audio to ``out`` atomically."""
@@ -61,17 +63,30 @@ def assemble_clip(
     return out
 
 
-def _write(tmp, frames, wav, codec, pix, opts, rate, w, h) -> None:
+def _write(
+    tmp: Path,
+    frames: Sequence[np.ndarray],
+    wav: str | os.PathLike[str] | None,
+    codec: str,
+    pix: str,
+    opts: dict[str, str],
+    rate: Fraction,
+    w: int,
+    h: int,
+) -> None:
     with av.open(str(tmp), "w", format="matroska") as container:
         vs = container.add_stream(codec, rate=rate, options=dict(opts))
+        assert isinstance(vs, VideoStream)
         vs.width, vs.height, vs.pix_fmt = w, h, pix
         audio_in = av.open(str(wav)) if wav is not None else None
         try:
             a_in = audio_in.streams.audio[0] if audio_in is not None and audio_in.streams.audio else None
-            a_out = None
+            a_out: AudioStream | None = None
             if a_in is not None:
                 fmt = a_in.codec_context.format.name
-                a_out = container.add_stream(_PCM.get(fmt, "pcm_f32le"), rate=a_in.codec_context.sample_rate)
+                added = container.add_stream(_PCM.get(fmt, "pcm_f32le"), rate=a_in.codec_context.sample_rate)
+                assert isinstance(added, AudioStream)
+                a_out = added
                 a_out.layout = a_in.codec_context.layout
                 a_out.format = fmt.rstrip("p") if fmt in _PCM else "flt"
             for i, img in enumerate(frames):
@@ -81,7 +96,7 @@ def _write(tmp, frames, wav, codec, pix, opts, rate, w, h) -> None:
                 vf.pts = i
                 container.mux(vs.encode(vf))
             container.mux(vs.encode(None))
-            if a_in is not None and a_out is not None:
+            if audio_in is not None and a_in is not None and a_out is not None:
                 for frame in audio_in.decode(a_in):
                     frame.pts = None
                     container.mux(a_out.encode(frame))

@@ -141,7 +141,7 @@ def _row_problem(subset: str, row: dict[str, str]) -> str | None:
     return None
 
 
-def inside(root: str | os.PathLike, rel: str) -> Path:
+def inside(root: str | os.PathLike[str], rel: str) -> Path:
     """``root / rel``; DatasetError when it (or a symlink on the way) leads outside ``root``."""
     try:
         return safe_join(root, rel)
@@ -164,7 +164,7 @@ def read_text(path: Path) -> str:
         ) from exc
 
 
-def read_label2idx(root: str | os.PathLike) -> dict[str, int] | None:
+def read_label2idx(root: str | os.PathLike[str]) -> dict[str, int] | None:
     """AVSS class name -> palette index from ``label2idx.json`` (None when the file is absent)."""
     path = inside(root, LABEL2IDX)
     if not path.is_file():
@@ -177,7 +177,7 @@ def read_label2idx(root: str | os.PathLike) -> dict[str, int] | None:
 
 
 def scan_layout(
-    root: str | os.PathLike,
+    root: str | os.PathLike[str],
     subset: str,
     splits: Sequence[str] | None = None,
     problems: list[Problem] | None = None,
@@ -275,7 +275,7 @@ def _entry(root: Path, subset: str, row: dict[str, str], problems: list[Problem]
 class CsvWriter:
     """Streams the metadata CSV of a layout (header first, one row per clip)."""
 
-    def __init__(self, root: str | os.PathLike, subset: str, columns: Sequence[str] | None = None) -> None:
+    def __init__(self, root: str | os.PathLike[str], subset: str, columns: Sequence[str] | None = None) -> None:
         check_subset(subset)
         self.path = Path(root) / CSV_NAME[subset]
         self.path.parent.mkdir(parents=True, exist_ok=True)
@@ -299,7 +299,7 @@ class CsvWriter:
         self.close()
 
 
-def read_csv_rows(root: str | os.PathLike, subset: str) -> list[dict[str, str]]:
+def read_csv_rows(root: str | os.PathLike[str], subset: str) -> list[dict[str, str]]:
     """All rows of a layout's CSV as dicts (for tests and tools); DatasetError if it is not UTF-8."""
     text = read_text(inside(root, CSV_NAME[check_subset(subset)]))
     return list(csv.DictReader(io.StringIO(text, newline="")))

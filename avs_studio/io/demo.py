@@ -17,6 +17,7 @@ import os
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import cv2
 import numpy as np
@@ -24,6 +25,7 @@ import numpy as np
 from avs_studio.atomic import atomic_dir
 from avs_studio.io.demo_sounds import EASY_SOUNDS, easy_sound, hard_sound
 from avs_studio.io.writers import write_wav
+from avs_studio.progress import Progress
 
 SHAPES = ("circle", "square", "triangle", "cross")
 HARD_SHAPES = ("circle", "square", "triangle", "cross", "star", "ring")
@@ -105,14 +107,14 @@ def _colour(rng: np.random.Generator, kind: str | None = None) -> np.ndarray:
     else:
         hue = (HUES[kind] + rng.integers(-12, 13)) % 180
     hsv = np.array([[[hue, rng.integers(150, 256), rng.integers(160, 256)]]], np.uint8)
-    return cv2.cvtColor(hsv, cv2.COLOR_HSV2RGB)[0, 0]
+    return np.asarray(cv2.cvtColor(hsv, cv2.COLOR_HSV2RGB)[0, 0])
 
 
-def _layout(rng: np.random.Generator, target: str, size: int, n_shapes: int, task: Task = EASY) -> list[dict]:
+def _layout(rng: np.random.Generator, target: str, size: int, n_shapes: int, task: Task = EASY) -> list[dict[str, Any]]:
     """Shapes of the clip: one of the target class and distractors of other classes, not overlapping."""
     others = [s for s in task.shapes if s != target]
     kinds = [target] + list(rng.choice(others, size=n_shapes - 1, replace=False))
-    placed: list[dict] = []
+    placed: list[dict[str, Any]] = []
     for kind in kinds:
         for _ in range(200):
             r = float(rng.uniform(0.09, 0.15) * size)
@@ -136,8 +138,8 @@ def _layout(rng: np.random.Generator, target: str, size: int, n_shapes: int, tas
 
 
 def _render(
-    shapes: list[dict], k: int, size: int, rng: np.random.Generator, target: str, background: np.ndarray
-):
+    shapes: list[dict[str, Any]], k: int, size: int, rng: np.random.Generator, target: str, background: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
     """Frame k (0-based) of a clip and its target mask; shapes drift a little from frame to frame."""
     image = background.copy()
     target_mask = np.zeros((size, size), bool)
@@ -191,7 +193,7 @@ def _write_clip(
 
 
 def make_demo_s4(
-    out_dir: str | os.PathLike,
+    out_dir: str | os.PathLike[str],
     *,
     hard: bool = False,
     train: int | None = None,
@@ -201,7 +203,7 @@ def make_demo_s4(
     size: int = 224,
     rate: int = 16000,
     shapes_per_frame: int | None = None,
-    progress=None,
+    progress: Progress | None = None,
 ) -> DemoReport:
     """Write an AVSBench-S4-layout demo dataset to ``out_dir`` (must be missing or empty).
 

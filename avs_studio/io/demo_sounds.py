@@ -30,7 +30,7 @@ HARD_SOUNDS = {
 }
 
 
-def _tone(f0: float, t: np.ndarray, amps: list[float], rng: np.random.Generator, fm=None) -> np.ndarray:
+def _tone(f0: float, t: np.ndarray, amps: list[float], rng: np.random.Generator, fm: np.ndarray | None = None) -> np.ndarray:
     """Harmonics of f0 with amplitudes ``amps``; ``fm``: per-sample pitch factor (vibrato)."""
     dt = t[1] - t[0] if len(t) > 1 else 1.0
     phase = 2 * np.pi * f0 * t if fm is None else 2 * np.pi * f0 * np.cumsum(fm) * dt
@@ -55,7 +55,7 @@ def easy_sound(kind: str, seconds: float, rate: int, rng: np.random.Generator) -
     tone /= np.max(np.abs(tone)) + 1e-9
     noise = rng.normal(0, 1, t.shape)
     signal = 0.5 * tone + 0.08 * noise
-    return (signal / max(1.0, float(np.max(np.abs(signal))))).astype(np.float32)
+    return np.asarray(signal / max(1.0, float(np.max(np.abs(signal)))), np.float32)
 
 
 def _envelope(pattern: str, rate_hz: float, t: np.ndarray, rng: np.random.Generator) -> np.ndarray:
@@ -106,4 +106,4 @@ def hard_sound(kind: str, seconds: float, rate: int, rng: np.random.Generator) -
     tone_rms = np.sqrt(np.mean(tone**2)) + 1e-9
     noise *= tone_rms / (np.sqrt(np.mean(noise**2)) + 1e-9) / 10 ** (snr_db / 20)
     signal = (tone + noise) * rng.uniform(0.3, 0.8)
-    return (signal / max(1.0, float(np.max(np.abs(signal))))).astype(np.float32)
+    return np.asarray(signal / max(1.0, float(np.max(np.abs(signal)))), np.float32)

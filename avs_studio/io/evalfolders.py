@@ -23,7 +23,7 @@ class MissingPredictionError(DatasetError):
     """A ground-truth frame has no prediction at the same relative path."""
 
 
-def video_folders(gt_root: str | os.PathLike) -> list[tuple[str, list[str]]]:
+def video_folders(gt_root: str | os.PathLike[str]) -> list[tuple[str, list[str]]]:
     """[(relative folder, [frame file names])] of every folder with PNGs under ``gt_root``, natural order."""
     root = Path(gt_root)
     if not root.is_dir():
@@ -38,7 +38,7 @@ def video_folders(gt_root: str | os.PathLike) -> list[tuple[str, list[str]]]:
 
 
 def iter_video_pairs(
-    pred_root: str | os.PathLike, gt_root: str | os.PathLike, task: str = "binary"
+    pred_root: str | os.PathLike[str], gt_root: str | os.PathLike[str], task: str = "binary"
 ) -> Iterator[tuple[str, list[np.ndarray], list[np.ndarray]]]:
     """Yield (folder, predictions, ground truths) per video; binary: uint8 probabilities and bool masks,
     semantic: class indices (index PNGs as they are, colour PNGs through the AVSS palette)."""

@@ -15,7 +15,7 @@ _ERRORS = (OSError, UnidentifiedImageError, ValueError, SyntaxError, Image.Decom
 MAX_PIXELS = 64_000_000  # 8K x 8K: far above any dataset frame, far below what a forged header claims
 
 
-def _open(path: str | os.PathLike) -> Image.Image:
+def _open(path: str | os.PathLike[str]) -> Image.Image:
     try:
         img = Image.open(path)
         w, h = img.size  # from the header, before any pixel is decoded
@@ -33,21 +33,21 @@ def _open(path: str | os.PathLike) -> Image.Image:
         raise DatasetError(f"{path}: not a readable image ({exc})") from exc
 
 
-def read_rgb(path: str | os.PathLike) -> np.ndarray:
+def read_rgb(path: str | os.PathLike[str]) -> np.ndarray:
     """An image as RGB uint8 (H, W, 3)."""
     return np.asarray(_open(path).convert("RGB"), dtype=np.uint8).copy()
 
 
-def read_binary_mask(path: str | os.PathLike) -> np.ndarray:
+def read_binary_mask(path: str | os.PathLike[str]) -> np.ndarray:
     """A binary ground-truth mask (any mode): non-zero grey value = foreground."""
     img = _open(path)
     if img.mode in ("P", "1", "L", "I", "I;16"):
         arr = np.asarray(img)
-        return arr != 0  # P: palette index 0 is background whatever its colour
-    return np.asarray(img.convert("L")) != 0
+        return np.asarray(arr != 0, bool)  # P: palette index 0 is background whatever its colour
+    return np.asarray(np.asarray(img.convert("L")) != 0, bool)
 
 
-def read_gray(path: str | os.PathLike) -> np.ndarray:
+def read_gray(path: str | os.PathLike[str]) -> np.ndarray:
     """An 8-bit grayscale image (H, W) uint8 (prediction probabilities are value / 255)."""
     img = _open(path)
     if img.mode != "L":
@@ -55,7 +55,7 @@ def read_gray(path: str | os.PathLike) -> np.ndarray:
     return np.asarray(img, dtype=np.uint8).copy()
 
 
-def read_labels(path: str | os.PathLike, palette: np.ndarray) -> np.ndarray:
+def read_labels(path: str | os.PathLike[str], palette: np.ndarray) -> np.ndarray:
     """Class indices of a semantic mask: an index PNG (P / L mode) as is, an RGB one through ``palette``."""
     img = _open(path)
     if img.mode in ("P", "L", "I", "I;16"):
@@ -66,13 +66,13 @@ def read_labels(path: str | os.PathLike, palette: np.ndarray) -> np.ndarray:
         raise DatasetError(f"{path}: {exc}") from exc
 
 
-def write_mask_png(path: str | os.PathLike, mask: np.ndarray) -> None:
+def write_mask_png(path: str | os.PathLike[str], mask: np.ndarray) -> None:
     """A binary mask as an 8-bit grayscale PNG with values 0 / 255."""
     Path(path).parent.mkdir(parents=True, exist_ok=True)
     Image.fromarray(np.where(np.asarray(mask, bool), 255, 0).astype(np.uint8)).save(path, format="PNG")
 
 
-def write_rgb(path: str | os.PathLike, rgb: np.ndarray, quality: int = 95) -> None:
+def write_rgb(path: str | os.PathLike[str], rgb: np.ndarray, quality: int = 95) -> None:
     """An RGB image as PNG or JPEG (by suffix)."""
     Path(path).parent.mkdir(parents=True, exist_ok=True)
     img = Image.fromarray(np.ascontiguousarray(rgb, np.uint8))
@@ -82,7 +82,7 @@ def write_rgb(path: str | os.PathLike, rgb: np.ndarray, quality: int = 95) -> No
         img.save(path, format="PNG", compress_level=1)  # fast; about 10-20% larger than level 6
 
 
-def write_indexed_png(path: str | os.PathLike, indices: np.ndarray, palette: np.ndarray) -> None:
+def write_indexed_png(path: str | os.PathLike[str], indices: np.ndarray, palette: np.ndarray) -> None:
     """Class / object indices (H, W) as a palette ('P' mode) PNG with ``palette`` (N x 3 uint8)."""
     idx = np.asarray(indices)
     if idx.size and (idx.min() < 0 or idx.max() > 255):

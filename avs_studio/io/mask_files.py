@@ -54,7 +54,7 @@ def max_file_bytes(size: tuple[int, int]) -> int:
     return 2 * h * w + 2**20
 
 
-def read_mask_png(path: str | os.PathLike, size: tuple[int, int]) -> tuple[str, dict[int, np.ndarray]]:
+def read_mask_png(path: str | os.PathLike[str], size: tuple[int, int]) -> tuple[str, dict[int, np.ndarray]]:
     """(kind, {index: mask}) of one mask PNG for a frame of ``size`` (h, w); raises MaskFileError."""
     h, w = size
     try:
@@ -110,7 +110,7 @@ def _binary(img: Image.Image) -> dict[int, np.ndarray]:
 
 
 def scan_mask_dir(
-    folder: str | os.PathLike, size: tuple[int, int], frame_count: int, problems: list[Problem]
+    folder: str | os.PathLike[str], size: tuple[int, int], frame_count: int, problems: list[Problem]
 ) -> Iterator[MaskFile]:
     """The usable mask files of ``folder`` in frame order; each other entry becomes a Problem."""
     root = Path(folder)

@@ -14,7 +14,7 @@ import math
 import os
 import shutil
 import wave
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -40,11 +40,11 @@ LITTER = frozenset({".DS_Store", "Thumbs.db", "desktop.ini"})  # written by file
 
 @contextlib.contextmanager
 def export_folder(
-    out: str | os.PathLike,
+    out: str | os.PathLike[str],
     force: bool = False,
     *,
-    projects: Sequence[str | os.PathLike] = (),
-    media: Sequence[str | os.PathLike] = (),
+    projects: Sequence[str | os.PathLike[str]] = (),
+    media: Sequence[str | os.PathLike[str]] = (),
     marker: str | None = None,
 ) -> Iterator[Path]:
     """Yield a fresh temp folder beside ``out``; on success it becomes ``out``, on any error it is removed.
@@ -205,7 +205,7 @@ def parse_ratios(text: str) -> tuple[float, float, float]:
         parts = ()
     if len(parts) != 3 or not all(math.isfinite(p) and p >= 0 for p in parts) or sum(parts) <= 0:
         raise ValueError(f"--resplit wants three non-negative ratios like 0.8,0.1,0.1, got {text!r}")
-    return parts  # type: ignore[return-value]
+    return parts
 
 
 def write_wav(path: Path, samples: np.ndarray, rate: int) -> None:
@@ -234,7 +234,7 @@ class ExportClip:
     frame: Callable[[int], np.ndarray]  # video frame index -> RGB
     wav: Callable[[Path], None]  # writes the clip's audio to a path
     original_frame: Callable[[int, Path], bool] = lambda i, dst: False  # copies an original file if kept
-    masks: dict[int, list[tuple[int | None, str, np.ndarray]]] = field(default_factory=dict)
+    masks: Mapping[int, list[tuple[int | None, str, np.ndarray | None]]] = field(default_factory=dict)
     size: tuple[int, int] = (0, 0)
     video_id: int = 0
 

@@ -16,7 +16,8 @@ from pathlib import Path
 from typing import Any
 
 from avs_studio.jobs.project import Project
-from avs_studio.openavs.config import ConfigError, PipelineConfig, load_config, user_profiles
+from avs_studio.openavs.config import PipelineConfig, load_config, user_profiles
+from avs_studio.openavs.schema import ConfigError
 from avs_studio.training.paths import MODEL_FILE, model_dir
 
 ENGINE_SETTING = "proposal_engine"  # project setting: the engine text ("openavs", "student:NAME", ...)

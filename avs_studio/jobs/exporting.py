@@ -48,10 +48,10 @@ _SUBSET = {"avsbench-s4": "s4", "avsbench-ms3": "ms3", "avss": "avss"}
 LAYOUT_RATE = 1.0  # AVSBench layouts: the first frame of each second
 
 
-class _FrameMasks(Mapping):
+class _FrameMasks(Mapping[int, list[tuple[int | None, str, np.ndarray | None]]]):
     """frame -> [(object order, label, mask or None)], decoded when a writer reads that frame."""
 
-    def __init__(self, rows: dict[int, list], order: dict[int, int], labels: dict[int, str]) -> None:
+    def __init__(self, rows: dict[int, list[Any]], order: dict[int, int], labels: dict[int, str]) -> None:
         self.rows, self.order, self.labels = rows, order, labels
 
     def __getitem__(self, frame: int) -> list[tuple[int | None, str, np.ndarray | None]]:
@@ -141,7 +141,7 @@ class _Frames:
                 frame = next(self._frames)
                 self._next += 1
                 if self._next - 1 == index:
-                    return frame.to_ndarray(format="rgb24")
+                    return np.asarray(frame.to_ndarray(format="rgb24"))
         except StopIteration:
             raise DatasetError(f"{self.path}: has no frame {index}") from None
         except av.error.FFmpegError as exc:
@@ -202,7 +202,7 @@ def _media(project: Any) -> list[Path]:
 
 def export_dataset(
     project: Any,
-    out: str | os.PathLike,
+    out: str | os.PathLike[str],
     fmt: str,
     *,
     status: str = "accepted",
@@ -254,7 +254,7 @@ def export_dataset(
             new_split = (
                 resplit(video.name, resplit_ratios, seed) if resplit_ratios else (video.split or "train")
             )
-            by_frame: dict[int, list] = defaultdict(list)
+            by_frame: dict[int, list[Any]] = defaultdict(list)
             for a in rows:
                 by_frame[a.frame].append(a)
             frames = _Frames(video.path)

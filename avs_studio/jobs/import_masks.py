@@ -59,7 +59,7 @@ def object_name(kind: str, index: int, label: str | None) -> str:
 def import_masks(
     project: Project,
     video_id: int,
-    folder: str | os.PathLike,
+    folder: str | os.PathLike[str],
     *,
     status: str = "accepted",
     label: str | None = None,

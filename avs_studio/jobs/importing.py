@@ -77,7 +77,7 @@ def _count_rows(root: Path, subset: str, splits: Sequence[str] | None) -> int:
 
 def import_avsbench(
     project: Any,
-    root: str | os.PathLike,
+    root: str | os.PathLike[str],
     subset: str,
     splits: Sequence[str] | None = None,
     *,
@@ -116,7 +116,7 @@ def import_avsbench(
 
 
 def _import_clip(
-    project: Any, clip: layout.ClipEntry, by_path: dict, idx2label: dict, report: ImportReport
+    project: Any, clip: layout.ClipEntry, by_path: dict[str, Any], idx2label: dict[int, str], report: ImportReport
 ) -> None:
     store = project.store
     subset, name = clip.subset, clip.name
@@ -181,7 +181,7 @@ def _object_id(store: Any, video_id: int, label: str, objects: dict[str, int]) -
     return objects[label]
 
 
-def _import_masks(store: Any, video: Any, clip: layout.ClipEntry, size, idx2label: dict, report) -> None:
+def _import_masks(store: Any, video: Any, clip: layout.ClipEntry, size: tuple[int, int], idx2label: dict[int, str], report: ImportReport) -> None:
     existing = {(a.frame, a.object_id) for a in store.annotations(video_id=video.id)}
     objects = {o.label: o.id for o in store.objects(video.id)}
     items: list[dict[str, Any]] = []
@@ -218,7 +218,7 @@ def _import_masks(store: Any, video: Any, clip: layout.ClipEntry, size, idx2labe
             if clip.subset == "avss":
                 label = idx2label.get(c, f"class_{c}")
             else:
-                label = clip.category if clip.subset == "s4" else layout.MS3_LABEL
+                label = (clip.category if clip.subset == "s4" else layout.MS3_LABEL) or layout.MS3_LABEL
             add(i, _object_id(store, video.id, label, objects), labels == c)
     if items:  # another import running at once may have stored some of them since: left as they are
         added = store.add_annotations(items, source=SOURCE, status=STATUS, skip_existing=True)

@@ -9,13 +9,14 @@ import tomllib
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import tomli_w
 
 from avs_studio.atomic import write_text
 from avs_studio.media import MediaError, probe
 from avs_studio.names import check_optional
-from avs_studio.store import Store, check_database_url
+from avs_studio.store import Store, VideoRow, check_database_url
 
 MARKER = "avs-project.toml"
 DB_NAME = "project.db"
@@ -61,18 +62,18 @@ class AddReport:
     existing: list[tuple[str, int, str]] = field(default_factory=list)  # (path, video id, why the same)
 
 
-def is_project(path: str | os.PathLike) -> bool:
+def is_project(path: str | os.PathLike[str]) -> bool:
     return (Path(path) / MARKER).is_file()
 
 
 def _write_marker(project_dir: Path, database_url: str | None) -> None:
-    data: dict = {"format": FORMAT}
+    data: dict[str, Any] = {"format": FORMAT}
     if database_url:
         data["database_url"] = database_url
     write_text(project_dir / MARKER, tomli_w.dumps(data))
 
 
-def _read_marker(project_dir: Path) -> dict:
+def _read_marker(project_dir: Path) -> dict[str, Any]:
     path = project_dir / MARKER
     try:
         data = tomllib.loads(path.read_text(encoding="utf-8"))
@@ -90,12 +91,12 @@ def _read_marker(project_dir: Path) -> dict:
     return data
 
 
-def _store_url(project_dir: Path, database_url: str | None, marker: dict) -> str | None:
+def _store_url(project_dir: Path, database_url: str | None, marker: dict[str, Any]) -> str | None:
     url = database_url or marker.get("database_url") or os.environ.get("AVS_STUDIO_DATABASE_URL")
     return url or None
 
 
-def init_project(project_dir: str | os.PathLike, database_url: str | None = None) -> Project:
+def init_project(project_dir: str | os.PathLike[str], database_url: str | None = None) -> Project:
     """Create a project folder (or adopt an empty/existing non-project folder) and its database."""
     path = Path(project_dir).expanduser().resolve()
     if is_project(path):
@@ -127,7 +128,7 @@ def _not_writable(path: Path, db_file: Path | None) -> str:
 
 
 def open_project(
-    project_dir: str | os.PathLike, database_url: str | None = None, *, read_only: bool | None = None
+    project_dir: str | os.PathLike[str], database_url: str | None = None, *, read_only: bool | None = None
 ) -> Project:
     """Open a project. ``read_only``: None = read-only when its folder or database file cannot be
     written (status and export still work); True = never write; False = writable or an error."""
@@ -155,7 +156,7 @@ def open_project(
 
 def add_videos(
     project: Project,
-    paths: Iterable[str | os.PathLike],
+    paths: Iterable[str | os.PathLike[str]],
     split: str | None = None,
     category: str | None = None,
     progress: Callable[[int, int, str], None] | None = None,
@@ -168,10 +169,10 @@ def add_videos(
     split = check_optional(split, "split")
     category = check_optional(category, "category")
     report = AddReport()
-    paths = [Path(os.path.abspath(Path(p).expanduser())) for p in paths]
+    files = [Path(os.path.abspath(Path(p).expanduser())) for p in paths]
     known = {v.id: v for v in project.store.videos()}
     by_hash = {v.sha256: v for v in known.values() if v.sha256}
-    for i, path in enumerate(paths):
+    for i, path in enumerate(files):
         try:
             info = probe(path)
         except MediaError as exc:
@@ -190,16 +191,16 @@ def add_videos(
                     by_hash[info.sha256] = known[video_id]
                     report.added.append((str(path), video_id))
         if progress:
-            progress(i + 1, len(paths), str(path))
+            progress(i + 1, len(files), str(path))
     return report
 
 
-def missing_videos(project: Project) -> list:
+def missing_videos(project: Project) -> list[VideoRow]:
     """Videos whose file is not where the project says (moved or on a drive not mounted): relink them."""
     return [v for v in project.store.videos() if not Path(v.path).is_file()]
 
 
-def keyframes(video, rate: float | None = None) -> list[int]:
+def keyframes(video: VideoRow, rate: float | None = None) -> list[int]:
     """AVSBench keyframes: the first frame at or after each 1/rate seconds (rate defaults to the video's)."""
     rate = rate or video.keyframe_rate or 1.0
     if (video.meta or {}).get("variable_frame_rate"):
@@ -222,7 +223,7 @@ def keyframes(video, rate: float | None = None) -> list[int]:
     return frames
 
 
-def project_status(project: Project) -> list[dict]:
+def project_status(project: Project) -> list[dict[str, Any]]:
     rows = []
     for v in project.store.videos():
         counts = project.store.counts(v.id)

@@ -118,9 +118,11 @@ def _anchor_masks(project: Project, video_id: int, frame: int | None, objects: l
     if frame is None:
         return {}
     rows = project.store.annotations(video_id=video_id, frame=frame)
-    shape = (rows[0].height, rows[0].width) if rows else None
+    if not rows:  # nothing stored there (any more): every object unknown
+        return {}
+    shape = (rows[0].height, rows[0].width)
     by_object = {r.object_id: r for r in rows}
-    out = {}
+    out: dict[int, np.ndarray] = {}
     for k in objects:
         r = by_object.get(k)
         if r is None:
@@ -387,10 +389,10 @@ def _store_segment(
 
 
 def _objects_of(project: Project, video_id: int, r: FrameResult, objects: list[int], whole: bool
-                ) -> list[tuple[str | int, np.ndarray | dict, float | None]]:  # fmt: skip
+                ) -> list[tuple[str | int, np.ndarray | dict[str, Any], float | None]]:  # fmt: skip
     """The frame's masks by object id (score: the two directions' agreement), plus, when only some
     objects are propagated, the other objects' earlier propagation masks (kept as they were)."""
-    out: list[tuple[str | int, np.ndarray | dict, float | None]] = [
+    out: list[tuple[str | int, np.ndarray | dict[str, Any], float | None]] = [
         (k, rle, r.agreement.get(k)) for k, rle in r.rles.items()
     ]
     if not whole:

@@ -16,7 +16,7 @@ from __future__ import annotations
 import importlib
 import math
 import time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -24,12 +24,11 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from avs_studio import settings
-from avs_studio.jobs.clips import clip_length, split_clips
-from avs_studio.jobs.engine import Engine, openavs_engine_id, resolve_engine
+from avs_studio.jobs.clips import split_clips
+from avs_studio.jobs.engine import Engine, resolve_engine
 from avs_studio.jobs.project import Project, keyframes
-from avs_studio.media import MediaError, NoAudioError, VideoReader, load_audio
-from avs_studio.openavs import Clip, ClipProposal, FrameProposal, Pipeline, PipelineConfig, load_config
-from avs_studio.openavs.pipeline import Cancelled, PipelineError
+from avs_studio.openavs import ClipProposal, FrameProposal, Pipeline, PipelineConfig
+from avs_studio.openavs.pipeline import PipelineError
 from avs_studio.progress import Progress
 from avs_studio.store import FrameMasks, ProposalCounts, VideoRow
 
@@ -97,12 +96,14 @@ def _student(project: Project, name: str, **kw: Any) -> Any:
 
 def _openavs(project: Project, name: str, *, config: Any = None, **kw: Any) -> ProposeReport:
     """``name``: the engine's profile, which wins; bare "openavs" runs the caller's ``config``."""
-    return _propose_openavs(project, config=name or config, **kw)
+    from avs_studio.jobs.propose_openavs import propose_openavs
+
+    return propose_openavs(project, config=name or config, **kw)
 
 
 # engine kind -> function(project, name, video_ids=, split=, device=, progress=, cancel=, frames=, config=,
 # on_clip=); the kinds are avs_studio.jobs.engine.KINDS
-ENGINES: dict[str, Callable[..., Any]] = {"openavs": _openavs, "student": _student}
+ENGINES: dict[str, Callable[..., ProposeReport]] = {"openavs": _openavs, "student": _student}
 
 
 def propose(
@@ -215,10 +216,10 @@ def run_plan(
         if progress:
             progress(0, total, f"proposing {total} clips of {len(plan)} videos{what}")
         for video, clips in plan:
-            if _stop(cancel):
+            if stop_requested(cancel):
                 break
             done += propose_video(video, clips, done, total)
-        report.cancelled = _stop(cancel)
+        report.cancelled = stop_requested(cancel)
         status = "cancelled" if report.cancelled else "done"
     finally:
         report.timings["total"] = time.perf_counter() - started
@@ -251,7 +252,7 @@ def propose_clips(
     label = f"video {video.id} ({video.name})"
     handled = 0
     for indices in clips:
-        if _stop(cancel):
+        if stop_requested(cancel):
             break
         t0 = time.perf_counter()
         made = make_clip(indices)
@@ -375,7 +376,7 @@ def merge_by_phrase(frames: list[FrameProposal], shape: tuple[int, int]) -> list
     return plain
 
 
-def count_translation(report: ProposeReport, label: str, indices: list[int], translation: dict) -> None:
+def count_translation(report: ProposeReport, label: str, indices: list[int], translation: dict[str, Any]) -> None:
     """Count (and name in a warning) a clip whose LLM answer was replaced or padded."""
     where = f"{label}: frames {indices[0]}-{indices[-1]}"
     if translation.get("fallback"):
@@ -389,117 +390,5 @@ def count_translation(report: ProposeReport, label: str, indices: list[int], tra
         report.salvaged_clips += 1
 
 
-def _stop(cancel: Any) -> bool:
+def stop_requested(cancel: Any) -> bool:
     return cancel is not None and cancel.is_set()
-
-
-def _propose_openavs(
-    project: Project,
-    *,
-    video_ids: Sequence[int] | None,
-    config: PipelineConfig | Pipeline | str | Path | None,
-    split: str | None,
-    device: str,
-    progress: Progress | None,
-    cancel: Any,
-    on_clip: OnClip | None,
-    frames: Sequence[int] | None = None,
-) -> ProposeReport:
-    videos = select_videos(project, video_ids, split)
-    started = time.perf_counter()
-    if isinstance(config, Pipeline):
-        pipeline: Pipeline | None = config
-        cfg = config.config
-    else:
-        cfg = config if isinstance(config, PipelineConfig) else load_config(config, llm=llm_settings(project))
-        pipeline = None
-    report = ProposeReport(engine=openavs_engine_id(cfg))
-    clip_size = clip_length(cfg)
-    plan = plan_clips(videos, clip_size, frames)
-    if pipeline is None and any(v.has_audio for v, _ in plan):
-        pipeline = Pipeline.from_config(cfg, device=device)
-    models = pipeline.models if pipeline is not None else {}
-    config_dict = cfg.to_dict() if cfg is not None else {}
-
-    def propose_video(video: VideoRow, clips: list[list[int]], done: int, total: int) -> int:
-        report.videos += 1
-        return _propose_video(project, video, clips, pipeline, report, cancel, on_clip, progress, done, total)
-
-    return run_plan(
-        project, report, plan, propose_video, config=config_dict, models=models, started=started,
-        progress=progress, cancel=cancel,
-    )  # fmt: skip
-
-
-def _propose_video(
-    project: Project,
-    video: VideoRow,
-    clips: list[list[int]],
-    pipeline: Pipeline | None,
-    report: ProposeReport,
-    cancel: Any,
-    on_clip: OnClip | None,
-    progress: Progress | None,
-    done: int,
-    total: int,
-) -> int:
-    """Propose one video's clips; returns how many clips were handled."""
-    label = f"video {video.id} ({video.name})"
-    try:
-        reader = VideoReader(video.path, prefetch=0)
-    except MediaError as exc:
-        report.errors.append(f"{label}: {exc}")
-        return len(clips)
-    with reader:
-        audio = None
-        if video.has_audio and pipeline is not None:
-            try:
-                audio = load_audio(video.path, pipeline.audio_rate, mono=True)
-            except NoAudioError:
-                audio = None
-            except MediaError as exc:
-                report.errors.append(f"{label}: {exc}")
-                return len(clips)
-        if audio is None:
-            report.warnings.append(
-                f"{label} has no audio: its {sum(len(c) for c in clips)} keyframes got explicit empty proposals"
-            )
-
-        rate = video.keyframe_rate or 1.0
-
-        def spans_of(indices: list[int]) -> list[tuple[float, float]]:
-            return [audio_span(float(reader.frame_times[i]), rate) for i in indices]
-
-        def clip_stream() -> Iterator[Clip]:
-            for indices in clips:
-                try:
-                    images = [reader.frame(i) for i in indices]
-                except MediaError as exc:  # a damaged stretch: report it, keep the clips already stored
-                    report.errors.append(f"{label}: frames {indices[0]}-{indices[-1]}: {exc}")
-                    return
-                yield Clip(images, list(indices), spans_of(indices), audio, key=f"video:{video.id}")
-
-        # the pipeline runs ahead (the next clips' LLM prompts in flight) while earlier clips are stored
-        proposals = pipeline.run_many(clip_stream(), cancel=cancel) if audio is not None else None
-
-        def make_clip(indices: list[int]) -> tuple[list[FrameProposal], dict[str, Any]] | None:
-            if audio is None:
-                return silent_clip(indices)
-            try:
-                proposal = next(proposals, None)
-            except Cancelled:
-                return None
-            if proposal is None:  # the frames could not be decoded (reported) from here on
-                return None
-            count_translation(report, label, indices, proposal.translation)
-            return proposal.frames, clip_result(proposal, indices, spans_of(indices), label)
-
-        shape = (reader.info.height, reader.info.width)
-        try:
-            return propose_clips(
-                project, report, video, clips, make_clip, shape, done=done, total=total, progress=progress,
-                cancel=cancel, on_clip=on_clip, timing="clips", author=report.engine,
-            )  # fmt: skip
-        finally:
-            if proposals is not None:
-                proposals.close()  # abandon what ran ahead (cancelled, or a clip failed)

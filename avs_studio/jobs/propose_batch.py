@@ -22,6 +22,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+
 from avs_studio import masks
 from avs_studio.jobs.clips import clip_length
 from avs_studio.jobs.engine import openavs_engine_id
@@ -29,7 +31,6 @@ from avs_studio.jobs.executor import ClipTask, ExecutorOptions, run_clips
 from avs_studio.jobs.project import Project
 from avs_studio.jobs.propose import (
     SOURCE,
-    Progress,
     ProposeError,
     ProposeReport,
     audio_span,
@@ -44,12 +45,13 @@ from avs_studio.jobs.propose import (
 )
 from avs_studio.media import NoAudioError, VideoReader, load_audio
 from avs_studio.openavs import Clip, FrameProposal, Pipeline, PipelineConfig, load_config
+from avs_studio.progress import Progress
 from avs_studio.store import FrameMasks, VideoRow
 
 # settings that change where or how fast a clip is computed, not what is computed
 VOLATILE = frozenset({"device", "parallel", "timeout", "http_retries", "api_key"})
 
-RLEFrames = list[tuple[int, list[tuple[str, dict[str, Any], float | None]]]]
+RLEFrames = list[tuple[int, list[tuple[str | int, dict[str, Any], float | None]]]]
 
 
 def fingerprint(engine: str, config: dict[str, Any]) -> str:
@@ -80,11 +82,15 @@ class ClipOutput:
     def pack(
         cls, frames: list[FrameMasks], shape: tuple[int, int], result: dict[str, Any], models: dict[str, str]
     ) -> ClipOutput:
-        wire = [(f.frame, [(label, masks.encode(m), sc) for label, m, sc in f.objects]) for f in frames]
+        wire = [(f.frame, [(label, _rle(m), sc) for label, m, sc in f.objects]) for f in frames]
         return cls(shape, wire, jsonable(result), dict(models))
 
     def unpack(self) -> list[FrameMasks]:
         return [FrameMasks(i, [(lb, masks.decode(r), sc) for lb, r, sc in objs]) for i, objs in self.frames]
+
+
+def _rle(mask: np.ndarray | dict[str, Any]) -> dict[str, Any]:
+    return mask if isinstance(mask, dict) else masks.encode(mask)
 
 
 # ---------------------------------------------------------------- work: OpenAVS
@@ -299,9 +305,9 @@ def _engine_setup(
     if isinstance(config, Pipeline):
         config = config.config
     source = name or config
-    cfg = source if isinstance(source, PipelineConfig) else load_config(source, llm=llm_settings(project))
-    engine = openavs_engine_id(cfg)
-    return engine, OpenAVSWork(cfg, device), clip_length(cfg), cfg.to_dict(), engine, SOURCE
+    pipeline = source if isinstance(source, PipelineConfig) else load_config(source, llm=llm_settings(project))
+    engine = openavs_engine_id(pipeline)
+    return engine, OpenAVSWork(pipeline, device), clip_length(pipeline), pipeline.to_dict(), engine, SOURCE
 
 
 def propose_batch(

@@ -27,7 +27,6 @@ from avs_studio.jobs.clips import clip_length
 from avs_studio.jobs.project import Project, keyframes
 from avs_studio.jobs.propose import (
     OnClip,
-    Progress,
     ProposeError,
     ProposeReport,
     plan_clips,
@@ -37,6 +36,7 @@ from avs_studio.jobs.propose import (
 )
 from avs_studio.media import MediaError
 from avs_studio.openavs import FrameProposal, ObjectProposal
+from avs_studio.progress import Progress
 from avs_studio.store import VideoRow
 from avs_studio.training.checkpoint import CheckpointError, load_student
 from avs_studio.training.dataset import DataOptions, load_inputs
@@ -57,7 +57,7 @@ def frame_proposal(
     if box is None:
         return FrameProposal(frame_index, [], [])
     score = float(full[mask].mean())
-    obj = ObjectProposal(LABEL, mask, tuple(float(v) for v in box), score, score)
+    obj = ObjectProposal(LABEL, mask, (float(box[0]), float(box[1]), float(box[2]), float(box[3])), score, score)
     return FrameProposal(frame_index, [LABEL], [obj])
 
 
@@ -131,7 +131,7 @@ def student_probabilities(
     return dict(zip(frames, probs))
 
 
-def load_project_student(project: Project, name: str, device: str = "auto"):
+def load_project_student(project: Project, name: str, device: str = "auto") -> tuple[Any, Path]:
     """(model in eval mode, its file) of the student ``name``; ProposeError names a missing/bad file."""
     try:
         path = model_dir(project.dir, name) / "model.pt"
@@ -217,7 +217,7 @@ class PredictReport:
 def predict_folder(
     project: Project,
     name: str,
-    out_dir: str | os.PathLike,
+    out_dir: str | os.PathLike[str],
     *,
     split: str | None = None,
     video_ids: Sequence[int] | None = None,

@@ -57,7 +57,7 @@ class _Proposal:
     annotation_ids: set[int] = field(default_factory=set)
 
 
-def accepted_frames(store: Any, split: str | None = None, video_ids: Sequence[int] | None = None) -> dict:
+def accepted_frames(store: Any, split: str | None = None, video_ids: Sequence[int] | None = None) -> dict[Key, list[Any]]:
     """(video id, frame) -> its current annotation rows, for frames a person accepted: every row
     accepted or rejected and at least one accepted."""
     wanted = None if video_ids is None else set(video_ids)

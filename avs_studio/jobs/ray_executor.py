@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import os
 from collections import deque
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -187,7 +188,7 @@ def run(
             ray.shutdown()
 
 
-def _lost(slot: _Slot, task: ClipTask | None, exc: Exception, tracker: Tracker, queue, spawn) -> None:
+def _lost(slot: _Slot, task: ClipTask | None, exc: Exception, tracker: Tracker, queue: deque[ClipTask], spawn: Callable[[], None]) -> None:
     """An actor died: count it once, start a replacement, queue its clip again (a clip that keeps
     killing its worker runs out of attempts like a failing one)."""
     if slot.alive:

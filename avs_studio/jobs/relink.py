@@ -14,7 +14,7 @@ class RelinkError(Exception):
     """The file offered is not the video (other content, or frames the masks would not fit)."""
 
 
-def relink(project: Any, video_id: int, path: str | os.PathLike, *, force: bool = False) -> VideoRow:
+def relink(project: Any, video_id: int, path: str | os.PathLike[str], *, force: bool = False) -> VideoRow:
     """Point video ``video_id`` at ``path`` after checking it is the same video.
 
     The file must have the sha256 recorded when the video was added. ``force`` accepts other content
@@ -53,4 +53,5 @@ def relink(project: Any, video_id: int, path: str | os.PathLike, *, force: bool 
             "variable_frame_rate": info.variable_frame_rate,
             "relinked_from": video.sha256,
         }
-    return store.update_video(video_id, **fields)
+    row: VideoRow = store.update_video(video_id, **fields)
+    return row

@@ -25,9 +25,10 @@ import numpy as np
 
 from avs_studio.jobs.engine import KINDS, proposal_engine, student_path
 from avs_studio.jobs.project import Project, keyframes
-from avs_studio.jobs.propose import Progress, select_videos
+from avs_studio.jobs.propose import select_videos
 from avs_studio.masks import decode, resize_mask
 from avs_studio.media import MediaError
+from avs_studio.progress import Progress
 
 PROPOSED = "proposed"
 TEACHER = KINDS[0]  # runs of this engine kind are the teacher: OpenAVS
@@ -125,7 +126,7 @@ def _teacher_masks(rows: Sequence[Any], runs: dict[int, str]) -> dict[int, tuple
 
 
 def _items(
-    video: Any, frames: list[int], probs: np.ndarray, rows: Sequence[Any], runs: dict
+    video: Any, frames: list[int], probs: np.ndarray, rows: Sequence[Any], runs: dict[int, str]
 ) -> list[QueueItem]:
     wanted = set(frames)
     teachers = _teacher_masks([r for r in rows if r.frame in wanted], runs)

@@ -44,7 +44,7 @@ class TrainResult:
 
 
 def train_command(
-    project_dir: str | os.PathLike,
+    project_dir: str | os.PathLike[str],
     name: str,
     *,
     epochs: int | None = None,
@@ -60,7 +60,7 @@ def train_command(
     """The trainer's command line. ``options``: training settings (avs_studio.training.settings) as flags,
     e.g. {"image_size": 64, "steps": 500}; None is left out (the default applies), True/False become
     --flag/--no-flag. ``nproc`` > 1 runs it under torchrun (DDP, one process per GPU, or gloo on CPU)."""
-    model_dir(project_dir, name)  # validates the name early, with a clear message
+    model_dir(Path(project_dir), name)  # validates the name early, with a clear message
     if nproc > 1:
         cmd = [
             sys.executable,
@@ -109,16 +109,16 @@ WEIGHT_SUFFIXES = (".safetensors", ".pth", ".pt", ".bin")
 
 def resolve_backbone_weights(value: str | None) -> str | None:
     """Pretrained backbone weights: a local state-dict file as it is, or the name of a model-registry entry
-    (resources/models.toml), fetched into the model cache like every other model (ModelMissingError offline,
+    (avs_studio/resources/models.toml), fetched into the model cache like every other model (ModelMissingError offline,
     naming the download command)."""
     if not value:
         return None
     path = Path(value).expanduser()
     if path.is_file():
         return str(path)
-    from avs_studio.openavs import weights
+    from avs_studio.openavs import model_registry, weights
 
-    if value not in weights.load_registry():
+    if value not in model_registry.load_registry():
         raise TrainError(f"backbone weights {value!r}: no such file and no registered model of that name")
     found = weights.ensure(value)
     if found.is_dir():
@@ -141,19 +141,19 @@ class Backbone:
 
 def resolve_backbone(backbone: str | None, backbone_weights: str | None, pretrained: str | None) -> Backbone:
     """The image backbone a new run uses. "auto" (the default) is the registered pretrained backbone
-    ``pretrained`` (default DEFAULTS.pretrained, a timm entry of resources/models.toml) when its weights are
+    ``pretrained`` (default DEFAULTS.pretrained, a timm entry of avs_studio/resources/models.toml) when its weights are
     in the model cache, else "tiny"; nothing is downloaded for "auto". Weights given by registry name are
     fetched into the cache like every other model (resolve_backbone_weights)."""
     backbone = backbone or DEFAULTS.backbone
     if backbone != AUTO_BACKBONE:
         return Backbone(backbone, resolve_backbone_weights(backbone_weights), "chosen")
-    from avs_studio.openavs import weights
+    from avs_studio.openavs import model_registry, weights
 
     name = pretrained or DEFAULTS.pretrained
     try:
-        spec = weights.get_spec(name)
+        spec = model_registry.get_spec(name)
         cached = weights.is_cached(spec)
-    except weights.ModelError as exc:
+    except model_registry.ModelError as exc:
         return Backbone("tiny", None, f"auto: tiny ({exc})")
     architecture = spec.extra.get("architecture")
     if not architecture:
@@ -181,7 +181,7 @@ def prepare_options(options: dict[str, Any] | None, resume: bool = False) -> tup
     return options, chosen.note
 
 
-def _watch(proc: subprocess.Popen, cancel: Any, done: threading.Event) -> None:
+def _watch(proc: subprocess.Popen[str], cancel: Any, done: threading.Event) -> None:
     while not done.wait(0.1):
         if cancel is not None and cancel.is_set():
             if proc.poll() is None:
@@ -229,7 +229,9 @@ def train(
         cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env, start_new_session=True
     )
     stderr_tail: deque[str] = deque(maxlen=40)
-    drain = threading.Thread(target=lambda: stderr_tail.extend(proc.stderr), daemon=True)
+    assert proc.stdout is not None and proc.stderr is not None  # both piped above
+    errors = proc.stderr
+    drain = threading.Thread(target=lambda: stderr_tail.extend(errors), daemon=True)
     drain.start()
     finished = threading.Event()
     watcher = threading.Thread(target=_watch, args=(proc, cancel, finished), daemon=True)

@@ -33,6 +33,7 @@ import math
 from abc import ABC, abstractmethod
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 
@@ -93,7 +94,7 @@ def _multi_row_sum(rows: np.ndarray) -> np.ndarray:
     for j in range(1, num_levels):
         acc[0] = acc[0] + acc[j]
     del nrows
-    return acc[0]
+    return np.asarray(acc[0])
 
 
 def _row_sum(items: np.ndarray) -> np.ndarray:
@@ -109,7 +110,7 @@ def _row_sum(items: np.ndarray) -> np.ndarray:
         partial[0] = partial[0] + items[i]
     for k in range(1, ilp):
         partial[0] = partial[0] + partial[k]
-    return partial[0]
+    return np.asarray(partial[0])
 
 
 def _sum_f32(values: np.ndarray, lanes: int = 8) -> np.float32:
@@ -145,7 +146,7 @@ def as_probability(pred: np.ndarray) -> np.ndarray:
 
 def as_binary_gt(gt: np.ndarray) -> np.ndarray:
     """Ground truth as a bool mask (anything non-zero is foreground)."""
-    return np.asarray(gt) != 0
+    return np.asarray(np.not_equal(gt, 0), bool)
 
 
 def _check_pair(prob: np.ndarray, gt: np.ndarray) -> None:
@@ -239,9 +240,9 @@ class _VideoBatches(ABC):
         self.end_video()
 
     @abstractmethod
-    def result(self) -> dict: ...
+    def result(self) -> dict[str, Any]: ...
 
-    def evaluate(self, videos: Iterable[tuple[Sequence[np.ndarray], Sequence[np.ndarray]]]) -> dict:
+    def evaluate(self, videos: Iterable[tuple[Sequence[np.ndarray], Sequence[np.ndarray]]]) -> dict[str, Any]:
         """Add every (predictions, ground truths) video in order and return ``result()``."""
         for preds, gts in videos:
             self.add_video(preds, gts)
@@ -297,7 +298,7 @@ class BinaryEvaluator(_VideoBatches):
         self._batch = _Batch()
         self._videos_in_batch = 0
 
-    def result(self) -> dict:
+    def result(self) -> dict[str, Any]:
         """{"miou", "fscore", "frames", "batches"}; closes a last partial batch (it weighs as a full one)."""
         if self.protocol == "avsbench":
             self._close_batch()
@@ -336,7 +337,7 @@ def evaluate_binary(
     videos: Iterable[tuple[Sequence[np.ndarray], Sequence[np.ndarray]]],
     protocol: str = "avsbench",
     batch_videos: int = BATCH_VIDEOS,
-) -> dict:
+) -> dict[str, Any]:
     """Evaluate (predictions, ground truths) per video, videos in order. Returns the ``result()`` dict."""
     return BinaryEvaluator(protocol, batch_videos).evaluate(videos)
 
@@ -409,7 +410,7 @@ class SemanticEvaluator(_VideoBatches):
         f[np.isnan(f)] = 0
         return iou.astype(F32), f.astype(F32), self._count.copy()
 
-    def result(self) -> dict:
+    def result(self) -> dict[str, Any]:
         """{"miou", "fscore", "frames", "classes"}: means over all classes (background included)."""
         iou, f, count = self.per_class()
         n = F32(self.num_classes)
@@ -425,6 +426,6 @@ def evaluate_semantic(
     videos: Iterable[tuple[Sequence[np.ndarray], Sequence[np.ndarray]]],
     num_classes: int = AVSS_NUM_CLASSES,
     batch_videos: int = BATCH_VIDEOS,
-) -> dict:
+) -> dict[str, Any]:
     """Evaluate class-index (prediction, ground truth) frames per video, videos in order."""
     return SemanticEvaluator(num_classes, batch_videos).evaluate(videos)

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-import cv2
 import numpy as np
 
 Points = Sequence[Sequence[float]] | np.ndarray
@@ -50,19 +49,19 @@ def union(*masks: np.ndarray) -> np.ndarray:
     """Pixelwise OR of one or more masks of the same shape."""
     if not masks:
         raise ValueError("union needs at least one mask")
-    return np.logical_or.reduce(_same_shape(masks))
+    return np.asarray(np.logical_or.reduce(_same_shape(masks)))
 
 
 def intersection(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     """Pixelwise AND of two masks of the same shape."""
     ma, mb = _same_shape([a, b])
-    return ma & mb
+    return np.asarray(ma & mb, bool)
 
 
 def subtract(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     """Pixels of ``a`` that are not in ``b``."""
     ma, mb = _same_shape([a, b])
-    return ma & ~mb
+    return np.asarray(ma & ~mb, bool)
 
 
 def area(mask: np.ndarray) -> int:
@@ -166,6 +165,8 @@ def polygon_fill(
     slanted edge may take pixels whose centre is up to half a pixel outside. Starts from ``mask`` (a
     copy) when given, otherwise from an empty mask of ``shape``.
     """
+    import cv2  # imported when used: the CLI's --help and the store stay light
+
     size = _as_shape(shape)
     if mask is None:
         out = np.zeros(size, dtype=np.uint8)
@@ -185,6 +186,8 @@ def mask_to_polygons(mask: np.ndarray) -> list[list[np.ndarray]]:
     CHAIN_APPROX_SIMPLE); holes are 4-connected background areas enclosed by the region. A region
     inside a hole is its own entry. polygons_to_mask() inverts this exactly.
     """
+    import cv2  # imported when used: the CLI's --help and the store stay light
+
     m = as_mask(mask).astype(np.uint8)
     contours, hierarchy = cv2.findContours(m, cv2.RETR_CCOMP, cv2.CHAIN_APPROX_SIMPLE)
     if hierarchy is None:
@@ -210,6 +213,8 @@ def polygons_to_mask(polygons: Sequence[Sequence[Points]], shape: Sequence[int])
     interior is cleared while the hole's own outline (border pixels of the region) stays set.
     Regions are drawn separately and combined by union.
     """
+    import cv2  # imported when used: the CLI's --help and the store stay light
+
     size = _as_shape(shape)
     out = np.zeros(size, dtype=bool)
     for region in polygons:
@@ -236,19 +241,23 @@ def resize_mask(mask: np.ndarray, size: Sequence[int]) -> np.ndarray:
     h, w = _as_shape(size, "size")
     rows = ((2 * np.arange(h) + 1) * m.shape[0]) // (2 * h)
     cols = ((2 * np.arange(w) + 1) * m.shape[1]) // (2 * w)
-    return m[rows[:, None], cols[None, :]]
+    return np.asarray(m[rows[:, None], cols[None, :]])
 
 
 def fill_holes(mask: np.ndarray) -> np.ndarray:
     """Set every false pixel that is not 4-connected to the image border (flood fill from outside)."""
+    import cv2  # imported when used: the CLI's --help and the store stay light
+
     m = as_mask(mask)
     background = np.pad(~m, 1, constant_values=True).astype(np.uint8)
     cv2.floodFill(background, None, (0, 0), 2, flags=4)
-    return m | (background[1:-1, 1:-1] == 1)
+    return np.asarray(m | (background[1:-1, 1:-1] == 1), bool)
 
 
 def connected_components(mask: np.ndarray, connectivity: int = 8) -> tuple[int, np.ndarray]:
     """(number of regions, int32 labels with 0 = background and 1..n = regions)."""
+    import cv2  # imported when used: the CLI's --help and the store stay light
+
     if connectivity not in (4, 8):
         raise ValueError(f"connectivity must be 4 or 8, got {connectivity!r}")
     m = as_mask(mask).astype(np.uint8)

@@ -92,8 +92,8 @@ def rgb_from_labels(labels: np.ndarray, palette: np.ndarray) -> np.ndarray:
         raise ValueError(f"labels must be a 2-D integer array, got shape {lab.shape} dtype {lab.dtype}")
     if lab.size and (lab.min() < 0 or lab.max() >= len(pal)):
         raise ValueError(f"labels must be in 0..{len(pal) - 1}, got {lab.min()}..{lab.max()}")
-    return pal[lab]
+    return np.asarray(pal[lab])
 
 
 def _rgb_keys(rgb: np.ndarray) -> np.ndarray:
-    return (rgb[..., 0] << 16) | (rgb[..., 1] << 8) | rgb[..., 2]
+    return np.asarray((rgb[..., 0] << 16) | (rgb[..., 1] << 8) | rgb[..., 2])

@@ -100,7 +100,7 @@ def _to_coco(rle: RLE) -> dict[str, Any]:
     if isinstance(counts, list):
         if any(not isinstance(c, int) or c < 0 for c in counts) or sum(counts) != h * w:
             raise ValueError(f"uncompressed RLE counts must be non-negative ints summing to {h}*{w}")
-        return coco_mask.frPyObjects({"size": [h, w], "counts": counts}, h, w)
+        return dict(coco_mask.frPyObjects({"size": [h, w], "counts": counts}, h, w))
     if isinstance(counts, str):
         if not counts.isascii():
             raise ValueError("malformed RLE: counts string has non-ASCII characters")

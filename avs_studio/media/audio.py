@@ -22,7 +22,7 @@ class AudioTrack:
 
     @property
     def duration(self) -> float:
-        return self.samples.shape[-1] / float(self.rate)
+        return float(self.samples.shape[-1] / self.rate)
 
     @property
     def channels(self) -> int:
@@ -51,7 +51,7 @@ def load_audio(path: str | Path, rate: int | None = 16000, mono: bool = True) ->
         if not container.streams.audio:
             raise NoAudioError(p)
         stream = container.streams.audio[0]
-        stream.thread_type = "AUTO"
+        stream.codec_context.thread_type = "AUTO"
         origin = video_origin(container)
         native_rate = stream.codec_context.sample_rate
         out_rate = int(rate) if rate else int(native_rate)
@@ -95,7 +95,7 @@ class _HasTimes(Protocol):
     frame_times: np.ndarray
 
     @property
-    def info(self): ...
+    def info(self) -> None: ...
 
 
 def frame_span(reader_or_times: _HasTimes | np.ndarray, index: int) -> tuple[float, float]:

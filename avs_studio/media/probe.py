@@ -100,7 +100,7 @@ def scan(path: str | Path, *, decode_check: bool = True) -> tuple[VideoInfo, Vid
         if not container.streams.video:
             raise MediaError(p, "has no video stream", "AVS Studio needs a video file (mp4, mkv, ...)")
         vs = container.streams.video[0]
-        streams = [vs]
+        streams: list[av.stream.Stream] = [vs]
         aud = container.streams.audio[0] if container.streams.audio else None
         if aud is not None:
             streams.append(aud)
@@ -157,13 +157,14 @@ def scan(path: str | Path, *, decode_check: bool = True) -> tuple[VideoInfo, Vid
             last = 1.0 / float(rate)
         index = VideoIndex(pts=pts, keyframe=keys, time_base=Fraction(tb), origin=origin, last_duration=last)
         duration = float((pts[-1] - origin_pts) * tb) + last
-        rate = vs.average_rate or vs.guessed_rate
-        fps = float(rate) if (rate and not vfr) else len(pts) / duration
+        nominal = vs.average_rate or vs.guessed_rate
+        fps = float(nominal) if (nominal and not vfr) else len(pts) / duration
         if decode_check:
             _check_decodes(container, vs, p)
         audio_duration = None
         if aud is not None:
-            start = float(aud.start_time * aud.time_base) if aud.start_time is not None else 0.0
+            begin, base = aud.start_time, aud.time_base
+            start = float(begin * base) if begin is not None and base is not None else 0.0
             audio_duration = max(0.0, (audio_end if audio_end is not None else start) - origin)
         width = vs.codec_context.width
         height = vs.codec_context.height

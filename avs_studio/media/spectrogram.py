@@ -36,7 +36,7 @@ def mel_filterbank(rate: int, n_fft: int, n_mels: int) -> np.ndarray:
     down = (upper - freqs[None, :]) / np.maximum(upper - centre, 1e-9)
     fb = np.clip(np.minimum(up, down), 0.0, None)
     fb.setflags(write=False)
-    return fb
+    return np.asarray(fb)
 
 
 def log_mel(
@@ -75,7 +75,7 @@ def log_mel(
     window[off : off + win] = np.hanning(win + 2)[1:-1]
     power = np.abs(np.fft.rfft(frames * window, axis=1)) ** 2
     mel = mel_filterbank(int(rate), n_fft, int(n_mels)) @ power.T
-    return (10.0 * np.log10(np.maximum(mel, 1e-10))).astype(np.float32)
+    return np.asarray(10.0 * np.log10(np.maximum(mel, 1e-10)), np.float32)
 
 
 def spectrogram_columns(

@@ -6,9 +6,11 @@ import itertools
 import threading
 import weakref
 from collections import OrderedDict
+from collections.abc import Iterator
 from pathlib import Path
 from types import TracebackType
 
+import av
 import numpy as np
 
 from avs_studio.media.errors import MediaError
@@ -42,7 +44,7 @@ class VideoReader:
         self._codec = self._stream.codec_context
         self._sent: set[int] = set()  # pts of packets sent to the decoder since the last seek
         self._skip_until: int | None = None  # decode non-reference frames again from this packet pts
-        self._decoder = None  # iterator of decoded frames, positioned after self._next
+        self._decoder: Iterator[av.VideoFrame] | None = None  # decoded frames, positioned after self._next
         self._next = -1  # index the decoder yields next (-1: needs a seek)
         self._closed = False
         self._want: tuple[int, int] | None = None  # prefetch range [a, b)
@@ -172,8 +174,11 @@ class VideoReader:
             # Frames before the target are never shown: skip the non-reference ones (about half).
             self._skip_until = target
             self._codec.skip_frame = "NONREF"
+        decoder = self._decoder
+        if decoder is None:  # _seek always starts one
+            raise MediaError(self.path, f"cannot decode frame {index}: no decoder")
         try:
-            for frame in self._decoder:
+            for frame in decoder:
                 pts = frame.pts
                 if pts is None:
                     continue
@@ -182,7 +187,7 @@ class VideoReader:
                     continue
                 self._next = i + 1
                 if i == index:
-                    img = frame.to_ndarray(format="rgb24")
+                    img: np.ndarray = frame.to_ndarray(format="rgb24")
                     img.setflags(write=False)
                     return img
                 if pts > target:
@@ -225,7 +230,9 @@ class VideoReader:
         self._decoder = self._frames()
         self._next = 0
 
-    def _start_decoder(self, first, frames, key: int) -> None:
+    def _start_decoder(
+        self, first: av.VideoFrame | None, frames: Iterator[av.VideoFrame], key: int
+    ) -> None:
         if first is None:
             self._decoder, self._next = frames, key
             return
@@ -233,7 +240,7 @@ class VideoReader:
         self._decoder = itertools.chain([first], frames)
         self._next = key if i is None else i
 
-    def _frames(self):
+    def _frames(self) -> Iterator[av.VideoFrame]:
         for packet in self._container.demux(self._stream):
             if packet.pts is not None:
                 if packet.pts == self._skip_until:  # the target itself must be decoded

@@ -47,7 +47,7 @@ class EnvelopePyramid:
 
     @property
     def duration(self) -> float:
-        return self.n / float(self.rate)
+        return float(self.n / self.rate)
 
     def _level_for(self, samples_per_pixel: float) -> int:
         """Coarsest level with >= 2 buckets per pixel; -1 means raw samples."""

@@ -103,7 +103,7 @@ def profiles_dir() -> Path:
 
 
 def profiles() -> list[str]:
-    """Names of the built-in profiles (resources/profiles/*.toml)."""
+    """Names of the built-in profiles (avs_studio/resources/profiles/*.toml)."""
     return sorted(p.stem for p in profiles_dir().glob("*.toml"))
 
 
@@ -131,7 +131,7 @@ SLOT_KEYS = {
 
 def _sentence(p: Problem, table: str = "", stage: str = "") -> str:
     """One problem: the table, the key, what is expected and what was found."""
-    label = ".".join(x for x in (table, *p.table) if x)
+    label = ".".join(str(x) for x in (table, *p.table) if x)
     where = f"[{label}] " if label else ""
     if p.kind == "unknown":
         keys = ", ".join(map(repr, p.keys))
@@ -200,7 +200,7 @@ def _preferred(where: str, spec: StageSpec, prefer: Any) -> StageSpec:
         known = isinstance(model, str) and bool(weights.get_spec(model))
     except weights.ModelError:
         known = False
-    if not known:
+    if not known or not isinstance(model, str):
         raise ConfigError(
             f"{where}: [segmenter.{PREFER_KEY}] needs `model`, a name from the model registry "
             f"(avs-studio models list), got {model!r}"
@@ -212,7 +212,8 @@ class _Problems:
     """Runs the checks of each table and keeps every ConfigError, so one message names all of them."""
 
     def __init__(self, where: str) -> None:
-        self.where, self.found = where, []
+        self.where = where
+        self.found: list[str] = []
 
     def __call__(self, check: Any, *args: Any, default: Any = None) -> Any:
         try:

@@ -6,7 +6,7 @@ import sys
 import threading
 import time
 from collections import deque
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Generator, Iterable
 from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
@@ -222,7 +222,7 @@ class Pipeline:
         """Clip prompts the translator takes at once (its ``parallel``, e.g. an LLM server's; else 1)."""
         return max(1, int(getattr(self.translator, "parallel", 1) or 1))
 
-    def run_many(self, clips: Iterable[Clip], cancel: Any = None) -> Iterator[ClipProposal]:
+    def run_many(self, clips: Iterable[Clip], cancel: Any = None) -> Generator[ClipProposal, None, None]:
         """The proposals of ``clips``, in order. When the translator takes several prompts at once
         (``parallel`` > 1, an LLM server), the next clips are described and their prompts sent while the
         earlier ones wait for their answers and are segmented: up to ``parallel`` prompts in flight.
@@ -239,9 +239,10 @@ class Pipeline:
         try:
             while True:
                 while len(pending) < self.parallel and not _cancelled(cancel):
-                    clip = next(source, None)
-                    if clip is None:
+                    following = next(source, None)
+                    if following is None:
                         break
+                    clip = following
                     _check_clip(clip)
                     timings: dict[str, float] = {}
                     start = time.perf_counter()

@@ -17,7 +17,6 @@ import json
 from collections import OrderedDict
 from collections.abc import Mapping, Sequence
 
-import cv2
 import numpy as np
 
 from avs_studio.openavs.registry import (
@@ -138,6 +137,7 @@ def colour_mask(image: np.ndarray, colour: Sequence[int], tolerance: int) -> np.
 
 def regions(mask: np.ndarray, min_area: int) -> list[np.ndarray]:
     """Connected regions (8-connected) of at least ``min_area`` pixels, largest first."""
+    import cv2  # imported when used: `--help` stays light
     n, labels, stats, _ = cv2.connectedComponentsWithStats(mask.astype(np.uint8), connectivity=8)
     order = sorted(range(1, n), key=lambda i: -stats[i, cv2.CC_STAT_AREA])
     return [labels == i for i in order if stats[i, cv2.CC_STAT_AREA] >= min_area]
@@ -154,7 +154,7 @@ class ColorBoxSegmenter:
     def __init__(
         self, colors: Mapping[str, Sequence[int]] | None = None, tolerance: int = 40, min_area: int = 16
     ):
-        self.colors = {k.lower(): tuple(int(c) for c in v) for k, v in (colors or {}).items()}
+        self.colors = {k.lower(): (int(v[0]), int(v[1]), int(v[2])) for k, v in (colors or {}).items()}
         self.tolerance = int(tolerance)
         self.min_area = int(min_area)
 
@@ -207,6 +207,7 @@ class ColorPointSegmenter:
         return key in self._cache
 
     def _region_at(self, image: np.ndarray, x: int, y: int) -> np.ndarray:
+        import cv2
         same = colour_mask(image, image[y, x], self.tolerance).astype(np.uint8)
         _, labels = cv2.connectedComponents(same, connectivity=8)
         return labels == labels[y, x]

@@ -37,6 +37,7 @@ from avs_studio.openavs.model_registry import (  # noqa: F401  (re-exported: wei
     load_registry,
     registry_path,
 )
+from avs_studio.progress import Progress
 
 CACHE_ENV = "AVS_STUDIO_CACHE"
 OFFLINE_ENV = "AVS_STUDIO_OFFLINE"
@@ -44,7 +45,6 @@ HUB_OFFLINE_ENV = "HF_HUB_OFFLINE"
 MANIFEST = ".avs-manifest.json"
 CHUNK = 1 << 20
 
-Progress = Callable[[int, int], None]
 
 
 class ModelMissingError(ModelError):
@@ -266,7 +266,8 @@ def ensure(
 ) -> Path:
     """Local path of `model` (its folder, or its entry file), downloading missing files first.
 
-    progress(bytes_done, bytes_total) is called while downloading (None: a terminal bar, quiet off a TTY);
+    progress(bytes_done, bytes_total, file) is called while downloading (None: a terminal bar, quiet off a
+    TTY);
     cancel is a callable or an Event. Raises ModelMissingError (offline / no network / HTTP error),
     GatedModelError, UnverifiedModelError, ChecksumError, DownloadCancelled.
     """
@@ -313,9 +314,9 @@ def _download(spec: ModelSpec, folder: Path, manifest: dict[str, Any], todo: lis
         dest.parent.mkdir(parents=True, exist_ok=True)
         part = dest.with_name(dest.name + ".part")
 
-        def report(pos: int, base: int = done) -> None:
+        def report(pos: int, base: int = done, path: str = f.path) -> None:
             if progress:
-                progress(base + pos, max(total(), base + pos))
+                progress(base + pos, max(total(), base + pos), path)
 
         def sized(n: int, path: str = f.path) -> None:
             sizes[path] = n
@@ -352,7 +353,7 @@ def _download(spec: ModelSpec, folder: Path, manifest: dict[str, Any], todo: lis
         done += dest.stat().st_size
         sizes[f.path] = dest.stat().st_size
     if progress and done:
-        progress(done, done)
+        progress(done, done, "")
 
 
 def _accept(spec: ModelSpec, f: FileSpec, part: Path, got: Any) -> str:

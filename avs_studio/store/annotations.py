@@ -173,7 +173,7 @@ def filtered(
     status: str | Sequence[str] | None,
     source: str | Sequence[str] | None,
     split: str | None,
-) -> Select[tuple[Annotation]]:
+) -> Select[Annotation]:
     q = select(Annotation)
     if video_id is not None:
         q = q.where(Annotation.video_id == video_id)
@@ -187,6 +187,16 @@ def filtered(
     if split is not None:
         q = q.join(Video, Video.id == Annotation.video_id).where(Video.split == split)
     return q
+
+
+def rows(s: Session, q: Select[Annotation]) -> list[AnnotationRow]:
+    return [AnnotationRow.from_orm(a) for a in s.scalars(q)]
+
+
+def frame_statuses(s: Session, video_id: int) -> list[tuple[int, str]]:
+    """The distinct (frame, status) pairs of a video's annotations (no mask is read)."""
+    q = select(Annotation.frame, Annotation.status).where(Annotation.video_id == video_id)
+    return [(int(f), str(st)) for f, st in s.execute(q.distinct().order_by(Annotation.frame))]
 
 
 def counts(s: Session, video_id: int) -> dict[str, dict[str, int]]:

@@ -10,8 +10,9 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
-from sqlalchemy import case, delete, func, select
+from sqlalchemy import CursorResult, Result, case, delete, func, select
 from sqlalchemy.orm import Session
 
 from avs_studio import names
@@ -22,6 +23,11 @@ from avs_studio.store.rows import _aware
 from avs_studio.store.session import Transactions
 
 PROPOSED = "proposed"
+
+
+def _rowcount(result: Result[Any]) -> int:
+    """Rows a DELETE or UPDATE touched."""
+    return (result.rowcount or 0) if isinstance(result, CursorResult) else 0
 
 
 class AssignedElsewhere(StoreError):
@@ -41,7 +47,7 @@ class AssignmentRow:
 
     @classmethod
     def from_orm(cls, a: Assignment) -> AssignmentRow:
-        return cls(a.video_id, a.annotator, a.assigned_by, _aware(a.assigned_at))  # type: ignore[arg-type]
+        return cls(a.video_id, a.annotator, a.assigned_by, _aware(a.assigned_at))
 
 
 @dataclass(frozen=True)
@@ -112,7 +118,7 @@ class Assignments:
             q = q.where(Assignment.video_id.in_([int(v) for v in video_ids]))
         if annotator is not None:
             q = q.where(Assignment.annotator == annotator)
-        return self._tx.write(lambda s: s.execute(q).rowcount or 0)
+        return self._tx.write(lambda s: _rowcount(s.execute(q)))
 
     def of_video(self, video_id: int) -> AssignmentRow | None:
         q = select(Assignment).where(Assignment.video_id == video_id)

@@ -13,7 +13,7 @@ from alembic import command
 from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
-from sqlalchemy import Engine, create_engine, event
+from sqlalchemy import Connection, Engine, create_engine, event
 from sqlalchemy.engine import URL, make_url
 from sqlalchemy.exc import ArgumentError, DBAPIError, IntegrityError, NoSuchModuleError, OperationalError
 from sqlalchemy.orm import Session
@@ -86,7 +86,7 @@ def make_engine(url: str, busy_timeout: float = 5.0, *, read_only: bool = False)
     engine = create_engine(u, connect_args={"check_same_thread": False, "timeout": busy_timeout})
 
     @event.listens_for(engine, "connect")
-    def _on_connect(dbapi_conn, _record) -> None:
+    def _on_connect(dbapi_conn: Any, _record: Any) -> None:
         dbapi_conn.isolation_level = None  # SQLAlchemy emits BEGIN itself (below)
         cur = dbapi_conn.cursor()
         cur.execute(f"PRAGMA busy_timeout={int(busy_timeout * 1000)}")
@@ -95,7 +95,7 @@ def make_engine(url: str, busy_timeout: float = 5.0, *, read_only: bool = False)
         cur.close()
 
     @event.listens_for(engine, "begin")
-    def _on_begin(conn) -> None:
+    def _on_begin(conn: Connection) -> None:
         # Writers take the write lock up front (BEGIN IMMEDIATE): the version check and the write then
         # see the same snapshot, and a second writer waits for busy_timeout instead of failing with
         # SQLITE_BUSY_SNAPSHOT half-way. Readers use a plain deferred BEGIN and never block.
@@ -155,7 +155,7 @@ def translated(url: str) -> Iterator[None]:
         raise translate(exc, url) from exc
 
 
-def alembic_config(connection=None) -> Config:
+def alembic_config(connection: Connection | None = None) -> Config:
     cfg = Config()
     cfg.set_main_option("script_location", str(MIGRATIONS))
     if connection is not None:
@@ -182,7 +182,7 @@ def upgrade(engine: Engine, *, read_only: bool = False) -> None:
     with engine.execution_options(avs_write=True).connect() as conn:
         sqlite = conn.dialect.name == "sqlite"
         if sqlite:  # a table rebuild (batch mode) must not cascade: foreign keys off, checked at the end
-            conn.connection.driver_connection.execute("PRAGMA foreign_keys=OFF")  # outside a transaction
+            _driver(conn).execute("PRAGMA foreign_keys=OFF")  # outside a transaction
         try:
             with conn.begin():
                 if not sqlite:  # two apps opening a fresh database: one migrates, one waits
@@ -194,7 +194,15 @@ def upgrade(engine: Engine, *, read_only: bool = False) -> None:
                     )
         finally:
             if sqlite:
-                conn.connection.driver_connection.execute("PRAGMA foreign_keys=ON")
+                _driver(conn).execute("PRAGMA foreign_keys=ON")
+
+
+def _driver(conn: Connection) -> Any:
+    """The DB-API connection under ``conn`` (for statements that must run outside a transaction)."""
+    driver = conn.connection.driver_connection
+    if driver is None:
+        raise StoreError("the database connection is closed")
+    return driver
 
 
 def get(s: Session, model: type, ident: int, what: str, where: str) -> Any:

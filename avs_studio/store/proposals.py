@@ -28,7 +28,7 @@ class FrameMasks:
     An int in place of the label names an existing object of the video by id; a mask may be an RLE."""
 
     frame: int
-    objects: list[tuple[str | int, np.ndarray | dict, float | None]] = field(default_factory=list)
+    objects: list[tuple[str | int, np.ndarray | dict[str, Any], float | None]] = field(default_factory=list)
 
 
 @dataclass
@@ -75,7 +75,7 @@ def replace_proposals(
         if fm.frame in reviewed:
             counts.skipped += 1
             continue
-        items: list[tuple[int | None, np.ndarray | dict, float | None]] = []
+        items: list[tuple[int | None, np.ndarray | dict[str, Any], float | None]] = []
         for label, m, score in fm.objects:
             size = tuple(m["size"]) if isinstance(m, dict) else m.shape
             if size != (h, w):

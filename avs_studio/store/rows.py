@@ -5,13 +5,17 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, overload
 
 import numpy as np
 
 from avs_studio.store import _rle
 
 
+@overload
+def _aware(t: datetime) -> datetime: ...
+@overload
+def _aware(t: datetime | None) -> datetime | None: ...
 def _aware(t: datetime | None) -> datetime | None:
     """SQLite returns naive datetimes; every time stored is UTC."""
     if t is not None and t.tzinfo is None:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
+import functools
 import getpass
 import os
 from collections.abc import Callable, Iterable, Iterator, Sequence
@@ -21,7 +22,8 @@ from sqlalchemy.orm import Session
 
 from avs_studio import names
 from avs_studio.masks import OBJECT_PALETTE
-from avs_studio.store import _rle, annotations, db, history, provenance, settings, videos
+from avs_studio.store import _rle, db, history, provenance, settings, videos
+from avs_studio.store import annotations as annotation_ops
 from avs_studio.store.annotations import SOURCES, STATUSES
 from avs_studio.store.assignments import Assignments
 from avs_studio.store.errors import ConflictError, StoreError
@@ -188,17 +190,9 @@ class Store:
         """
         data = _as_dict(info)
         return self._tx.retrying(
-            lambda s: videos.add_video(
-                s,
-                data,
-                name=name,
-                split=split,
-                category=category,
-                keyframe_rate=keyframe_rate,
-                meta=meta,
-                base=self.base_dir,
-            )  # fmt: skip
-        )
+            lambda s: videos.add_video(s, data, name=name, split=split, category=category,
+                                       keyframe_rate=keyframe_rate, meta=meta, base=self.base_dir)
+        )  # fmt: skip
 
     def videos(self, split: str | None = None) -> list[VideoRow]:
         q = select(Video).order_by(Video.id)
@@ -289,8 +283,8 @@ class Store:
             raise ValueError(
                 "put_annotation takes expected_version (an edit) or create_only (a new mask), not both"
             )
-        annotations.check(source, annotations.SOURCES, "source")
-        annotations.check(status, annotations.STATUSES, "status")
+        annotation_ops.check(source, annotation_ops.SOURCES, "source")
+        annotation_ops.check(status, annotation_ops.STATUSES, "status")
         rle, area = _rle.to_rle(mask_or_rle)
         author = self._author(author)
         attempted = dict(
@@ -300,11 +294,11 @@ class Store:
         group = self._tx.current()
         try:
             return self._tx.write_or(
-                lambda s: annotations.put(
+                lambda s: annotation_ops.put(
                     s, video_id, frame, object_id, rle, area, attempted,
                     expected_version=expected_version, create_only=create_only, group=group,
                 ),
-                lambda reason: annotations.refused(reason, attempted, expected_version),
+                lambda reason: annotation_ops.refused(reason, attempted, expected_version),
             )  # fmt: skip
         except ConflictError as exc:
             exc.attempted = exc.attempted or attempted
@@ -328,13 +322,13 @@ class Store:
         ``skip_existing``: then those are left as they are (another import got there first). Returns
         the count inserted.
         """
-        annotations.check(source, annotations.SOURCES, "source")
-        annotations.check(status, annotations.STATUSES, "status")
-        rows = annotations.bulk_rows(
+        annotation_ops.check(source, annotation_ops.SOURCES, "source")
+        annotation_ops.check(status, annotation_ops.STATUSES, "status")
+        rows = annotation_ops.bulk_rows(
             items, source=source, status=status, author=self._author(author), run_id=run_id
         )
         return self._tx.write_or(
-            lambda s: annotations.insert_rows(s, rows, chunk, skip_existing),
+            lambda s: annotation_ops.insert_rows(s, rows, chunk, skip_existing),
             lambda reason: StoreError(
                 f"bulk insert into {self._where} refused (nothing was written): an annotation for one of "
                 f"these (video, frame, object) already exists, or a video/object id is unknown: {reason}"
@@ -354,11 +348,11 @@ class Store:
         author: str | None = None,
         expected_version: int | None = None,
     ) -> AnnotationRow:
-        annotations.check(status, annotations.STATUSES, "status")
+        annotation_ops.check(status, annotation_ops.STATUSES, "status")
         author = self._author(author)
         group = self._tx.current()
         return self.write(
-            lambda s: annotations.set_status(
+            lambda s: annotation_ops.set_status(
                 s, annotation_id, status, author, expected_version, group, self._where
             )
         )
@@ -369,7 +363,7 @@ class Store:
         author = self._author(author)
         group = self._tx.current()
         self.write(
-            lambda s: annotations.delete(s, annotation_id, author, expected_version, group, self._where)
+            lambda s: annotation_ops.delete(s, annotation_id, author, expected_version, group, self._where)
         )
 
     def annotations(
@@ -381,10 +375,10 @@ class Store:
         split: str | None = None,
     ) -> list[AnnotationRow]:
         """Matching annotations ordered by video, frame, object (the empty row first)."""
-        q = annotations.filtered(video_id, frame, status, source, split).order_by(
+        q = annotation_ops.filtered(video_id, frame, status, source, split).order_by(
             Annotation.video_id, Annotation.frame, Annotation.object_id.asc().nulls_first(), Annotation.id
         )
-        return self._tx.read(lambda s: [AnnotationRow.from_orm(a) for a in s.scalars(q)])
+        return self._tx.read(lambda s: annotation_ops.rows(s, q))
 
     def iter_annotations(
         self,
@@ -398,9 +392,9 @@ class Store:
         """Stream matching annotations in id order, ``batch`` rows per short read transaction."""
         last = 0
         while True:
-            q = annotations.filtered(video_id, frame, status, source, split)
+            q = annotation_ops.filtered(video_id, frame, status, source, split)
             q = q.where(Annotation.id > last).order_by(Annotation.id).limit(batch)
-            rows = self._tx.read(lambda s, q=q: [AnnotationRow.from_orm(a) for a in s.scalars(q)])
+            rows = self._tx.read(functools.partial(annotation_ops.rows, q=q))
             yield from rows
             if len(rows) < batch:
                 return
@@ -408,13 +402,7 @@ class Store:
 
     def frame_statuses(self, video_id: int) -> list[tuple[int, str]]:
         """The distinct (frame, status) pairs of a video's annotations: which frames have masks, no masks read."""
-        q = (
-            select(Annotation.frame, Annotation.status)
-            .where(Annotation.video_id == video_id)
-            .distinct()
-            .order_by(Annotation.frame)
-        )
-        return self._tx.read(lambda s: [(int(f), str(st)) for f, st in s.execute(q)])
+        return self._tx.read(lambda s: annotation_ops.frame_statuses(s, video_id))
 
     def annotation_versions(self, video_id: int) -> dict[int, int]:
         """{annotation id: version} of a video's annotations, no masks read (what a window has seen)."""
@@ -423,7 +411,7 @@ class Store:
 
     def counts(self, video_id: int) -> dict[str, dict[str, int]]:
         """{"status": {status: n}, "source": {source: n}} for one video (every known key, zeros too)."""
-        return self._tx.read(lambda s: annotations.counts(s, video_id))
+        return self._tx.read(lambda s: annotation_ops.counts(s, video_id))
 
     # -- undo / redo (store.history) ---------------------------------------------------------------
     def undo(self, author: str | None = None) -> RevisionRow | None:
@@ -484,7 +472,7 @@ class Store:
     ) -> ProposalCounts:
         """One clip's proposals (and, with ``run_id``, its provenance ``result``) in one transaction;
         keyframes a person reviewed or edited are skipped (see store.proposals)."""
-        annotations.check(source, annotations.SOURCES, "source")
+        annotation_ops.check(source, annotation_ops.SOURCES, "source")
         return self.write(
             lambda s: replace_proposals(
                 s, video_id, frames, shape, run_id=run_id, result=result, author=author, source=source
@@ -493,7 +481,7 @@ class Store:
 
     def delete_proposals(self, video_id: int, frames: Sequence[int], *, source: str) -> int:
         """Remove the still-proposed annotations of ``source`` on these frames; returns how many."""
-        annotations.check(source, annotations.SOURCES, "source")
+        annotation_ops.check(source, annotation_ops.SOURCES, "source")
         return self.write(lambda s: delete_proposals(s, video_id, list(frames), source))
 
     def clip_results(self, video_id: int) -> list[ClipResultRow]:

@@ -12,7 +12,7 @@ from avs_studio.openavs import weights
 from avs_studio.openavs.describers.common import prepare, top_labels
 from avs_studio.openavs.devices import autocast
 
-# Used when resources/sound_sources.txt is absent.
+# Used when avs_studio/resources/sound_sources.txt is absent.
 BUILTIN_VOCABULARY = [
     "speech",
     "singing",
@@ -36,7 +36,7 @@ BUILTIN_VOCABULARY = [
 
 
 def vocabulary_file() -> Path | None:
-    """resources/sound_sources.txt (avs_studio.resources), if present."""
+    """avs_studio/resources/sound_sources.txt (avs_studio.resources), if present."""
     from avs_studio.resources import resources_dir
 
     p = resources_dir() / "sound_sources.txt"

@@ -175,14 +175,11 @@ def read_answer(raw: str, n_frames: int) -> Answer:
     when the answer holds no usable JSON."""
     notes: list[str] = []
     entries = _entries(extract_json(raw, notes), notes)
-    numbers = [num for num, _ in entries]
-    numbered = all(num is not None and 1 <= num <= n_frames for num in numbers) and len(set(numbers)) == len(
-        numbers
-    )
-    if not numbered:
-        if any(num is not None for num in numbers):
-            notes.append(f"frames were not numbered 1 to {n_frames}; taken in order")
-        numbers = list(range(1, len(entries) + 1))
+    given = [num for num, _ in entries]
+    numbered = all(num is not None and 1 <= num <= n_frames for num in given) and len(set(given)) == len(given)
+    numbers = [num for num in given if num is not None] if numbered else list(range(1, len(entries) + 1))
+    if not numbered and any(num is not None for num in given):
+        notes.append(f"frames were not numbered 1 to {n_frames}; taken in order")
     if len(entries) > n_frames and not numbered:
         notes.append(f"{len(entries) - n_frames} entries beyond frame {n_frames} dropped")
     slots: list[list[str] | None] = [None] * n_frames

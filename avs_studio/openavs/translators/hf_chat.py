@@ -73,7 +73,7 @@ class HFChatTranslator:
         if model is None and path is None:
             raise TranslationError(
                 "the hf-chat translator needs `path` (a local transformers chat model folder) or `model` (a "
-                "name in resources/models.toml) in the translator section of the pipeline config",
+                "name in avs_studio/resources/models.toml) in the translator section of the pipeline config",
                 translator=self.name,
             )
         path = weights.local_path(model, path)  # ModelMissingError names the download command

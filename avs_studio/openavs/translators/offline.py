@@ -3,7 +3,7 @@
 Per frame, each describer text is cut into labels (at ";") and chunks (tags, clauses). A label's
 qualifier in parentheses is read apart: when it names a visible source (phrase or alias) that source is
 meant ("Whimper (dog)" -> dog), otherwise it is dropped ("Wind noise (microphone)" -> wind noise). A chunk
-that names an entry of resources/sound_sources.txt (phrase, alias or sound cue, whole words, longest
+that names an entry of avs_studio/resources/sound_sources.txt (phrase, alias or sound cue, whole words, longest
 first) gives that entry; a thing named in a label beats sound words in it ("a horse neighs and snorts" ->
 horse), and a person who is *playing* something named beside them is not the source ("a man playing the
 piano" -> piano). Entries marked "-" (music, wind, silence, and the generic sound words:
@@ -96,7 +96,7 @@ class OfflineTranslator:
         self.threshold = float(threshold)
         self.neighbour_threshold = float(neighbour_threshold)
         self.entries = self.vocabulary.entries
-        self._encoder = None
+        self._encoder: Any = None  # a SentenceTransformer, loaded on first use
         self._entry_vectors: list[np.ndarray] = []  # per entry: phrase, aliases, cues
         self._name_vectors: list[np.ndarray] = []  # per entry: phrase and aliases only
         self.model_path = ""

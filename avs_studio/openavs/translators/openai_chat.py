@@ -99,7 +99,7 @@ class OpenAIChatTranslator:
                 translator=self.name,
             )
         self.parallel = int(parallel)  # the pipeline sends this many clips' prompts at once
-        self._client = None
+        self._client: Any = None  # openai.OpenAI, made on first use
         self._client_lock = threading.Lock()
 
     @property

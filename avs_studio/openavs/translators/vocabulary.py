@@ -1,4 +1,4 @@
-"""The sound-source vocabulary (resources/sound_sources.txt) and whole-word keyword matching over it."""
+"""The sound-source vocabulary (avs_studio/resources/sound_sources.txt) and whole-word keyword matching over it."""
 
 from __future__ import annotations
 
@@ -41,7 +41,7 @@ class Vocabulary:
     entries: list[Entry]
     path: str = ""
     _terms: list[tuple[str, Entry, str]] = field(default_factory=list, repr=False)
-    _pattern: re.Pattern | None = field(default=None, repr=False)
+    _pattern: re.Pattern[str] = field(default=re.compile("(?!)"), repr=False)  # set in __post_init__
 
     def __post_init__(self) -> None:
         by_term: dict[str, tuple[Entry, str]] = {}
@@ -54,8 +54,8 @@ class Vocabulary:
                     by_term.setdefault(t, (e, "alias" if kind == "cue" and names.search(t) else kind))
         self._lookup = by_term
         # Longest terms first, so "bass drum" wins over "bass" and "male speech" over "speech".
-        terms = sorted(by_term, key=len, reverse=True)
-        alternation = "|".join(re.escape(t) for t in terms)
+        longest_first = sorted(by_term, key=len, reverse=True)
+        alternation = "|".join(re.escape(t) for t in longest_first)
         self._pattern = re.compile(rf"(?<![\w-])(?:{alternation})(?:s|es)?(?![\w-])", re.IGNORECASE)
         self._by_phrase = {e.phrase: e for e in self.entries}
 
@@ -105,7 +105,7 @@ def _split(field_text: str) -> tuple[str, ...]:
 
 
 def load_vocabulary(path: str | Path | None = None) -> Vocabulary:
-    """Read a vocabulary file (format in resources/sound_sources.txt); errors name the file and line."""
+    """Read a vocabulary file (format in avs_studio/resources/sound_sources.txt); errors name the file and line."""
     p = Path(path) if path is not None else resources_dir() / VOCABULARY_FILE
     try:
         text = p.read_text(encoding="utf-8")

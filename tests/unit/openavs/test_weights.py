@@ -95,7 +95,7 @@ def test_hub_download_checks_hashes_records_commit_and_hits_cache(tmp_path, monk
     hub_model(tmp_path, monkeypatch, hub, w)
     monkeypatch.setenv("HF_TOKEN", "hf_secret")
     calls = []
-    path = weights.ensure("toy", progress=lambda d, t: calls.append((d, t)))
+    path = weights.ensure("toy", progress=lambda d, t, _file: calls.append((d, t)))
     assert path == cache / "toy"
     assert (path / "model.safetensors").read_bytes() == w and (
         path / "config.json"
@@ -201,11 +201,11 @@ def test_cancel_keeps_the_part_and_the_next_call_resumes(tmp_path, monkeypatch, 
     hub_model(tmp_path, monkeypatch, hub, w)
     event = threading.Event()
     with pytest.raises(DownloadCancelled):
-        weights.ensure("toy", progress=lambda d, t: event.set() if d >= 1_000_000 else None, cancel=event)
+        weights.ensure("toy", progress=lambda d, t, _f: event.set() if d >= 1_000_000 else None, cancel=event)
     kept = (cache / "toy" / "model.safetensors.part").stat().st_size
     assert 1_000_000 <= kept < len(w)
     seen = []
-    weights.ensure("toy", progress=lambda d, t: seen.append(d))
+    weights.ensure("toy", progress=lambda d, t, _f: seen.append(d))
     assert (cache / "toy" / "model.safetensors").read_bytes() == w
     assert f"bytes={kept}-" in hub.gets("/cdn/") and seen[0] >= kept
 
@@ -353,7 +353,7 @@ def test_models_command(tmp_path, monkeypatch, hub, cache, capsys):
 
 
 def test_every_registered_hub_file_is_in_the_recorded_listing_of_its_repo():
-    """resources/models.toml against tests/data/hub_listings.json (where each listing came from is recorded
+    """avs_studio/resources/models.toml against tests/data/hub_listings.json (where each listing came from is recorded
     there): a registered file the repo does not have (CLAP's model.safetensors) cannot slip in again."""
     import json
 
