@@ -95,6 +95,20 @@ SPECS: tuple[ActionSpec, ...] = (
         "Accept every mask of the current 5-second clip",
         "Review",
     ),
+    ActionSpec(
+        "next_uncertain",
+        "Next most &uncertain",
+        ("U",),
+        "Go to the unreviewed keyframe the student is least sure of (needs a trained student)",
+        "Review",
+    ),
+    ActionSpec(
+        "proposal_quality",
+        "Proposal &quality…",
+        ("Ctrl+Shift+M",),
+        "How good each engine's proposals were, measured on the frames people accepted",
+        "Review",
+    ),
     # Tools
     ActionSpec("tool_brush", "&Brush", ("B",), "Paint the selected object", "Tools", True),
     ActionSpec("tool_eraser", "&Eraser", ("E",), "Erase from the selected object", "Tools", True),
@@ -131,16 +145,16 @@ SPECS: tuple[ActionSpec, ...] = (
     ),
     ActionSpec(
         "run_clip",
-        "Run OpenAVS on current &clip",
+        "Propose masks for current &clip",
         ("Ctrl+R",),
-        "Propose masks for the current 5-s clip",
+        "Propose masks for the current 5-s clip with the proposal engine (Annotate ▸ Proposal engine)",
         "Annotate",
     ),
     ActionSpec(
         "run_videos",
-        "Run OpenAVS on &selected videos",
+        "Propose masks for &selected videos",
         ("Ctrl+Shift+R",),
-        "Propose masks for the selected videos",
+        "Propose masks for the selected videos with the proposal engine (Annotate ▸ Proposal engine)",
         "Annotate",
     ),
     ActionSpec(

@@ -13,7 +13,7 @@ from avs_studio import extras
 FEATURE_ACTIONS = {
     "proposals": ("run_clip", "run_videos", "rerun_prompt"),
     "sam": ("tool_sam",),
-    "training": ("train_student",),
+    "training": ("train_student", "next_uncertain"),  # the review queue runs the student
 }
 
 

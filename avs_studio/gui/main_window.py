@@ -28,6 +28,7 @@ from avs_studio.gui import menus
 from avs_studio.gui.actions import ActionTable
 from avs_studio.gui.availability import grey_out_unavailable
 from avs_studio.gui.canvas import Canvas
+from avs_studio.gui.engine_view import EngineIndicator, EngineMenu
 from avs_studio.gui.frames import FrameLoader
 from avs_studio.gui.panels import JobsPanel, ObjectPanel, ProjectPanel, PromptPanel
 from avs_studio.gui.pipeline_menu import PipelineMenu
@@ -45,11 +46,13 @@ from avs_studio.session import (
     AnnotationSession,
     Controller,
     EditController,
+    EngineController,
     HistoryController,
     NavigationController,
     ObjectsController,
     PropagationController,
     ProposalController,
+    QueueController,
     ReviewController,
     SegmentStored,
 )
@@ -113,6 +116,11 @@ class MainWindow(QMainWindow):
         self.objects = ObjectsController(s, self.writer)
         self.proposals = ProposalController(s, self.writer, self.worker, self.frames)
         self.propagation = PropagationController(s, self.writer, self.worker)
+        self.engines = EngineController(s, self.writer, self.queries)
+        self.review_queue = QueueController(s, self.writer, self.worker, self.nav)
+        s.edit_guard.ask = self.edit_anyway
+        self.questions: list[str] = []  # questions asked (with ask=False: answered by answer_questions)
+        self.answer_questions = True
 
         # widgets, and the view that draws the session into them
         self.canvas = Canvas()
@@ -124,6 +132,9 @@ class MainWindow(QMainWindow):
         self.jobs_panel = JobsPanel()
         self.status = StatusBar()
         self.setStatusBar(self.status)
+        self.engine_indicator = EngineIndicator()
+        self.status.addPermanentWidget(self.engine_indicator)
+        s.events.engine_changed.connect(self.engine_indicator.show_engine)
         self._build_layout()
         self.view = SessionView(
             s, canvas=self.canvas, timeline=self.timeline, playback=self.playback, status=self.status,
@@ -136,6 +147,8 @@ class MainWindow(QMainWindow):
         )
         self.action_table = ActionTable(self, self.settings)
         self.tools = {name: cls(self.edit) for name, cls in TOOLS.items()}
+        self.engine_menu = EngineMenu(self.engines, self)
+        self.quality_dialog: Any = None  # Review ▸ Proposal quality… (made when first opened)
         self.menus, self.tool_group = menus.build_menus(self)
         install_train_menu(self)
         grey_out_unavailable(self)  # actions whose pip extra is not installed (avs_studio.extras)
@@ -317,6 +330,7 @@ class MainWindow(QMainWindow):
             self.show_error("A job failed", message)
         self.project_panel.refresh()  # a job may have changed any video's counts
         self.proposals.job_finished()
+        self.review_queue.job_finished(job_id, state)
 
     def _job_output(self, payload: object) -> None:
         """What a running job stored: a propagated segment, or a clip of proposals."""
@@ -338,6 +352,20 @@ class MainWindow(QMainWindow):
         self._note_error(f"{title}: {message}")
         if self.ask:
             self.problems.report(title, message, buttons, covers)
+
+    def edit_anyway(self, annotator: str, question: str) -> bool:
+        """The assignment guard's question (session.edit_guard): edit a video someone else has?"""
+        self.questions.append(question)
+        if not self.ask:
+            return self.answer_questions
+        buttons = QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.No
+        answer = QMessageBox.question(self, f"Assigned to {annotator}", question, buttons)
+        # the box took the mouse: a stroke it interrupted would go on painting without a button held
+        QTimer.singleShot(0, self.session.events.edit_ended.emit)
+        if answer != QMessageBox.StandardButton.Yes:
+            return False
+        self.status.showMessage(f"Editing {annotator}'s video: draw again", 5000)
+        return True
 
     def _note_error(self, message: str) -> None:
         self.last_error = message

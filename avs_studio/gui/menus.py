@@ -15,6 +15,7 @@ from PySide6.QtWidgets import QAbstractItemView, QFileDialog, QMenu, QMessageBox
 from avs_studio import __version__
 from avs_studio.gui.export_dialog import export_dialog
 from avs_studio.gui.file_jobs import import_dataset_dialog
+from avs_studio.gui.quality_panel import QualityDialog
 from avs_studio.gui.shortcuts import ShortcutEditor, ShortcutListDialog
 from avs_studio.gui.tools import TOOLS
 
@@ -56,6 +57,7 @@ def build_menus(w: MainWindow) -> tuple[dict[str, QMenu], QActionGroup]:
         action.triggered.connect(lambda _c=False, slot=slot: slot(w))
         menus["File"].insertAction(a["quit"], action)
     w.pipeline_menu.build(menus["Annotate"])
+    menus["Annotate"].insertMenu(a["run_clip"], w.engine_menu)
     menus["View"].addSeparator()
     menus["View"].addAction(w.jobs_dock.toggleViewAction())
     a["show_jobs"].setVisible(False)  # the dock's own toggle action takes its place
@@ -91,6 +93,8 @@ def connect_actions(w: MainWindow) -> None:
     a.connect("accept", w.review.accept)
     a.connect("reject", w.review.reject)
     a.connect("accept_clip", w.review.accept_clip)
+    a.connect("next_uncertain", w.review_queue.next_uncertain)
+    a.connect("proposal_quality", lambda: show_quality(w))
     for name in TOOLS:
         a[f"tool_{name}"].toggled.connect(lambda on, n=name: w.tool_toggled(n, on))
     a.connect("brush_smaller", lambda: edit.set_brush_radius(edit.brush_radius / 1.25))
@@ -197,6 +201,16 @@ def edit_shortcuts(w: MainWindow) -> ShortcutEditor:
     dialog.setModal(True)
     dialog.show()
     return dialog
+
+
+def show_quality(w: MainWindow) -> QualityDialog:
+    """Review ▸ Proposal quality…: a non-modal dialog, computed again each time it is opened."""
+    if w.quality_dialog is None:
+        w.quality_dialog = QualityDialog(w.engines, w)
+    w.quality_dialog.show()
+    w.quality_dialog.raise_()
+    w.quality_dialog.refresh()
+    return w.quality_dialog
 
 
 def show_about(w: MainWindow) -> None:

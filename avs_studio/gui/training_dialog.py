@@ -6,6 +6,7 @@ Public API
         start(resume=False)   run `python -m avs_studio.training` (QProcess) with the form's settings
         cancel()              SIGTERM: the trainer finishes its step, saves its checkpoint and exits
         use_as_engine()       setting proposal_engine = "student:NAME" for the selected finished run
+                              (signal engine_set(str): the window's status bar follows at once)
         is_running() -> bool; state: "idle" | "running" | "done" | "cancelled" | "error"
         signals  event(dict) for each trainer event, finished(str state)
         widgets  summary (QTableWidget per split), plan (QLabel: the frames of each kind this run will use),
@@ -72,6 +73,7 @@ def _fmt(value: Any) -> str:
 class TrainingDialog(QDialog):
     event = Signal(dict)
     finished = Signal(str)
+    engine_set = Signal(str)  # "student:NAME" became the project's proposal engine
 
     def __init__(
         self, project: Project, parent: QWidget | None = None, *, options: dict[str, Any] | None = None
@@ -121,6 +123,9 @@ class TrainingDialog(QDialog):
 
         self.plan = QLabel()
         self.plan.setWordWrap(True)
+        self.plan.setAlignment(Qt.AlignmentFlag.AlignTop)
+        # a wrapped label gets the height of one width guess in a grid: keep room for the whole plan
+        self.plan.setMinimumHeight(self.plan.fontMetrics().lineSpacing() * 4 + 4)
         data = QGroupBox("Data (labelled keyframes per split)")
         data_layout = QVBoxLayout(data)
         data_layout.addWidget(self.summary)
@@ -423,6 +428,7 @@ class TrainingDialog(QDialog):
         self.message.setStyleSheet("")
         self.message.setText(f"Proposals now come from student:{name}")
         self.refresh()
+        self.engine_set.emit(f"student:{name}")
         return True
 
     def _update_buttons(self) -> None:
@@ -462,6 +468,9 @@ def install_train_menu(main_window: Any) -> QMenu:
         if dialog is None or dialog.project is not project:
             dialog = TrainingDialog(project, main_window)
             main_window.training_dialog = dialog
+            engines = getattr(main_window, "engines", None)  # the window's EngineController
+            if engines is not None:
+                dialog.engine_set.connect(lambda _engine: engines.refresh())
         dialog.refresh()
         dialog.show()
         dialog.raise_()

@@ -103,12 +103,15 @@ def queue(project: Project, annotator: str | None = None) -> list[QueueItem]:
         c = counts.get(v.id, ReviewCounts())
         items.append(QueueItem(v, owners.get(v.id), _keyframe_count(v), c.reviewed, c.pending))
 
-    def rank(item: QueueItem) -> tuple[int, int]:
-        if item.annotator == me:
-            return (2 if item.done else 0, item.video.id)
-        return (1 if item.annotator is None else 3, item.video.id)
+    return sorted(items, key=lambda i: queue_rank(i.annotator, i.done, i.video.id, me))
 
-    return sorted(items, key=rank)
+
+def queue_rank(annotator: str | None, done: bool, video_id: int, me: str) -> tuple[int, int]:
+    """Where a video goes in ``me``'s queue: their unfinished videos, unassigned ones, their finished
+    ones, then those of others (id order within each); the GUI's video list sorts by it too."""
+    if annotator == me:
+        return (2 if done else 0, video_id)
+    return (1 if annotator is None else 3, video_id)
 
 
 def my_queue(

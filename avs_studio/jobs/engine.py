@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from avs_studio.jobs.project import Project
-from avs_studio.openavs.config import PipelineConfig, load_config, profiles
+from avs_studio.openavs.config import PipelineConfig, load_config, user_profiles
 from avs_studio.openavs.schema import ConfigError
 from avs_studio.training.paths import MODEL_FILE, model_dir
 
@@ -125,8 +125,9 @@ def openavs_engine_id(cfg: PipelineConfig | None) -> str:
 
 
 def available_engines(project: Project) -> list[str]:
-    """Engines this project can switch to: ``openavs``, each built-in profile, each finished student."""
-    out = ["openavs"] + [f"openavs:{p}" for p in profiles()]
+    """Engines offered to switch to: ``openavs``, each built-in profile people use (not the test-only
+    ones; ``set_proposal_engine`` still takes any), each finished student."""
+    out = ["openavs"] + [f"openavs:{p}" for p in user_profiles()]
     models = project.models_dir
     if models.is_dir():
         out += [f"student:{d.name}" for d in sorted(models.iterdir()) if (d / MODEL_FILE).is_file()]

@@ -70,5 +70,18 @@ class Controller:
 
         return run, conflicts
 
+    def may_edit(self) -> bool:
+        """Before a person's edit of the open video: False when it is assigned to someone else and the
+        person chose not to edit it (``session.edit_guard`` asks once per video). A read-only project is
+        never asked about: nothing is stored there anyway (``write`` says so)."""
+        s = self.session
+        if s.project is None or s.video is None or s.read_only:
+            return True
+        owner = s.edit_guard.refused(s.project, s.video.id)
+        if owner is None:
+            return True
+        self.say(f"Not changed: this video is assigned to {owner}", 5000)
+        return False
+
     def say(self, text: str, ms: int = 4000) -> None:
         self.events.message.emit(text, ms)

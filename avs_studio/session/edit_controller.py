@@ -46,7 +46,7 @@ class EditController(Controller):
     def editable_object(self, create: bool = True) -> ObjectRow | None:
         """The selected object (adding "object 1" to a video without objects); None if not editable."""
         s = self.session
-        if s.project is None or s.video is None or s.image is None:
+        if s.project is None or s.video is None or s.image is None or not self.may_edit():
             return None
         if s.read_only:
             self.say(f"Read-only project ({s.read_only}): nothing can be edited", 5000)
@@ -88,7 +88,7 @@ class EditController(Controller):
         if s.project is None or s.video is None:
             return
         oid = object_id if object_id is not None else s.selected_object
-        if oid is None or s.read_only:
+        if oid is None or s.read_only or not self.may_edit():
             return
         vid, frame, store = s.video.id, s.shown, s.store
         key = (vid, frame, oid)
@@ -173,6 +173,8 @@ class EditController(Controller):
             return
         if bisect.bisect_left(s.keyframes, s.frame) == 0:
             self.say("No keyframe before this frame")
+            return
+        if not self.may_edit():
             return
         project, vid, frame, kf = s.project, s.video.id, s.shown, list(s.keyframes)
         seen = dict(s.annotations)  # the rows of this frame the person sees: replaced only at their version

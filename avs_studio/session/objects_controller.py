@@ -21,7 +21,7 @@ class ObjectsController(Controller):
 
     def add(self, label: str) -> None:
         s = self.session
-        if s.project is None or s.video is None:
+        if s.project is None or s.video is None or not self.may_edit():
             return
         store, vid = s.store, s.video.id
 
@@ -32,6 +32,8 @@ class ObjectsController(Controller):
         self.write(lambda: store.add_object(vid, label), added, "new object")
 
     def rename(self, object_id: int, label: str) -> None:
+        if not self.may_edit():
+            return
         store = self.session.store
         self.write(
             lambda: store.update_object(object_id, label=label), lambda _r: self.session.reload(), "rename"
@@ -46,6 +48,8 @@ class ObjectsController(Controller):
         )
 
     def merge(self, keep_id: int, drop_id: int) -> None:
+        if not self.may_edit():
+            return
         store = self.session.store
         self.write(
             lambda: store.merge_objects(keep_id, drop_id),
@@ -56,7 +60,7 @@ class ObjectsController(Controller):
     def delete(self, object_id: int) -> None:
         """Delete an object and its masks (refused when another author changed one of them unseen)."""
         s = self.session
-        if s.video is None:
+        if s.video is None or not self.may_edit():
             return
         store, vid, seen = s.store, s.video.id, dict(s.versions)
         self.write(

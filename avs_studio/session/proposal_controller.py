@@ -1,19 +1,22 @@
-"""ProposalController: OpenAVS from the window: run proposals as jobs on the inference worker, follow
-their clips as they are stored, keep the current clip's OpenAVS exchange for the prompt panel, and
-re-segment one frame with edited phrases (``jobs.resegment``: the same rule as a proposal run).
+"""ProposalController: proposals from the window: run the project's proposal engine (OpenAVS or a
+student, ``jobs.engine``) as jobs on the inference worker, follow their clips as they are stored, keep the
+current clip's OpenAVS exchange for the prompt panel, and re-segment one frame with edited phrases
+(``jobs.resegment``: the same rule as a proposal run).
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from pathlib import Path
 from typing import Any
 
 from avs_studio.jobs.clips import frame_key
+from avs_studio.jobs.engine import DEFAULT_ENGINE, Engine, EngineError, resolve_engine
 from avs_studio.jobs.resegment import segment_frame, store_frame
 from avs_studio.session.controller import Controller
 from avs_studio.session.display import frame_number
 from avs_studio.session.prompts import clip_for_frame, parse_clip_result
-from avs_studio.session.runners import FrameSource, Priority, Runner, Worker
+from avs_studio.session.runners import FrameSource, JobFn, Priority, Runner, Worker
 from avs_studio.session.state import AnnotationSession
 from avs_studio.store import ClipResultRow, ProposalCounts
 
@@ -66,7 +69,7 @@ class ProposalController(Controller):
     def resegment_frame(self, frame: int, phrases: list[str]) -> None:
         """Run the text segmenter on ``frame`` with ``phrases`` (worker), then replace its proposals."""
         s = self.session
-        if s.project is None or s.video is None:
+        if s.project is None or s.video is None or not self.may_edit():
             return
         project, worker, path, vid = s.project, self.worker, s.video.path, s.video.id
         image = s.image if frame == s.shown else None
@@ -95,46 +98,68 @@ class ProposalController(Controller):
         self.worker.submit(run, Priority.INTERACTIVE, done, failed)
 
     # ------------------------------------------------------------------ proposal jobs
-    def run_current_clip(self) -> int | None:
-        """Propose the keyframes of the clip holding this frame (one job; jobs.propose's frames=)."""
-        s = self.session
-        if s.project is None or s.video is None:
-            return None
-        first, end = s.clip()
-        project, worker, vid = s.project, self.worker, s.video.id
+    def engine(self) -> Engine:
+        """The engine a proposal run uses now: the project's (``jobs.engine.proposal_engine``); a setting
+        that cannot be used falls back to OpenAVS (EngineController reports it)."""
+        project = self.session.project
+        assert project is not None
+        try:
+            return resolve_engine(project)
+        except EngineError:
+            return Engine(DEFAULT_ENGINE, "", "default")
 
-        def job(progress: Callable[..., None], cancel: Any, on_clip: Callable[..., None]) -> int:
-            from avs_studio.jobs.propose import propose
+    def shares_pipeline(self, engine: Engine) -> bool:
+        """OpenAVS with the window's pipeline settings (bare ``openavs``, or ``openavs:P`` where P is
+        their profile): the worker's pipeline runs, its models already loaded, never a second copy."""
+        return engine.kind == DEFAULT_ENGINE and engine.name in ("", profile_name(self.worker.profile))
 
-            report = propose(
-                project, [vid], worker.pipeline(), frames=range(first, end),
-                progress=progress, cancel=cancel, on_clip=on_clip,
-            )  # fmt: skip
-            if report.errors:
-                raise RuntimeError("; ".join(report.errors))
-            return report.keyframes
-
-        fps = s.video.fps or 1.0
-        return worker.start_job(f"OpenAVS on {s.video.name} {first / fps:.0f}–{end / fps:.0f} s", job)
-
-    def run_videos(self, video_ids: list[int]) -> int | None:
-        """Propose masks for whole videos on the inference worker; each clip shows up as it is stored."""
-        if self.session.project is None:
-            return None
+    def _propose_job(self, engine: Engine, video_ids: list[int], frames: Any = None) -> JobFn:
+        """A job proposing with ``engine`` through jobs.propose (see ``shares_pipeline``)."""
         project, worker = self.session.project, self.worker
+        assert project is not None
+        shared = self.shares_pipeline(engine)
 
         def job(progress: Callable[..., None], cancel: Any, on_clip: Callable[..., None]) -> Any:
             from avs_studio.jobs.propose import propose
 
             report = propose(
-                project, video_ids, worker.pipeline(), progress=progress, cancel=cancel, on_clip=on_clip
-            )
+                project, video_ids, worker.pipeline() if shared else None,
+                engine=Engine(DEFAULT_ENGINE) if shared else engine, frames=frames,
+                progress=progress, cancel=cancel, on_clip=on_clip,
+            )  # fmt: skip
             if report.errors:
                 raise RuntimeError("; ".join(report.errors))
             return report
 
-        name = profile_name(worker.profile)
-        return worker.start_job(f"OpenAVS ({name}) on {len(video_ids)} video(s)", job)
+        return job
+
+    def engine_title(self, engine: Engine) -> str:
+        """How a job names its engine: the pipeline settings' profile for OpenAVS run by the worker."""
+        if self.shares_pipeline(engine):
+            name = profile_name(self.worker.profile)
+            return f"OpenAVS ({Path(name).stem if name.endswith('.toml') else name})"
+        return engine.label
+
+    def run_current_clip(self) -> int | None:
+        """Propose the keyframes of the clip holding this frame with the project's engine (one job;
+        jobs.propose's frames=)."""
+        s = self.session
+        if s.project is None or s.video is None:
+            return None
+        first, end = s.clip()
+        engine = self.engine()
+        fps = s.video.fps or 1.0
+        title = f"{self.engine_title(engine)} on {s.video.name} {first / fps:.0f}–{end / fps:.0f} s"
+        return self.worker.start_job(title, self._propose_job(engine, [s.video.id], range(first, end)))
+
+    def run_videos(self, video_ids: list[int]) -> int | None:
+        """Propose masks for whole videos with the project's engine on the inference worker; each clip
+        shows up as it is stored."""
+        if self.session.project is None:
+            return None
+        engine = self.engine()
+        title = f"{self.engine_title(engine)} on {len(video_ids)} video(s)"
+        return self.worker.start_job(title, self._propose_job(engine, list(video_ids)))
 
     def clip_done(self, payload: Any) -> None:
         """A clip's proposals are stored (jobs.propose's on_clip(video_id, frames)): refresh what shows them."""

@@ -19,6 +19,8 @@ class ReviewController(Controller):
         if row is None:
             self.say("The selected object has no mask on this frame")
             return
+        if not self.may_edit():
+            return
         store = s.store
         self.write(
             lambda: store.set_status(row.id, status, expected_version=row.version),
@@ -35,7 +37,7 @@ class ReviewController(Controller):
     def accept_clip(self) -> None:
         """Shift+A: accept every proposed or edited mask of the clip holding this frame."""
         s = self.session
-        if s.project is None or s.video is None:
+        if s.project is None or s.video is None or not self.may_edit():
             return
         project, vid, frame, size, kf = s.project, s.video.id, s.frame, s.clip_keyframes, list(s.keyframes)
         seen = dict(s.versions)  # masks another author changed since the window read them are not accepted

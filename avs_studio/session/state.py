@@ -14,9 +14,11 @@ import numpy as np
 
 from avs_studio.jobs import Project, keyframes
 from avs_studio.jobs.clips import clip_length, clip_of
+from avs_studio.jobs.engine import Engine
 from avs_studio.jobs.propagate import frames_with_masks
 from avs_studio.jobs.review import frame_state, state_of
 from avs_studio.masks import resize_mask
+from avs_studio.session.assignment_guard import AssignmentGuard
 from avs_studio.session.display import Layer, reviewed_text
 from avs_studio.session.events import Event
 from avs_studio.session.media import MediaData
@@ -49,6 +51,7 @@ class SessionEvents:
         self.tool_status: Event[[str]] = Event()  # "brush 8 px", "SAM: computing…"
         self.message: Event[[str, int]] = Event()  # text, milliseconds to show it
         self.error: Event[[str, str]] = Event()  # title, message
+        self.engine_changed: Event[[Engine | None]] = Event()  # the project's proposal engine (re-read)
 
 
 class AnnotationSession:
@@ -71,6 +74,7 @@ class AnnotationSession:
         self.brush_radius = float(brush_radius)
         self.tool: str | None = None  # the active canvas tool's name
         self.write_failed = False  # the last write was refused (the status bar says so)
+        self.edit_guard = AssignmentGuard()  # asks before editing a video assigned to someone else
         self._keyframe_set: set[int] = set()
 
     # ------------------------------------------------------------------ what is open
@@ -92,6 +96,7 @@ class AnnotationSession:
 
     def set_project(self, project: Project | None) -> None:
         self.project = project
+        self.edit_guard.reset()
         self._clear_video()
         self.events.project_changed.emit()
 

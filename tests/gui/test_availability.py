@@ -16,6 +16,8 @@ def test_actions_of_a_missing_extra_are_disabled_with_the_pip_command(qtbot, vid
     try:
         train = next(a for a in window.findChildren(QAction) if a.objectName() == "train_student")
         assert not train.isEnabled() and "pip install 'avs-studio[train]'" in train.toolTip()
+        queue = window.action_table["next_uncertain"]  # ranks with a student: torch too
+        assert not queue.isEnabled() and "pip install 'avs-studio[train]'" in queue.toolTip()
         assert window.action_table["run_clip"].isEnabled() and window.action_table["tool_sam"].isEnabled()
         window.train_menu.popup(window.mapToGlobal(window.rect().center()))
         qtbot.wait(50)

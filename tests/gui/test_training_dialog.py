@@ -173,6 +173,9 @@ def test_pseudo_labels_are_counted_and_used(qtbot, demo_project, screenshot_dir)
     assert pseudo_column["train"] == "2"
     dialog.pseudo_weight.setValue(0.3)
     assert "weight 0.3" in dialog.plan.text()
+    qtbot.waitUntil(lambda: dialog.plan.isVisible())
+    plan = dialog.plan  # the whole plan is readable: its wrapped text fits the room it got
+    assert plan.height() >= plan.heightForWidth(plan.width()) > plan.fontMetrics().lineSpacing() * 2
     path = screenshot_dir / "training_dialog_pseudo.png"
     assert dialog.grab().save(str(path))
 

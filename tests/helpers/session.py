@@ -21,12 +21,14 @@ from avs_studio.media import VideoReader
 from avs_studio.session import (
     AnnotationSession,
     EditController,
+    EngineController,
     HistoryController,
     ImmediateRunner,
     NavigationController,
     ObjectsController,
     PropagationController,
     ProposalController,
+    QueueController,
     ReviewController,
     SegmentStored,
 )
@@ -145,7 +147,14 @@ class Headless:
         self.objects = ObjectsController(s, self.writer)
         self.proposals = ProposalController(s, self.writer, self.worker, self.frames)
         self.propagation = PropagationController(s, self.writer, self.worker)
+        self.engines = EngineController(s, self.writer, ImmediateRunner())
+        self.review_queue = QueueController(s, self.writer, self.worker, self.nav)
         self.worker.on_clip = self._job_output
+        self.engine_changes: list[Any] = []
+        self.questions: list[tuple[str, str]] = []  # what the assignment guard asked (annotator, text)
+        self.answer = True  # the answer it gets
+        s.edit_guard.ask = lambda who, text: self.questions.append((who, text)) or self.answer
+        s.events.engine_changed.connect(self.engine_changes.append)
         self.messages: list[str] = []
         self.errors: list[tuple[str, str]] = []
         self.previews: list[Any] = []

@@ -1,4 +1,6 @@
-"""Project panel: the videos with per-status counts and review progress, filtered by split and status."""
+"""Project panel: the videos with per-status counts, review progress and assignee, filtered by split and
+status, in the order of this person's queue (``jobs.assign.queue_rank``: their unfinished videos, then
+unassigned ones, their finished ones, then those of others)."""
 
 from __future__ import annotations
 
@@ -15,7 +17,7 @@ from PySide6.QtCore import (
     Qt,
     Signal,
 )
-from PySide6.QtGui import QBrush, QColor
+from PySide6.QtGui import QBrush, QColor, QFont
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QComboBox,
@@ -28,13 +30,15 @@ from PySide6.QtWidgets import (
 )
 
 from avs_studio.jobs import Project, keyframes
+from avs_studio.jobs.assign import queue_rank
 from avs_studio.jobs.review import NEEDS_REVIEW, REVIEWED, STATES, keyframe_states, review_progress
 from avs_studio.session.display import STATUS_COLOURS
 from avs_studio.store import VideoRow
 
 COUNT_COLUMNS = {3: "proposed", 4: "edited", 5: "accepted", 6: "rejected"}
 STATUS_FILTERS = ("all", "needs review", "not processed", "done")
-COLUMNS = ("video", "split", "done", "prop.", "edit.", "acc.", "rej.")
+COLUMNS = ("video", "split", "done", "prop.", "edit.", "acc.", "rej.", "assignee")
+ASSIGNEE = 7  # shown second (header.moveSection), kept last so the other indices stay
 COLUMN_TIPS = (
     "video name (path in the tooltip)",
     "dataset split",
@@ -43,6 +47,7 @@ COLUMN_TIPS = (
     "masks edited by a person, not accepted",
     "masks accepted",
     "masks rejected",
+    "the annotator this video is assigned to (`avs-studio assign`); yours come first",
 )
 
 
@@ -52,6 +57,7 @@ class VideoSummary:
     keyframes: list[int]
     states: list[str]  # per keyframe
     counts: dict[str, int]  # per annotation status
+    annotator: str | None = None  # assigned to (None: nobody)
 
     @property
     def progress(self) -> float:
@@ -63,8 +69,12 @@ class VideoSummary:
         if status == "not processed":
             return any(s == "unprocessed" for s in self.states)
         if status == "done":
-            return bool(self.states) and all(s not in NEEDS_REVIEW for s in self.states)
+            return self.done
         return True
+
+    @property
+    def done(self) -> bool:
+        return bool(self.states) and all(s not in NEEDS_REVIEW for s in self.states)
 
 
 class _Mark(NamedTuple):  # what a summary needs of an annotation (not its mask)
@@ -72,9 +82,12 @@ class _Mark(NamedTuple):  # what a summary needs of an annotation (not its mask)
     status: str
 
 
-def summarise(video: VideoRow, kf: list[int], marks: list[_Mark]) -> VideoSummary:
+def summarise(
+    video: VideoRow, kf: list[int], marks: list[_Mark], annotator: str | None = None
+) -> VideoSummary:
     counts = Counter(m.status for m in marks)
-    return VideoSummary(video, kf, keyframe_states(kf, marks), {s: counts.get(s, 0) for s in STATES})
+    states = keyframe_states(kf, marks)
+    return VideoSummary(video, kf, states, {s: counts.get(s, 0) for s in STATES}, annotator)
 
 
 def summarise_project(
@@ -89,7 +102,8 @@ def summarise_project(
     )  # fmt: skip
     for r in rows:
         marks[r.video_id].append(_Mark(r.frame, r.status))
-    return {v.id: summarise(v, keyframes_of(v), marks.get(v.id, [])) for v in videos}
+    owners = {a.video_id: a.annotator for a in store.assignments.rows()}
+    return {v.id: summarise(v, keyframes_of(v), marks.get(v.id, []), owners.get(v.id)) for v in videos}
 
 
 class VideoTableModel(QAbstractTableModel):
@@ -99,6 +113,7 @@ class VideoTableModel(QAbstractTableModel):
         super().__init__(parent)
         self.rows: list[VideoSummary] = []
         self._row_of: dict[int, int] = {}
+        self.me = ""  # the person at the keyboard (the store's author): their videos are marked
 
     def set_rows(self, rows: list[VideoSummary]) -> None:
         self.beginResetModel()
@@ -141,7 +156,7 @@ class VideoTableModel(QAbstractTableModel):
             return None
         s, col = self.rows[index.row()], index.column()
         if role == Qt.ItemDataRole.DisplayRole:
-            return self.text(s, col)
+            return self.text(s, col, self.me)
         if role == Qt.ItemDataRole.UserRole:
             return s.video.id
         if role == Qt.ItemDataRole.ToolTipRole:
@@ -150,21 +165,32 @@ class VideoTableModel(QAbstractTableModel):
             if col == 2:
                 reviewed = sum(st in REVIEWED for st in s.states)
                 return f"{reviewed} of {len(s.keyframes)} keyframes accepted or rejected"
+            if col == ASSIGNEE and s.annotator is not None:
+                mine = s.annotator == self.me
+                return "assigned to you" if mine else f"assigned to {s.annotator}: editing asks first"
+        if role == Qt.ItemDataRole.FontRole and col in (0, ASSIGNEE) and s.annotator == self.me:
+            font = QFont()
+            font.setBold(True)
+            return font
+        if role == Qt.ItemDataRole.ForegroundRole and s.annotator not in (None, self.me):
+            return QBrush(QColor("#8a8a8a"))  # someone else's video
         if role == Qt.ItemDataRole.ForegroundRole and col in COUNT_COLUMNS:
             if s.counts.get(COUNT_COLUMNS[col], 0):
                 return QBrush(QColor(STATUS_COLOURS[COUNT_COLUMNS[col]]))
-        if role == Qt.ItemDataRole.TextAlignmentRole and col >= 2:
+        if role == Qt.ItemDataRole.TextAlignmentRole and 2 <= col < ASSIGNEE:
             return int(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
         return None
 
     @staticmethod
-    def text(s: VideoSummary, col: int) -> str:
+    def text(s: VideoSummary, col: int, me: str = "") -> str:
         if col == 0:
             return s.video.name
         if col == 1:
             return s.video.split or ""
         if col == 2:
             return f"{round(100 * s.progress)}%"
+        if col == ASSIGNEE:
+            return "" if s.annotator is None else s.annotator + (" (you)" if s.annotator == me else "")
         return str(s.counts.get(COUNT_COLUMNS[col], 0))
 
 
@@ -197,6 +223,7 @@ class ProjectPanel(QWidget):
         self.view.setAlternatingRowColors(True)
         self.view.header().setResizeContentsPrecision(100)  # size columns from the first rows only
         self.view.header().setSectionResizeMode(QHeaderView.ResizeMode.Interactive)
+        self.view.header().moveSection(ASSIGNEE, 1)  # who has it, right after the name
         self.summary_label = QLabel()
         filters = QHBoxLayout()
         filters.addWidget(QLabel("split"))
@@ -214,6 +241,7 @@ class ProjectPanel(QWidget):
 
     def set_project(self, project: Project | None) -> None:
         self.project = project
+        self.model.me = project.store.author if project is not None else ""
         self._keyframes = {}
         self.summaries = {}
         self._wanted = None
@@ -269,11 +297,15 @@ class ProjectPanel(QWidget):
     def _fill(self) -> None:
         selected = self._wanted if self._wanted is not None else self.current_video_id()
         split, status = self.split_box.currentText(), self.status_box.currentText()
-        rows = [
-            s
-            for s in self.summaries.values()
-            if (split in ("", "all") or s.video.split == split) and s.matches(status)
-        ]
+        me = self.model.me
+        rows = sorted(
+            (
+                s
+                for s in self.summaries.values()
+                if (split in ("", "all") or s.video.split == split) and s.matches(status)
+            ),
+            key=lambda s: queue_rank(s.annotator, s.done, s.video.id, me),
+        )
         sel = self.view.selectionModel()
         sel.blockSignals(True)
         self.model.set_rows(rows)
@@ -287,7 +319,11 @@ class ProjectPanel(QWidget):
         if rows:
             for c in range(len(COLUMNS)):
                 self.view.resizeColumnToContents(c)
-        self.summary_label.setText(f"{len(rows)} of {len(self.summaries)} videos shown")
+        assigned = any(s.annotator for s in self.summaries.values())
+        self.view.setColumnHidden(ASSIGNEE, not assigned)  # no assignments: no empty column
+        mine = sum(1 for s in self.summaries.values() if s.annotator == me and me and not s.done)
+        queue = f" · my queue: {mine} to do" if assigned else ""
+        self.summary_label.setText(f"{len(rows)} of {len(self.summaries)} videos shown{queue}")
 
     # ------------------------------------------------------------------ selection
     def _on_current(self, current: QModelIndex, _previous: QModelIndex) -> None:
@@ -330,4 +366,4 @@ class ProjectPanel(QWidget):
         return self.model.rowCount()
 
     def row_text(self, row: int, column: int) -> str:
-        return self.model.text(self.model.rows[row], column)
+        return self.model.text(self.model.rows[row], column, self.model.me)

@@ -62,6 +62,7 @@ def test_default_setting_and_resolution(project, tmp_path):
     assert resolve_engine(project, "openavs:offline") == Engine("openavs", "offline", "argument")
     assert resolve_engine(project, config="offline") == Engine("openavs", "", "config")  # --config = OpenAVS
     assert "student:s1" in available_engines(project) and "openavs:offline" in available_engines(project)
+    assert "openavs:tiny-random" not in available_engines(project)  # test-only: not offered
 
     assert set_proposal_engine(project, "openavs:offline").id == "openavs:offline"
     assert resolve_engine(project).name == "offline"

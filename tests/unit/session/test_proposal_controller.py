@@ -12,8 +12,9 @@ def test_run_clip_stores_proposals_and_the_clip_prompt(headless):
     s, store, vid = headless.session, headless.store, headless.session.video.id
     headless.prompts.clear()
     job = headless.proposals.run_current_clip()
-    (title, state, keyframes) = headless.worker.jobs[job - 1]
-    assert state == "done" and keyframes == 5 and title == "OpenAVS on counter 0–5 s"
+    (title, state, report) = headless.worker.jobs[job - 1]
+    assert state == "done" and report.keyframes == 5 and title == "OpenAVS (session-test) on counter 0–5 s"
+    assert report.engine == "openavs:session-test"  # the window's pipeline settings ran
     assert headless.worker.clips == [(vid, headless.worker.clips[0][1])]  # one clip, reported when stored
     frames = {r.frame for r in store.annotations(video_id=vid)}
     assert frames == {0, FPS, 2 * FPS, 3 * FPS, 4 * FPS}  # the clip holding frame 0, not 5 s
