@@ -55,11 +55,23 @@ from PySide6.QtWidgets import QSizePolicy, QWidget
 
 from avs_studio.gui.render import argb_qimage
 from avs_studio.gui.spectrogram_worker import SPEC_MAX_COLUMNS, SpectrogramWorker
+from avs_studio.gui.timeline_marks import (
+    RULER_BACKGROUND,
+    RULER_H,
+    STATUS_COLOURS,
+    STATUS_PRIORITY,
+    STRIP_BACKGROUND,
+    STRIP_H,
+    TEXT_COLOUR,
+    TICK_H,
+    argb,
+    check_status,
+    draw_strip,
+    draw_ticks,
+    paint_legend,
+)
 from avs_studio.media import AudioTrack, EnvelopePyramid, spectrogram_columns
-from avs_studio.session.display import STATUS_COLOURS as STATE_COLOURS
 
-# Review status -> tick colour (session.display's, plus "none" = "unprocessed")
-STATUS_COLOURS: dict[str, str] = {"none": STATE_COLOURS["unprocessed"], **STATE_COLOURS}
 __all__ = [
     "SPEC_MAX_COLUMNS",
     "STATUS_COLOURS",
@@ -72,21 +84,9 @@ __all__ = [
 BACKGROUND = "#1e1f22"
 WAVE_COLOUR = "#7fb2e5"
 AXIS_COLOUR = "#3a3d42"
-TEXT_COLOUR = "#a8adb5"
 PLAYHEAD_COLOUR = "#ffffff"
 HIGHLIGHT_COLOUR = QColor(255, 255, 255, 36)
-RULER_BACKGROUND = "#191a1d"
 TICK_BACKGROUND = "#17181a"
-# which status shows when ticks share a pixel column (zoomed out): the one that most needs a look
-STATUS_PRIORITY = {"accepted": 0, "none": 1, "unprocessed": 1, "edited": 2, "proposed": 3, "rejected": 4}
-
-RULER_H = 16  # time labels at the top
-STRIP_H = 6  # frames with masks, above the ticks
-TICK_H = 12  # keyframe ticks at the bottom
-STRIP_BACKGROUND = "#101113"
-LEGEND = (("none", "not processed"), ("proposed", "proposed"), ("accepted", "accepted"),
-          ("rejected", "rejected"), ("edited", "edited"))  # fmt: skip
-TICK_W = 3
 MIN_SPAN_S = 0.02
 ZOOM_STEP = 0.8  # view span factor per wheel notch
 PAN_STEP = 0.1  # fraction of the span per Shift+wheel notch
@@ -182,7 +182,7 @@ class TimelineWidget(QWidget):
 
     def set_keyframe_status(self, status: dict[int, str]) -> None:
         """Frame index -> review status ("none", "proposed", "accepted", "rejected", "edited")."""
-        _check(status)
+        check_status(status)
         self._status = {int(k): v for k, v in status.items()}
         self._status_version += 1
         self.update()
@@ -192,7 +192,7 @@ class TimelineWidget(QWidget):
 
     def set_frame_status(self, status: dict[int, str]) -> None:
         """Frame index -> review state of the frame's annotations, for every frame that has any."""
-        _check(status)
+        check_status(status)
         n = len(self._times)
         rank = np.full(n, -1, np.int8)
         for f, st in status.items():
@@ -284,7 +284,7 @@ class TimelineWidget(QWidget):
     # ------------------------------------------------------------------ layers
     def _wave_array(self, w: int, h: int) -> np.ndarray:
         """(h, w) uint32 ARGB: one min/max bar per pixel column of the visible window."""
-        img = np.full((h, w), _argb(BACKGROUND), np.uint32)
+        img = np.full((h, w), argb(BACKGROUND), np.uint32)
         if self._pyramid is not None and w > 0 and h > 1:
             mins, maxs = self._pyramid.envelope(self._t0, self._t1, w)
             if w > 1:  # zoomed in past one sample per column: join neighbours into a continuous line
@@ -296,8 +296,8 @@ class TimelineWidget(QWidget):
             bot = np.ceil(mid - np.clip(mins, -1, 1) * mid).astype(np.int32)
             rows = np.arange(h, dtype=np.int32)[:, None]
             inside = (rows >= top[None, :]) & (rows <= bot[None, :])
-            img[int(round(mid))] = _argb(AXIS_COLOUR)
-            np.copyto(img, np.uint32(_argb(WAVE_COLOUR)), where=inside)
+            img[int(round(mid))] = argb(AXIS_COLOUR)
+            np.copyto(img, np.uint32(argb(WAVE_COLOUR)), where=inside)
         return img
 
     def _static_layer(self) -> QImage:
@@ -317,19 +317,19 @@ class TimelineWidget(QWidget):
             return self._layer
         top, bottom = self._bands()
         img = np.empty((h, w), np.uint32)
-        img[:top] = _argb(RULER_BACKGROUND)
-        img[bottom:] = _argb(TICK_BACKGROUND)
-        img[bottom : bottom + STRIP_H] = _argb(STRIP_BACKGROUND)
+        img[:top] = argb(RULER_BACKGROUND)
+        img[bottom:] = argb(TICK_BACKGROUND)
+        img[bottom : bottom + STRIP_H] = argb(STRIP_BACKGROUND)
         if self._spectrogram:
             img[top:bottom] = _array(self._spec_layer(w, bottom - top))
         else:
             img[top:bottom] = self._wave_array(w, bottom - top)
-        self._draw_strip(img, bottom)
-        self._draw_ticks(img, top, bottom)
+        draw_strip(img, self._frame_rank, self._times, self._t0, self._t1, bottom)
+        draw_ticks(img, self._status, self._times, self._t0, self._t1, top, bottom)
         layer = argb_qimage(img)
         p = QPainter(layer)
         self._paint_ruler(p, w)
-        self._paint_legend(p, w)
+        paint_legend(p, w)
         p.end()
         self._layer = layer
         self._layer_key = key if not (self._spectrogram and self._spec_pending) else None
@@ -405,73 +405,6 @@ class TimelineWidget(QWidget):
             p.drawText(x + 3, RULER_H - 4, _time_label(t, step))
             k += 1
 
-    def _draw_ticks(self, img: np.ndarray, top: int, bottom: int) -> None:
-        """Keyframe ticks into the (h, w) ARGB array: a TICK_W bar in the tick band and a faint line across
-        the band. Where ticks share a column (zoomed out) the status most in need of review wins."""
-        if not self._status or not len(self._times):
-            return
-        w = img.shape[1]
-        frames = np.fromiter(self._status, dtype=np.int64, count=len(self._status))
-        frames = frames[(frames >= 0) & (frames < len(self._times))]
-        times = self._times[frames]
-        visible = (times >= self._t0) & (times <= self._t1)
-        frames, times = frames[visible], times[visible]
-        xs = np.round((times - self._t0) / (self._t1 - self._t0) * w).astype(np.int64)
-        rank = np.array([STATUS_PRIORITY[self._status[int(f)]] for f in frames], np.int64)
-        order = np.argsort(rank, kind="stable")  # low priority first, overwritten by higher
-        xs, frames = xs[order], frames[order]
-        band = img[top:bottom]
-        for f_status in dict.fromkeys(self._status[int(f)] for f in frames):
-            sel = np.array([self._status[int(f)] == f_status for f in frames])
-            cols = xs[sel]
-            colour = QColor(STATUS_COLOURS[f_status])
-            faint = _blend(band[:, np.clip(cols, 0, w - 1)], colour, 90)
-            band[:, np.clip(cols, 0, w - 1)] = faint
-            for d in range(-(TICK_W // 2), TICK_W - TICK_W // 2):
-                c = cols + d
-                c = c[(c >= 0) & (c < w)]
-                img[bottom + STRIP_H + 1 :, c] = _argb(colour.name())
-
-    def _draw_strip(self, img: np.ndarray, row: int) -> None:
-        """The mask strip: each pixel column takes the state of the frames it shows (zoomed in: the frame
-        under it; zoomed out: of the frames sharing it, the one most in need of review)."""
-        rank = self._frame_rank
-        w = img.shape[1]
-        if not len(rank) or not (rank >= 0).any() or w <= 0:
-            return
-        span = self._t1 - self._t0
-        centres = self._t0 + (np.arange(w) + 0.5) / w * span
-        under = np.clip(np.searchsorted(self._times, centres, side="right") - 1, 0, len(rank) - 1)
-        cols = rank[under].astype(np.int16)
-        frames = np.flatnonzero(rank >= 0)
-        times = self._times[frames]
-        inside = (times >= self._t0) & (times < self._t1)
-        xs = np.floor((times[inside] - self._t0) / span * w).astype(np.int64)
-        np.maximum.at(cols, np.clip(xs, 0, w - 1), rank[frames[inside]].astype(np.int16))
-        by_rank = {STATUS_PRIORITY[st]: _argb(STATUS_COLOURS[st]) for st in STATUS_COLOURS}
-        strip = img[row + 1 : row + STRIP_H]
-        for r, colour in by_rank.items():
-            strip[:, cols == r] = colour
-
-    def _paint_legend(self, p: QPainter, w: int) -> None:
-        """Colour swatches with their meaning at the right of the ruler (masks and ticks share them)."""
-        font = p.font()
-        font.setPixelSize(10)
-        p.setFont(font)
-        metrics = p.fontMetrics()
-        items = [(STATUS_COLOURS[key], text) for key, text in LEGEND]
-        width = sum(8 + 3 + metrics.horizontalAdvance(text) + 8 for _, text in items) + 4
-        if width > w // 2:  # a narrow timeline keeps its time labels
-            return
-        x = w - width
-        p.fillRect(QRectF(x - 4, 0, width + 4, RULER_H - 1), QColor(RULER_BACKGROUND))
-        for colour, text in items:
-            p.fillRect(QRectF(x, 4, 8, 8), QColor(colour))
-            x += 11
-            p.setPen(QColor(TEXT_COLOUR))
-            p.drawText(x, RULER_H - 4, text)
-            x += metrics.horizontalAdvance(text) + 8
-
     # ------------------------------------------------------------------ mouse
     def mousePressEvent(self, event: QMouseEvent) -> None:
         x = event.position().x()
@@ -524,31 +457,8 @@ class TimelineWidget(QWidget):
         super().resizeEvent(event)
 
 
-def _check(status: dict[int, str]) -> None:
-    unknown = {s for s in status.values() if s not in STATUS_COLOURS}
-    if unknown:
-        raise ValueError(f"unknown review status {sorted(unknown)}; valid: {', '.join(STATUS_COLOURS)}")
-
-
-def _argb(colour: str) -> int:
-    return int(QColor(colour).rgba())
-
-
 def _array(img: QImage) -> np.ndarray:
     """(h, w) uint32 copy of an RGB32 / ARGB32 QImage."""
     img = img.convertToFormat(QImage.Format.Format_RGB32)
     a = np.frombuffer(img.constBits(), np.uint32).reshape(img.height(), img.bytesPerLine() // 4)
     return a[:, : img.width()].copy()
-
-
-def _blend(argb: np.ndarray, colour: QColor, alpha: int) -> np.ndarray:
-    """``colour`` at ``alpha``/255 over opaque ARGB pixels."""
-    out = np.empty_like(argb)
-    a = alpha / 255.0
-    result = np.full(argb.shape, 0xFF000000, np.uint32)
-    for shift, value in ((16, colour.red()), (8, colour.green()), (0, colour.blue())):
-        ch = (argb >> np.uint32(shift)) & np.uint32(0xFF)
-        mixed = np.round(ch * (1 - a) + value * a).astype(np.uint32)
-        result = result | (mixed << np.uint32(shift))
-    out[...] = result
-    return out

@@ -26,15 +26,15 @@ BACKBONES = (AUTO_BACKBONE, "tiny", "resnet18", "mobilenetv3_small_100", "effici
 
 def _spin(low: int, high: int, step: int, value: int, tip: str) -> QSpinBox:
     spin = QSpinBox()
-    spin.setRange(low, high)
-    spin.setSingleStep(step)
-    spin.setValue(value)
-    spin.setToolTip(tip)
-    return spin
+    return _setup(spin, low, high, step, value, tip)
 
 
 def _real_spin(low: float, high: float, step: float, value: float, tip: str) -> QDoubleSpinBox:
     spin = QDoubleSpinBox()
+    return _setup(spin, low, high, step, value, tip)
+
+
+def _setup(spin: Any, low: Any, high: Any, step: Any, value: Any, tip: str) -> Any:
     spin.setRange(low, high)
     spin.setSingleStep(step)
     spin.setValue(value)
