@@ -49,7 +49,7 @@ class Canvas(QGraphicsView):
         self._space_panned = False
         self._fitted_shape: tuple[int, int] | None = None
         self.user_zoomed = False  # until the user zooms, the frame re-fits when the view is resized
-        self.placeholder = ""  # drawn when there is no frame (e.g. "the video file is missing")
+        self.notice = ""  # drawn when there is no frame (e.g. "the video file is missing")
 
     # ------------------------------------------------------------------ content
     def set_frame(self, index: int, image: np.ndarray) -> None:
@@ -62,19 +62,19 @@ class Canvas(QGraphicsView):
             self._fitted_shape = shape
             self.zoom_fit()
 
-    def set_placeholder(self, text: str) -> None:
+    def set_notice(self, text: str) -> None:
         """Say ``text`` in the middle of the empty canvas (shown while no frame is)."""
-        self.placeholder = text
+        self.notice = text
         self.viewport().update()
 
     def drawForeground(self, painter: QPainter, rect: QRectF | QRect) -> None:
-        if self.image is None and self.placeholder:
+        if self.image is None and self.notice:
             painter.save()
             painter.resetTransform()
             painter.setPen(QColor("#e0e0e0"))
             box = self.viewport().rect().adjusted(24, 24, -24, -24)
             flags = Qt.AlignmentFlag.AlignCenter | Qt.TextFlag.TextWordWrap
-            painter.drawText(box, int(flags), self.placeholder)
+            painter.drawText(box, int(flags), self.notice)
             painter.restore()
 
     def clear(self) -> None:

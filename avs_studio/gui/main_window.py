@@ -294,7 +294,7 @@ class MainWindow(QMainWindow):
             f"is not mounted). Its masks are safe in the project. Use File ▸ Locate video… to show where "
             f"it is now; its content is checked, so only the same video is accepted."
         )
-        self.canvas.set_placeholder(text)
+        self.canvas.set_notice(text)
         buttons = (
             []
             if self.session.read_only

@@ -69,7 +69,7 @@ class SessionView(QObject):
         video = self.session.video
         self.playback.stop()
         self.canvas.clear()
-        self.canvas.set_placeholder("")
+        self.canvas.set_notice("")
         if video is None:
             return
         self.project_panel.select_video(video.id)

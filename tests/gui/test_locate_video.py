@@ -28,11 +28,12 @@ def test_a_missing_video_is_said_and_located(qtbot, tmp_path, video_project, vid
     text = w.problems.text()
     assert "The file of video “counter” is not at" in text and "File ▸ Locate video…" in text
     assert "Traceback" not in text and w.canvas.displayed_image() is None
-    assert "Locate video…" in w.canvas.placeholder
+    assert "Locate video…" in w.canvas.notice
     canvas = w.canvas.grab().toImage()
     light = [canvas.pixelColor(x, y).lightness() for x in range(0, canvas.width(), 3)
              for y in range(0, canvas.height(), 3)]  # fmt: skip
     assert max(light) > 150  # the message is drawn on the dark canvas, not a blank
+    qtbot.waitUntil(lambda: w.project_panel.model.rowCount() == 1, timeout=10000)  # still listed
     shot(w, "video_missing.png")
     # a wrong file: refused, saying why, nothing changed
     wrong = make_video(tmp_path / "other.mp4", frames=60, fps=10, size=(160, 120), crf=30)
