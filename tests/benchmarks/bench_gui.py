@@ -182,6 +182,83 @@ def _case_many_videos(project_dir: str, videos: int) -> dict:
     return {"total": total, "gui": gui_busy, "shown": shown}
 
 
+def _case_sam_click(project_dir: str, clicks: int) -> dict:
+    """SAM clicks on a tiny random SAM (CPU): the longest GUI-thread gap and click-to-stored latency."""
+    os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+    from PySide6.QtCore import QElapsedTimer, QSettings, Qt, QTimer
+    from PySide6.QtTest import QTest
+    from PySide6.QtWidgets import QApplication
+
+    from avs_studio.gui.main_window import MainWindow
+    from avs_studio.jobs import add_videos, init_project
+    from avs_studio.openavs import POINT_SEGMENTERS, tiny
+    from tests.helpers.media_factory import make_video
+
+    app = QApplication.instance() or QApplication([])
+    root = Path(project_dir)
+    video = make_video(root / "media" / "counter.mp4", frames=60, fps=10, size=(160, 120), gop=10)
+    project = init_project(root / "project")
+    add_videos(project, [video])
+    store = project.store
+    vid = store.videos()[0].id
+    store.add_object(vid, "square")
+    settings = QSettings(str(root / "gui.ini"), QSettings.Format.IniFormat)
+    window = MainWindow(project, settings=settings, ask=False)
+    window.show()
+    window.worker.set_point_segmenter(
+        POINT_SEGMENTERS.create("sam", path=str(tiny.build("sam", root)), device="cpu")
+    )
+    window.session.reload()
+
+    def wait(cond, timeout: float = 60.0) -> None:
+        end = time.monotonic() + timeout
+        while not cond():
+            if time.monotonic() > end:
+                raise TimeoutError("the worker did not answer in time")
+            app.processEvents()
+            time.sleep(0.001)
+
+    wait(lambda: window.canvas.image is not None)
+    QTest.keyClick(window.canvas, Qt.Key.Key_S)
+    wait(window.worker.idle)
+    clock, gaps, last = QElapsedTimer(), [], [0]
+    clock.start()
+
+    def tick() -> None:
+        gaps.append(clock.elapsed() - last[0])
+        last[0] = clock.elapsed()
+
+    timer = QTimer()
+    timer.setInterval(5)
+    timer.timeout.connect(tick)
+
+    def stored_version() -> int:
+        rows = store.annotations(video_id=vid, frame=0)
+        return rows[0].version if rows else 0
+
+    latencies = []
+    for i in range(clicks):
+        before = stored_version()
+        pos = window.canvas.view_point(40 + (i * 7) % 80, 30 + (i * 11) % 60)
+        timer.start()
+        last[0] = clock.elapsed()
+        s = time.perf_counter()
+        QTest.mouseClick(
+            window.canvas.viewport(), Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier, pos
+        )
+        wait(lambda b=before: window.worker.idle() and window.writer.idle() and stored_version() > b)
+        latencies.append(time.perf_counter() - s)
+        timer.stop()
+    window.close()
+    project.close()
+    lat = np.array(latencies) * 1000
+    return {
+        "gap": float(max(gaps)),
+        "p50": float(np.percentile(lat, 50)),
+        "p95": float(np.percentile(lat, 95)),
+    }
+
+
 def main(quick: bool = False) -> list[dict]:
     emit = Figures("gui")
 
@@ -210,6 +287,10 @@ def main(quick: bool = False) -> list[dict]:
         assert m["shown"] == n
         emit(f"project panel, {n} videos: counts shown", m["total"], "s", "-")
         emit(f"project panel, {n} videos: longest GUI block", m["gui"] * 1000, "ms", "-")
+        c = run_in_subprocess(_case_sam_click, str(Path(tmp) / "sam"), 5 if quick else 30)
+        emit("SAM click (tiny random SAM, CPU) to mask stored p50", c["p50"], "ms", "-")
+        emit("SAM click (tiny random SAM, CPU) to mask stored p95", c["p95"], "ms", "-")
+        emit("SAM click: longest GUI-thread gap", c["gap"], "ms", "< 50")
     return emit.rows
 
 

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import threading
 import time
 
 import numpy as np
 import pytest
-from PySide6.QtCore import QElapsedTimer, Qt, QTimer
+from PySide6.QtCore import Qt
 from PySide6.QtTest import QTest
 
 from avs_studio.jobs.clips import frame_key
@@ -33,33 +34,19 @@ def tiny_sam_path(tmp_path_factory):
     return tiny.build("sam", tmp_path_factory.mktemp("tiny-sam"))
 
 
-def _max_gap_while(qtbot, window, condition, timeout_s: float = 120.0) -> float:
-    """Longest gap (ms) between ticks of a 5 ms GUI-thread timer until ``condition()``."""
-    gaps: list[float] = []
-    clock = QElapsedTimer()
-    clock.start()
-    last = [clock.elapsed()]
-
-    def tick() -> None:
-        now = clock.elapsed()
-        gaps.append(now - last[0])
-        last[0] = now
-
-    timer = QTimer()
-    timer.setInterval(5)
-    timer.timeout.connect(tick)
-    timer.start()
-    deadline = time.monotonic() + timeout_s
-    while not condition():
-        assert time.monotonic() < deadline, "the worker did not answer in time"
-        qtbot.wait(5)
-    timer.stop()
-    return max(gaps) if gaps else 0.0
-
-
-def test_tiny_sam_click_keeps_gui_responsive(qtbot, video_project, gui_settings, tiny_sam_path):
+def test_tiny_sam_click_runs_off_the_gui_thread(qtbot, video_project, gui_settings, tiny_sam_path):
+    """The model never runs on the GUI thread (the GUI gap itself is a figure of bench_gui)."""
     w = open_window(qtbot, video_project, gui_settings)
     seg = POINT_SEGMENTERS.create("sam", path=str(tiny_sam_path), device="cpu")
+    threads: set[int] = set()
+    for name in ("embed", "predict"):
+        real = getattr(seg, name)
+
+        def traced(*a, _real=real, **k):
+            threads.add(threading.get_ident())
+            return _real(*a, **k)
+
+        setattr(seg, name, traced)
     w.worker.set_point_segmenter(seg)
     store, vid = w.project.store, w.video.id
     oid = store.add_object(vid, "square")
@@ -68,9 +55,10 @@ def test_tiny_sam_click_keeps_gui_responsive(qtbot, video_project, gui_settings,
     assert w.canvas.tool is w.tools["sam"]
     qtbot.waitUntil(w.worker.idle, timeout=60000)  # embeddings of this and the next keyframes
     click(w, 60, 70)
-    gap = _max_gap_while(
-        qtbot, w, lambda: w.worker.idle() and w.writer.idle() and store.annotations(video_id=vid)
+    qtbot.waitUntil(
+        lambda: w.worker.idle() and w.writer.idle() and bool(store.annotations(video_id=vid)), timeout=60000
     )
+    assert threads and threading.main_thread().ident not in threads
     rows = store.annotations(video_id=vid, frame=0)
     assert [(r.object_id, r.status, r.source) for r in rows] == [(oid, "edited", "manual")]
     mask = rows[0].mask()
@@ -79,8 +67,6 @@ def test_tiny_sam_click_keeps_gui_responsive(qtbot, video_project, gui_settings,
     pts = np.asarray(w.tools["sam"].points, np.float32)
     expected = seg.predict(frame_key(vid, 0), w.canvas.image, pts, np.ones(1, np.int32))
     assert np.array_equal(mask, expected)
-    print(f"longest GUI gap during the SAM click: {gap:.1f} ms")
-    assert gap < 150  # a loose bound that survives a loaded CI machine; the 50 ms click goal is a GPU figure
     close_window(qtbot, w)
 
 
