@@ -1,4 +1,5 @@
-"""Arguments several commands share: ``--device`` (one parser for auto | cpu | cuda | cuda:N) and ``--json``."""
+"""Arguments several commands share: ``--device`` (one parser for auto | cpu | cuda | cuda:N), ``--json``
+and ``--executor`` with its options."""
 
 from __future__ import annotations
 
@@ -20,7 +21,9 @@ def device(text: str) -> str:
     """argparse type of ``--device``: auto, cpu, cuda or cuda:N (N a GPU index), case-insensitive."""
     value = text.strip().lower()
     if not re.match(DEVICE_PATTERN, value):
-        raise argparse.ArgumentTypeError(f"invalid device {text!r}: use auto, cpu, cuda or cuda:N (e.g. cuda:1)")
+        raise argparse.ArgumentTypeError(
+            f"invalid device {text!r}: use auto, cpu, cuda or cuda:N (e.g. cuda:1)"
+        )
     return value
 
 
@@ -69,3 +72,51 @@ def print_json(data: Any) -> None:
     if dataclasses.is_dataclass(data) and not isinstance(data, type):
         data = dataclasses.asdict(data)
     print(json.dumps(data, indent=2, default=str, ensure_ascii=False))
+
+
+def add_executor_arguments(p: argparse.ArgumentParser, resume: bool = True) -> None:
+    """--executor and its options (propose, propagate): see avs_studio.jobs.executor. ``resume``: add
+    --resume (a job that always resumes, like propagate, has none)."""
+    g = p.add_argument_group("where clips run (docs/scale-out.md)")
+    g.add_argument(
+        "--executor",
+        default="local",
+        choices=["local", "ray"],
+        help="this process (default) or a Ray cluster",
+    )
+    g.add_argument(
+        "--address", metavar="auto|ray://HOST:PORT", help="Ray cluster to use (default: start Ray here)"
+    )
+    g.add_argument("--workers", type=int, metavar="N", help="Ray workers (default: what the cluster holds)")
+    g.add_argument(
+        "--gpus-per-worker", type=float, metavar="G", help="GPUs per Ray worker (default: 1 if it has GPUs)"
+    )
+    g.add_argument("--retries", type=int, default=2, metavar="N", help="tries more of a failing clip (2)")
+    if resume:
+        g.add_argument(
+            "--resume", action="store_true", help="skip clips already stored with the same configuration"
+        )
+
+
+def executor_options(args: argparse.Namespace) -> Any:
+    """ExecutorOptions of the parsed --executor arguments."""
+    from avs_studio.jobs.executor import ExecutorOptions
+
+    if args.executor == "local" and (args.address or args.workers or args.gpus_per_worker is not None):
+        from avs_studio.jobs.executor import ExecutorError
+
+        raise ExecutorError("--address, --workers and --gpus-per-worker need --executor ray")
+    return ExecutorOptions(
+        kind=args.executor, address=args.address, workers=args.workers,
+        gpus_per_worker=args.gpus_per_worker, retries=args.retries,
+    )  # fmt: skip
+
+
+def print_execution(run: dict[str, Any], unit: str = "clips") -> None:
+    """One line on how an executor run went (workers, rate, retries), when it ran."""
+    if run.get("seconds"):
+        print(
+            f"{run['executor']}: {run.get('workers', 0)} worker(s), {run['clips_per_s']:.2f} {unit}/s, "
+            f"{run.get('retried', 0)} retried, {run.get('requeued', 0)} re-queued from lost workers, "
+            f"{run.get('failed', 0)} failed"
+        )

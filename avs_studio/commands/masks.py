@@ -8,7 +8,15 @@ import sys
 import threading
 
 from avs_studio import extras
-from avs_studio.commands.common import PROJECT_HELP, add_device, add_json, print_json
+from avs_studio.commands.common import (
+    PROJECT_HELP,
+    add_device,
+    add_executor_arguments,
+    add_json,
+    executor_options,
+    print_execution,
+    print_json,
+)
 from avs_studio.progress import Bar
 
 
@@ -18,7 +26,8 @@ def register(sub) -> None:
         help="carry reviewed (accepted/edited) masks to the frames between and around them, as proposals",
         description="Every object's reviewed masks are carried forward and backward to the frames around "
         "them and stored as proposals (source 'propagation'); reviewed frames and other proposals are never "
-        "overwritten. Ctrl-C stops after the current frame; run again to resume.",
+        "overwritten. Segments (the frames between two reviewed frames) are the unit of work, stored as each "
+        "finishes; Ctrl-C stops after the segments being computed; run again to resume.",
     )
     p.add_argument("project_dir", help=PROJECT_HELP)
     p.add_argument("--video", type=int, action="append", metavar="ID", help="only this video (repeatable)")
@@ -35,6 +44,7 @@ def register(sub) -> None:
     )
     p.add_argument("--force", action="store_true", help="recompute segments whose anchors did not change")
     p.add_argument("--json", action="store_true", help="print the report as JSON")
+    add_executor_arguments(p, resume=False)
     p.set_defaults(func=cmd_propagate)
 
     p = sub.add_parser(
@@ -66,13 +76,17 @@ def cmd_propagate(args) -> int:
         if not 0 < args.max_seconds <= 3600:
             raise PropagationConfigError(f"--max-seconds must be in (0, 3600], got {args.max_seconds}")
         cfg.max_seconds = args.max_seconds
+    options = executor_options(args)
     cancel = threading.Event()
     previous = {s: signal.signal(s, lambda *_: cancel.set()) for s in (signal.SIGINT, signal.SIGTERM)}
     try:
-        with open_project(args.project_dir, args.database_url) as project, Bar("propagating", "frame") as bar:
+        with (
+            open_project(args.project_dir, args.database_url) as project,
+            Bar("propagating", "segment") as bar,
+        ):
             report = propagate(
                 project, args.video, config=cfg, device=args.device, objects=args.object, force=args.force,
-                progress=bar, cancel=cancel,
+                progress=bar, cancel=cancel, executor=options,
             )  # fmt: skip
     finally:
         for s, handler in previous.items():
@@ -81,6 +95,7 @@ def cmd_propagate(args) -> int:
         print(json.dumps(report.as_dict(), indent=2, default=str))
     else:
         print(report.summary())
+        print_execution(report.execution, "segments")
         for w in report.warnings:
             print(f"warning: {w}", file=sys.stderr)
     for e in report.errors:

@@ -7,7 +7,14 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from avs_studio.commands.common import PROJECT_HELP, add_device, add_json
+from avs_studio.commands.common import (
+    PROJECT_HELP,
+    add_device,
+    add_executor_arguments,
+    add_json,
+    executor_options,
+    print_execution,
+)
 from avs_studio.progress import Bar
 
 
@@ -50,38 +57,6 @@ def register(sub) -> None:
     p.set_defaults(func=cmd_translate)
 
 
-def add_executor_arguments(p) -> None:
-    """--executor and its options (propose; any clip-level job): see avs_studio.jobs.executor."""
-    g = p.add_argument_group("where clips run (docs/scale-out.md)")
-    g.add_argument(
-        "--executor", default="local", choices=["local", "ray"], help="this process (default) or a Ray cluster"
-    )
-    g.add_argument(
-        "--address", metavar="auto|ray://HOST:PORT", help="Ray cluster to use (default: start Ray here)"
-    )
-    g.add_argument("--workers", type=int, metavar="N", help="Ray workers (default: what the cluster holds)")
-    g.add_argument(
-        "--gpus-per-worker", type=float, metavar="G", help="GPUs per Ray worker (default: 1 if it has GPUs)"
-    )
-    g.add_argument("--retries", type=int, default=2, metavar="N", help="tries more of a failing clip (2)")
-    g.add_argument(
-        "--resume", action="store_true", help="skip clips already stored with the same configuration"
-    )
-
-
-def executor_options(args):
-    from avs_studio.jobs.executor import ExecutorOptions
-
-    if args.executor == "local" and (args.address or args.workers or args.gpus_per_worker is not None):
-        from avs_studio.jobs.executor import ExecutorError
-
-        raise ExecutorError("--address, --workers and --gpus-per-worker need --executor ray")
-    return ExecutorOptions(
-        kind=args.executor, address=args.address, workers=args.workers,
-        gpus_per_worker=args.gpus_per_worker, retries=args.retries,
-    )  # fmt: skip
-
-
 def cmd_propose(args) -> int:
     from avs_studio import extras
     from avs_studio.jobs import open_project
@@ -118,7 +93,9 @@ def cmd_propose(args) -> int:
                     resume=args.resume,
                 )
         except KeyboardInterrupt:
-            print("the clips stored so far are kept; add --resume to the same command to go on", file=sys.stderr)
+            print(
+                "the clips stored so far are kept; add --resume to the same command to go on", file=sys.stderr
+            )
             raise
     data = report.as_dict() if hasattr(report, "as_dict") else dict(vars(report))
     if args.json:
@@ -133,12 +110,7 @@ def cmd_propose(args) -> int:
         run = data.get("execution") or {}
         if run.get("already_stored"):
             print(f"{run['already_stored']} clips were already stored with this configuration (--resume)")
-        if run.get("seconds"):
-            print(
-                f"{run['executor']}: {run.get('workers', 0)} worker(s), {run['clips_per_s']:.2f} clips/s, "
-                f"{run.get('retried', 0)} retried, {run.get('requeued', 0)} re-queued from lost workers, "
-                f"{run.get('failed', 0)} failed"
-            )
+        print_execution(run)
         for w in data.get("warnings", []):
             print(f"warning: {w}", file=sys.stderr)
     for e in data.get("errors", []):
@@ -155,7 +127,9 @@ def _input_problem(p, where: str) -> str:
     frame = f"frame {int(parts[1]) + 1}" if len(parts) > 1 and str(parts[1]).isdigit() else ""
     if p.kind == "unknown":
         keys = ", ".join(map(repr, p.keys))
-        return f"{where}: {frame + ': ' if frame else ''}unknown key(s) {keys}; valid keys: {', '.join(p.valid)}"
+        return (
+            f"{where}: {frame + ': ' if frame else ''}unknown key(s) {keys}; valid keys: {', '.join(p.valid)}"
+        )
     found = "" if p.kind == "missing" else f", got {json.dumps(p.value, ensure_ascii=False)[:60]}"
     if frame and len(parts) == 2:
         return f"{where}: {frame} {p.text}{found}"

@@ -24,12 +24,13 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from avs_studio.gui import menus
+from avs_studio.gui import file_jobs, menus
 from avs_studio.gui.actions import ActionTable
 from avs_studio.gui.availability import grey_out_unavailable
 from avs_studio.gui.canvas import Canvas
 from avs_studio.gui.engine_view import EngineIndicator, EngineMenu
 from avs_studio.gui.frames import FrameLoader
+from avs_studio.gui.jobs_view import JobsView
 from avs_studio.gui.panels import JobsPanel, ObjectPanel, ProjectPanel, PromptPanel
 from avs_studio.gui.pipeline_menu import PipelineMenu
 from avs_studio.gui.playback import PlaybackController
@@ -41,7 +42,7 @@ from avs_studio.gui.tools import TOOLS
 from avs_studio.gui.training_dialog import install_train_menu
 from avs_studio.gui.transport import Transport
 from avs_studio.gui.worker import InferenceWorker, JobRunner, Priority, TaskRunner
-from avs_studio.jobs import Project, add_videos, init_project, is_project, open_project
+from avs_studio.jobs import Project, init_project, is_project, open_project
 from avs_studio.session import (
     AnnotationSession,
     Controller,
@@ -54,7 +55,6 @@ from avs_studio.session import (
     ProposalController,
     QueueController,
     ReviewController,
-    SegmentStored,
 )
 from avs_studio.store import VideoRow
 
@@ -215,16 +215,11 @@ class MainWindow(QMainWindow):
         self.object_panel.flags_changed.connect(self.objects.set_flags)
         self.prompt_panel.phrases_edited.connect(self.proposals.resegment_frame)
         self.writer.busy_changed.connect(self.view.stored_state)
-        for runner in (self.worker, self.io):
-            runner.job_started.connect(self.jobs_panel.add_job)
-            runner.job_progress.connect(self.jobs_panel.update_job)
-            runner.job_finished.connect(self._job_finished)
-        self.worker.job_clip.connect(lambda _job, payload: self._job_output(payload))
+        self.jobs = JobsView(self)
         self.worker.models_changed.connect(self.status.set_device_models)
         self.worker.model_missing.connect(self.pipeline_menu.offer_download)
-        self.jobs_panel.cancel_requested.connect(self._cancel_job)
         e.error.connect(self.show_error)
-        e.video_missing.connect(self._video_missing)
+        e.video_missing.connect(lambda video: file_jobs.video_missing(self, video))
         e.frame_shown.connect(self.frame_shown.emit)
         e.media_loaded.connect(lambda _media: self.media_loaded.emit(s.video.id if s.video else -1))
 
@@ -268,40 +263,6 @@ class MainWindow(QMainWindow):
         self.set_project(project)
         return True
 
-    def add_video_files(self, paths: list[str], split: str | None = None) -> int:
-        """Probe and add files on the io thread (a job with progress); the panel refreshes at the end."""
-        project = self.session.project
-        assert project is not None
-
-        def job(progress: Any, cancel: Any, _on_clip: Any) -> Any:
-            return add_videos(project, paths, split=split, progress=progress)
-
-        return self.io.start_job(f"Add {len(paths)} video(s)", job, on_done=self._videos_added)
-
-    def _videos_added(self, report: Any) -> None:
-        self.project_panel.refresh()
-        if report is not None and report.skipped:
-            self.show_error(
-                "Some files were not added", "\n".join(f"{p}: {why}" for p, why in report.skipped)
-            )
-        if self.session.video is None and report is not None and report.added:
-            self.nav.open_video(report.added[0][1])
-
-    def _video_missing(self, video: VideoRow) -> None:
-        """The opened video's file is gone: say so on the canvas and offer File ▸ Locate video…."""
-        text = (
-            f"The file of video “{video.name}” is not at {video.path} (moved, renamed or on a drive that "
-            f"is not mounted). Its masks are safe in the project. Use File ▸ Locate video… to show where "
-            f"it is now; its content is checked, so only the same video is accepted."
-        )
-        self.canvas.set_notice(text)
-        buttons = (
-            []
-            if self.session.read_only
-            else [("Locate video…", lambda: menus.locate_video_dialog(self, video.id))]
-        )
-        self.show_error("Video file missing", text, buttons)
-
     # ------------------------------------------------------------------ tools, jobs, status
     def set_tool(self, name: str | None) -> None:
         """Turn a canvas tool on (None: turn the active one off), as its key does."""
@@ -323,25 +284,6 @@ class MainWindow(QMainWindow):
     def _space_tapped(self) -> None:
         if "Space" in [k.toString() for k in self.action_table.keys("play")]:
             self.action_table["play"].trigger()
-
-    def _job_finished(self, job_id: int, state: str, message: str) -> None:
-        self.jobs_panel.finish_job(job_id, state, message)
-        if state == "failed":
-            self.show_error("A job failed", message)
-        self.project_panel.refresh()  # a job may have changed any video's counts
-        self.proposals.job_finished()
-        self.review_queue.job_finished(job_id, state)
-
-    def _job_output(self, payload: object) -> None:
-        """What a running job stored: a propagated segment, or a clip of proposals."""
-        if isinstance(payload, SegmentStored):
-            self.propagation.segment_stored(payload)
-        else:
-            self.proposals.clip_done(payload)
-
-    def _cancel_job(self, job_id: int) -> None:
-        self.worker.cancel_job(job_id)
-        self.io.cancel_job(job_id)
 
     def show_error(
         self, title: str, message: str, buttons: Sequence[Button] = (), covers: Sequence[str] = ()

@@ -14,7 +14,7 @@ from PySide6.QtWidgets import QAbstractItemView, QFileDialog, QMenu, QMessageBox
 
 from avs_studio import __version__
 from avs_studio.gui.export_dialog import export_dialog
-from avs_studio.gui.file_jobs import import_dataset_dialog
+from avs_studio.gui.file_jobs import add_videos_dialog, import_dataset_dialog, locate_video_dialog
 from avs_studio.gui.quality_panel import QualityDialog
 from avs_studio.gui.shortcuts import ShortcutEditor, ShortcutListDialog
 from avs_studio.gui.tools import TOOLS
@@ -29,7 +29,6 @@ EDITING_ACTIONS = (
     "run_clip", "run_videos",
 )  # fmt: skip
 MENUS = ("File", "Edit", "Navigate", "Review", "Tools", "Annotate", "View", "Help")
-VIDEO_FILTER = "Videos (*.mp4 *.mkv *.mov *.avi *.webm *.m4v);;All files (*)"
 
 
 def build_menus(w: MainWindow) -> tuple[dict[str, QMenu], QActionGroup]:
@@ -154,35 +153,6 @@ def open_project_dialog(w: MainWindow) -> None:
     folder = QFileDialog.getExistingDirectory(w, "Open project folder")
     if folder:
         w.open_path(folder)
-
-
-def add_videos_dialog(w: MainWindow) -> None:
-    if w.project is None:
-        return
-    paths, _ = QFileDialog.getOpenFileNames(w, "Add videos", "", VIDEO_FILTER)
-    if paths:
-        w.add_video_files(paths)
-
-
-def locate_video_dialog(w: MainWindow, video_id: int | None = None) -> None:
-    """File ▸ Locate video…: choose where a moved video is now (the shown one, else the first missing)."""
-    from avs_studio.jobs.project import missing_videos
-
-    if w.project is None:
-        return
-    if video_id is None:
-        missing = [v.id for v in missing_videos(w.project)]
-        shown = w.session.video
-        if shown is not None and (shown.id in missing or not missing):
-            video_id = shown.id
-        elif missing:
-            video_id = missing[0]
-        else:
-            return
-    video = w.project.store.video(video_id)
-    path, _ = QFileDialog.getOpenFileName(w, f"Locate {video.name}", "", VIDEO_FILTER)
-    if path:
-        w.nav.relink(video.id, path)
 
 
 def show_shortcuts(w: MainWindow) -> ShortcutListDialog:

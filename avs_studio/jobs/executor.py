@@ -35,10 +35,12 @@ class ExecutorError(Exception):
 
 @dataclass(frozen=True)
 class ClipTask:
-    """One clip of one video: the unit of work. ``video`` travels to the worker (path, size, audio)."""
+    """One clip of one video: the unit of work. ``video`` travels to the worker (path, size, audio);
+    ``payload``: what else the work needs for this clip (e.g. a propagation segment's anchor masks)."""
 
     video: VideoRow
     frames: tuple[int, ...]
+    payload: Any = field(default=None, compare=False)
 
     @property
     def key(self) -> tuple[int, int]:
@@ -113,6 +115,15 @@ class RunStats:
         """Clips per second once the first worker was ready (start-up left out)."""
         busy = self.seconds - (self.startup or 0.0)
         return self.stored / busy if busy > 0 else 0.0
+
+    def as_dict(self) -> dict[str, Any]:
+        """The figures a report shows (JSON-ready)."""
+        return {
+            "workers": self.workers, "retried": self.retried, "requeued": self.requeued,
+            "lost_workers": self.lost_workers, "failed": len(self.failed),
+            "clips_per_s": round(self.clips_per_s, 3), "seconds": round(self.seconds, 3),
+            "startup_s": round(self.startup or 0.0, 3), "steady_clips_per_s": round(self.steady_clips_per_s, 3),
+        }  # fmt: skip
 
     def ready(self, started: float) -> None:
         """A worker is ready: count it (and the start-up time, for the first)."""

@@ -27,6 +27,7 @@ from typing import Any
 
 import numpy as np
 
+from avs_studio.jobs.executor import ExecutorOptions
 from avs_studio.jobs.project import Project
 from avs_studio.media import MediaError, VideoReader
 from avs_studio.openavs.propagation import (
@@ -74,6 +75,7 @@ class PropagateReport:
     warnings: list[str] = field(default_factory=list)
     errors: list[str] = field(default_factory=list)
     timings: dict[str, float] = field(default_factory=dict)
+    execution: dict[str, Any] = field(default_factory=dict)  # executor runs: workers, clips/s, retries
 
     def as_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -90,7 +92,7 @@ class PropagateReport:
 
 
 @dataclass
-class _VideoState:
+class VideoState:
     """What the store holds for one video, read once before propagating it."""
 
     anchors: dict[int, list[tuple[int, int]]] = field(default_factory=dict)  # frame -> [(id, version)]
@@ -98,8 +100,8 @@ class _VideoState:
     own: dict[int, dict[int | None, int | None]] = field(default_factory=dict)  # frame -> {object: run}
 
 
-def _read_state(project: Project, video_id: int) -> _VideoState:
-    st = _VideoState()
+def _read_state(project: Project, video_id: int) -> VideoState:
+    st = VideoState()
     for a in project.store.iter_annotations(video_id=video_id):
         if a.status in REVIEWED:
             st.anchors.setdefault(a.frame, []).append((a.id, a.version))
@@ -112,7 +114,7 @@ def _read_state(project: Project, video_id: int) -> _VideoState:
     return st
 
 
-def _anchor_masks(project: Project, video_id: int, frame: int | None, objects: list[int]
+def anchor_masks(project: Project, video_id: int, frame: int | None, objects: list[int]
                   ) -> dict[int, np.ndarray]:  # fmt: skip
     """Per object: its reviewed mask, an empty mask (absent) or nothing (unknown) on an anchor frame."""
     if frame is None:
@@ -132,9 +134,11 @@ def _anchor_masks(project: Project, video_id: int, frame: int | None, objects: l
     return out
 
 
-def _fingerprint(config: dict[str, Any], seg: Segment, st: _VideoState, objects: list[int]) -> str:
+def segment_fingerprint(config: dict[str, Any], seg: Segment, st: VideoState, objects: list[int]) -> str:
+    """What makes a stored segment current: its anchors (ids and versions) and the run's settings (the
+    device and executor left out: where a segment is computed does not change what is computed)."""
     data = {
-        "config": config,
+        "config": {k: v for k, v in config.items() if k != "device"},
         "objects": objects,
         "segment": [seg.left, seg.right, seg.first, seg.last],
         "left": st.anchors.get(seg.left, []) if seg.left is not None else None,
@@ -143,7 +147,7 @@ def _fingerprint(config: dict[str, Any], seg: Segment, st: _VideoState, objects:
     return hashlib.sha256(json.dumps(data, sort_keys=True, default=str).encode()).hexdigest()[:32]
 
 
-def _stored(project: Project, video_id: int) -> dict[str, tuple[int, list[int], bool]]:
+def stored_segments(project: Project, video_id: int) -> dict[str, tuple[int, list[int], bool]]:
     """fingerprint -> (run id, frames written, final part seen) of earlier propagation results."""
     out: dict[str, tuple[int, list[int], bool]] = {}
     for c in project.store.clip_results(video_id):
@@ -158,7 +162,7 @@ def _stored(project: Project, video_id: int) -> dict[str, tuple[int, list[int], 
     return out
 
 
-def _unchanged(fp: str, stored: dict[str, tuple[int, list[int], bool]], st: _VideoState) -> bool:
+def unchanged(fp: str, stored: dict[str, tuple[int, list[int], bool]], st: VideoState) -> bool:
     if fp not in stored:
         return False
     run, frames, final = stored[fp]
@@ -193,6 +197,7 @@ def propagate(
     progress: Progress | None = None,
     cancel: Any = None,
     on_segment: OnSegment | None = None,
+    executor: ExecutorOptions | str | None = None,
 ) -> PropagateReport:
     """Carry the reviewed masks of ``video_ids`` (None: every video) to the frames around them.
 
@@ -202,7 +207,9 @@ def propagate(
     overlap it. ``propagator``: an engine already built (the GUI's, models loaded). ``progress(done,
     total, message)`` counts frames; ``cancel.is_set()`` stops between frames (the segment being computed
     is dropped; the segments stored stay and a later run resumes after them). ``on_segment(video_id,
-    frames)`` after each stored write.
+    frames)`` after each stored write. ``executor`` (ExecutorOptions, "local" or "ray"): segments are
+    the unit of work of that executor (``avs_studio.jobs.propagate_batch``; progress counts segments and
+    cancelling stops between them); None: this thread, with the rules above.
     """
     cfg = config if isinstance(config, PropagationConfig) else load_propagation_config(config, engine=engine)
     if engine is not None and isinstance(config, PropagationConfig):
@@ -212,12 +219,18 @@ def propagate(
     plans = [p for p in (_plan(project, v, cfg, objects, span) for v in videos) if p is not None]
     if objects is not None and not plans:
         raise PropagateError(f"no object with id {', '.join(map(str, objects))} in the chosen videos")
+    run_config = {**cfg.to_dict(), "device": dev, "objects": sorted(objects) if objects is not None else None}
+    if executor is not None:
+        from avs_studio.jobs.propagate_batch import propagate_batch
+
+        return propagate_batch(
+            project, plans, cfg, run_config, force, span, executor, progress, cancel, on_segment
+        )
     started = time.perf_counter()
     prop = propagator or create_engine(cfg.engine, device=dev, **cfg.engine_params())
     report = PropagateReport(engine=ENGINE_PREFIX + prop.name)
     described = prop.describe()
-    run_config = {**cfg.to_dict(), "engine": prop.name, "device": dev,
-                  "objects": sorted(objects) if objects is not None else None}  # fmt: skip
+    run_config["engine"] = prop.name
     report.run_id = project.store.start_pipeline_run(report.engine, {**run_config, "span": span}, described)
     status = "failed"
     try:
@@ -230,8 +243,8 @@ def propagate(
                 break
             report.videos += 1
             done = _propagate_video(
-                project, plan, prop, report, {"engine": described, **run_config}, force, span is None, done,
-                total, progress, cancel, on_segment,
+                project, plan, prop, report, run_config, force, span is None, done, total, progress, cancel,
+                on_segment,
             )  # fmt: skip
         report.cancelled = cancel is not None and cancel.is_set()
         status = "cancelled" if report.cancelled else "done"
@@ -242,9 +255,9 @@ def propagate(
 
 
 @dataclass
-class _Plan:
+class Plan:
     video: VideoRow
-    state: _VideoState
+    state: VideoState
     objects: list[int]
     segments: list[Segment]
     reach: int
@@ -252,7 +265,7 @@ class _Plan:
 
 
 def _plan(project: Project, video: VideoRow, cfg: PropagationConfig, objects: Sequence[int] | None,
-          span: tuple[int, int] | None) -> _Plan | None:  # fmt: skip
+          span: tuple[int, int] | None) -> Plan | None:  # fmt: skip
     ids = [o.id for o in project.store.objects(video.id)]
     if objects is not None:
         unknown = [o for o in objects if o not in ids]
@@ -265,7 +278,7 @@ def _plan(project: Project, video: VideoRow, cfg: PropagationConfig, objects: Se
     if span is not None:
         lo, hi = span
         segments = [s for s in segments if s.last >= lo and s.first <= hi]
-    return _Plan(video, state, ids, segments, reach, sum(s.last - s.first + 1 for s in segments))
+    return Plan(video, state, ids, segments, reach, sum(s.last - s.first + 1 for s in segments))
 
 
 def _remove(project: Project, video_id: int, frames: list[int], report: PropagateReport) -> None:
@@ -273,9 +286,22 @@ def _remove(project: Project, video_id: int, frames: list[int], report: Propagat
         report.removed += project.store.delete_proposals(video_id, frames, source=SOURCE)
 
 
+def begin_video(project: Project, plan: Plan, report: PropagateReport, whole: bool) -> bool:
+    """Before a video's segments: earlier proposals no segment reaches now are removed (``whole``: all
+    objects over the whole video); False when it has no segment (a warning when it has no anchor)."""
+    if whole:
+        covered = {f for s in plan.segments for f in range(s.first, s.last + 1)}
+        _remove(project, plan.video.id, sorted(f for f in plan.state.own if f not in covered), report)
+    if not plan.segments and not plan.state.anchors:
+        report.warnings.append(
+            f"video {plan.video.id} ({plan.video.name}): no reviewed frame to propagate from"
+        )
+    return bool(plan.segments)
+
+
 def _propagate_video(
     project: Project,
-    plan: _Plan,
+    plan: Plan,
     prop: Propagator,
     report: PropagateReport,
     config: dict[str, Any],
@@ -289,33 +315,28 @@ def _propagate_video(
 ) -> int:
     video, st = plan.video, plan.state
     label = f"video {video.id} ({video.name})"
-    if whole_video and config.get("objects") is None:  # proposals no segment reaches now: removed
-        covered = {f for s in plan.segments for f in range(s.first, s.last + 1)}
-        _remove(project, video.id, sorted(f for f in st.own if f not in covered), report)
-    if not plan.segments:
-        if not st.anchors:
-            report.warnings.append(f"{label}: no reviewed frame to propagate from")
+    if not begin_video(project, plan, report, whole_video and config.get("objects") is None):
         return done
     try:
         reader = VideoReader(video.path, cache_size=2, prefetch=0)
     except MediaError as exc:
         report.errors.append(f"{label}: {exc}")
         return done + plan.frames
-    stored = {} if force else _stored(project, video.id)
+    stored = {} if force else stored_segments(project, video.id)
     with reader:
         frames = VideoFrames(reader)
         shape = (reader.info.height, reader.info.width)
         for seg in plan.segments:
             if cancel is not None and cancel.is_set():
                 break
-            fp = _fingerprint(config, seg, st, plan.objects)
+            fp = segment_fingerprint(config, seg, st, plan.objects)
             n = seg.last - seg.first + 1
-            if _unchanged(fp, stored, st):
+            if unchanged(fp, stored, st):
                 report.unchanged += 1
             else:
                 t0 = time.perf_counter()
-                left = _anchor_masks(project, video.id, seg.left, plan.objects)
-                right = _anchor_masks(project, video.id, seg.right, plan.objects)
+                left = anchor_masks(project, video.id, seg.left, plan.objects)
+                right = anchor_masks(project, video.id, seg.right, plan.objects)
                 try:
                     results = run_segment(prop, frames, seg, left, right, plan.reach, cancel)
                 except Cancelled:
@@ -323,7 +344,7 @@ def _propagate_video(
                 except (MediaError, IndexError) as exc:
                     report.errors.append(f"{label}: frames {seg.first}-{seg.last}: {exc}")
                     break
-                _store_segment(project, video.id, seg, results, shape, st, plan.objects, fp,
+                store_segment(project, video.id, seg, results, shape, st, plan.objects, fp,
                                report, whole_objects=config.get("objects") is None, on_segment=on_segment)  # fmt: skip
                 report.segments += 1
                 report.timings["segments"] = report.timings.get("segments", 0.0) + time.perf_counter() - t0
@@ -334,13 +355,13 @@ def _propagate_video(
     return done
 
 
-def _store_segment(
+def store_segment(
     project: Project,
     video_id: int,
     seg: Segment,
     results: list[FrameResult],
     shape: tuple[int, int],
-    st: _VideoState,
+    st: VideoState,
     objects: list[int],
     fp: str,
     report: PropagateReport,

@@ -357,12 +357,7 @@ def propose_batch(
         writer.finish()
         report.timings["total"] = time.perf_counter() - started
         if stats is not None:
-            report.execution.update(
-                workers=stats.workers, retried=stats.retried, requeued=stats.requeued,
-                lost_workers=stats.lost_workers, failed=len(stats.failed),
-                clips_per_s=round(stats.clips_per_s, 3), seconds=round(stats.seconds, 3),
-                startup_s=round(stats.startup or 0.0, 3), steady_clips_per_s=round(stats.steady_clips_per_s, 3),
-            )  # fmt: skip
+            report.execution.update(stats.as_dict())
         if todo and (writer.run_id is not None or status != "done"):
             run_id = writer.start({})
             project.store.finish_pipeline_run(

@@ -16,7 +16,7 @@ from avs_studio.session.media import MediaData, load_media
 from avs_studio.session.navigation_controller import NavigationController, speed_step
 from avs_studio.session.objects_controller import ObjectsController
 from avs_studio.session.prompts import ClipPrompt, FramePrompt
-from avs_studio.session.propagation_controller import PropagationController, SegmentStored
+from avs_studio.session.propagation_controller import PropagationController, SegmentStored, route_job_output
 from avs_studio.session.proposal_controller import ProposalController
 from avs_studio.session.queue_controller import QueueController
 from avs_studio.session.review_controller import ReviewController
@@ -50,5 +50,6 @@ __all__ = [
     "SessionEvents",
     "Worker",
     "load_media",
+    "route_job_output",
     "speed_step",
 ]

@@ -27,19 +27,7 @@ from tests.unit.openavs.fake_llm import FakeLLM
 
 ray = pytest.importorskip("ray", reason="the [cluster] extra (ray) is not installed")
 ROOT = Path(__file__).resolve().parents[2]
-pytestmark = pytest.mark.timeout(300)
-
-
-@pytest.fixture(scope="module", autouse=True)
-def cluster():
-    """One local Ray cluster for the module; its workers import this checkout."""
-    path = os.pathsep.join([str(ROOT), os.environ.get("PYTHONPATH", "")]).rstrip(os.pathsep)
-    ray.init(
-        num_cpus=2, include_dashboard=False, logging_level="WARNING",
-        runtime_env={"env_vars": {"PYTHONPATH": path}},
-    )  # fmt: skip
-    yield ray.get_runtime_context().gcs_address
-    ray.shutdown()
+pytestmark = [pytest.mark.timeout(300), pytest.mark.usefixtures("ray_cluster")]
 
 
 @pytest.fixture(scope="module")
@@ -140,7 +128,7 @@ def test_a_clip_that_always_fails_is_reported_and_the_others_stored(tmp_path, me
         assert sorted(c.frames for c in project.store.clip_results(2)) == [[0, 10], [20, 30]]  # any order
 
 
-def test_resume_after_the_driver_is_killed_stores_every_clip_once(tmp_path, media, cluster):
+def test_resume_after_the_driver_is_killed_stores_every_clip_once(tmp_path, media, ray_cluster):
     cfg = tmp_path / "c.toml"
     with new_project(tmp_path / "p", media) as project, new_project(tmp_path / "ref", media) as ref:
         project_dir = project.dir
@@ -149,7 +137,7 @@ def test_resume_after_the_driver_is_killed_stores_every_clip_once(tmp_path, medi
             propose(ref, config=str(cfg))
             env = {**os.environ, "PYTHONPATH": str(ROOT)}
             cmd = [sys.executable, "-m", "avs_studio", "propose", str(project_dir), "--config", str(cfg),
-                   "--executor", "ray", "--address", cluster, "--workers", "2"]  # fmt: skip
+                   "--executor", "ray", "--address", ray_cluster, "--workers", "2"]  # fmt: skip
             driver = subprocess.Popen(cmd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
             try:
                 deadline = time.monotonic() + 120

@@ -10,6 +10,7 @@ from PySide6.QtCore import Qt
 from PySide6.QtTest import QTest
 
 from avs_studio.app import resolve_project
+from avs_studio.gui import file_jobs
 from avs_studio.jobs import is_project
 from tests.gui.conftest import close_window, open_window
 
@@ -109,7 +110,7 @@ def test_add_videos_job_refreshes_panel(qtbot, main_window, tmp_path):
     w = main_window
     good = make_video(tmp_path / "second.mp4", frames=20, fps=10, size=(96, 64))
     bad = make_corrupt_file(tmp_path / "broken.mp4")
-    job = w.add_video_files([str(good), str(bad)])
+    job = file_jobs.start_add_videos(w, [str(good), str(bad)])
     qtbot.waitUntil(lambda: w.jobs_panel.states.get(job) == "done", timeout=30000)
     qtbot.waitUntil(lambda: w.project_panel.row_count() == 2, timeout=5000)
     assert "broken.mp4" in w.last_error

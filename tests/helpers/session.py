@@ -30,7 +30,7 @@ from avs_studio.session import (
     ProposalController,
     QueueController,
     ReviewController,
-    SegmentStored,
+    route_job_output,
 )
 
 
@@ -149,7 +149,7 @@ class Headless:
         self.propagation = PropagationController(s, self.writer, self.worker)
         self.engines = EngineController(s, self.writer, ImmediateRunner())
         self.review_queue = QueueController(s, self.writer, self.worker, self.nav)
-        self.worker.on_clip = self._job_output
+        self.worker.on_clip = lambda payload: route_job_output(payload, self.propagation, self.proposals)
         self.engine_changes: list[Any] = []
         self.questions: list[tuple[str, str]] = []  # what the assignment guard asked (annotator, text)
         self.answer = True  # the answer it gets
@@ -169,12 +169,6 @@ class Headless:
             s.set_project(project)
             self.nav.open_last_video()
             self.deliver()
-
-    def _job_output(self, payload: Any) -> None:  # as MainWindow._job_output
-        if isinstance(payload, SegmentStored):
-            self.propagation.segment_stored(payload)
-        else:
-            self.proposals.clip_done(payload)
 
     def deliver(self) -> None:
         self.frames.deliver(self.nav)

@@ -3,6 +3,7 @@
 import pytest
 
 from avs_studio.jobs import init_project
+from tests.unit.io.conftest import imported  # noqa: F401
 from tests.unit.store.conftest import open_store, store_url  # noqa: F401
 
 
