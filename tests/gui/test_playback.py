@@ -130,10 +130,14 @@ def test_silent_video_needs_no_device_and_no_notice(qtbot):
     pb.set_media(times(), None)
     notices: list[str] = []
     pb.notice.connect(notices.append)
+    t0 = time.perf_counter()
     pb.play(0)
     qtbot.wait(300)
+    t1 = time.perf_counter()
     pb.pause()
-    assert notices == [] and 4 <= pb.frame() <= 12
+    t2 = time.perf_counter()
+    # paused on the frame the clock showed (bounds from the time measured: a stalled machine waits longer)
+    assert notices == [] and (t1 - t0) * FPS - 2 <= pb.frame() <= (t2 - t0) * FPS + 2
 
 
 def test_loop_wraps_inside_the_range(qtbot, controller):
@@ -141,12 +145,15 @@ def test_loop_wraps_inside_the_range(qtbot, controller):
     assert controller.loop_range() == pytest.approx((0.2, 0.4))
     seen = record(controller)
     controller.play(0)  # outside the loop: starts at its first frame
-    qtbot.wait(650)
+
+    def wraps() -> int:
+        frames = [f for _, f in seen]
+        return sum(1 for a, b in zip(frames, frames[1:]) if b < a)
+
+    qtbot.waitUntil(lambda: wraps() >= 2, timeout=5000)  # about 0.5 s: a 0.2 s loop played twice over
     controller.pause()
     frames = [f for _, f in seen]
     assert set(frames) <= set(range(5, 10)) and {5, 9} <= set(frames)
-    wraps = sum(1 for a, b in zip(frames, frames[1:]) if b < a)
-    assert wraps >= 2, frames  # 0.65 s over a 0.2 s loop
 
 
 def test_play_span_plays_once_and_returns(qtbot, controller):
@@ -158,7 +165,7 @@ def test_play_span_plays_once_and_returns(qtbot, controller):
     assert frames[0] == 50 and max(frames) == 59 and frames[-1] == 50
     assert not controller.is_playing()
     dt = seen[-1][0] - seen[0][0]
-    assert 0.3 <= dt <= 1.5, dt  # the span lasts 0.4 s (upper bound loose for a busy CI machine)
+    assert dt >= 0.3, dt  # the span lasts 0.4 s: played in real time, not skipped through
 
 
 def test_play_to_the_end_stops_on_the_last_frame(qtbot, controller):
