@@ -40,7 +40,7 @@ PURPOSE = {
 }
 
 # GUI features and the extra each needs (gui/availability.py maps them to actions)
-FEATURES = {"proposals": "models", "sam": "models", "training": "train"}
+FEATURES = {"proposals": "models", "sam": "models", "video_models": "models", "training": "train"}
 
 
 def pip_command(extra: str) -> str:

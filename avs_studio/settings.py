@@ -39,6 +39,7 @@ log = logging.getLogger(__name__)
 
 PIPELINE = "pipeline"
 PROPOSAL_ENGINE = "proposal_engine"
+PROPAGATION_ENGINE = "propagation_engine"
 LABEL2IDX = "avss.label2idx"
 LAST_VIDEO = "gui.last_video"
 FRAME = "gui.frame.{}"  # + video id: the frame the window last showed in that video
@@ -159,10 +160,22 @@ class ProjectSettings(BaseModel):
     proposal_engine: str = Field(
         "openavs", pattern=ENGINE_PATTERN, description="openavs, openavs:PROFILE or student:NAME"
     )
+    propagation_engine: str = Field(
+        "flow", description="what the window's Propagate and propagate without --engine run: flow, sam2, sam3"
+    )
     avss_label2idx: dict[str, int] = Field(
         default_factory=dict, alias=LABEL2IDX, description="AVSS class name -> palette index"
     )
     gui_last_video: int | None = Field(None, alias=LAST_VIDEO, description="the video the window showed last")
+
+    @field_validator("propagation_engine")
+    @classmethod
+    def _propagation_engine(cls, name: str) -> str:
+        from avs_studio.openavs.propagation import engine_names
+
+        if name not in engine_names():
+            raise ValueError(f"Propagation engine {name!r} is not known ({', '.join(engine_names())}).")
+        return name
 
 
 FramePosition = TypeAdapter(int, config=ConfigDict(strict=True))  # gui.frame.<video id>: a frame index

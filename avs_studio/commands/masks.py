@@ -33,7 +33,7 @@ def register(sub) -> None:
     p.add_argument("--video", type=int, action="append", metavar="ID", help="only this video (repeatable)")
     p.add_argument("--object", type=int, action="append", metavar="ID", help="only this object (repeatable)")
     p.add_argument(
-        "--engine", metavar="flow|sam2|sam3", help="propagation engine (default: the config's, flow)"
+        "--engine", metavar="flow|sam2|sam3", help="propagation engine (default: the project's, set in the window's Annotate menu; flow)"
     )
     p.add_argument(
         "--config", metavar="FILE", help="TOML: engine, max_seconds, device, [flow] / [sam2] / [sam3]"
@@ -65,29 +65,31 @@ def register(sub) -> None:
 
 
 def cmd_propagate(args) -> int:
+    from avs_studio import settings
     from avs_studio.jobs import open_project
     from avs_studio.jobs.propagate import propagate
     from avs_studio.openavs.propagation import PropagationConfigError, load_propagation_config
 
-    cfg = load_propagation_config(args.config, engine=args.engine)
-    if cfg.engine in ("sam2", "sam3"):  # the model stack is an optional extra: name it before any work
-        extras.require("models", f"avs-studio propagate --engine {cfg.engine}")
-    if args.max_seconds is not None:
-        if not 0 < args.max_seconds <= 3600:
-            raise PropagationConfigError(f"--max-seconds must be in (0, 3600], got {args.max_seconds}")
-        cfg.max_seconds = args.max_seconds
+    if args.max_seconds is not None and not 0 < args.max_seconds <= 3600:
+        raise PropagationConfigError(f"--max-seconds must be in (0, 3600], got {args.max_seconds}")
     options = executor_options(args)
     cancel = threading.Event()
     previous = {s: signal.signal(s, lambda *_: cancel.set()) for s in (signal.SIGINT, signal.SIGTERM)}
     try:
-        with (
-            open_project(args.project_dir, args.database_url) as project,
-            Bar("propagating", "segment") as bar,
-        ):
-            report = propagate(
-                project, args.video, config=cfg, device=args.device, objects=args.object, force=args.force,
-                progress=bar, cancel=cancel, executor=options,
-            )  # fmt: skip
+        with open_project(args.project_dir, args.database_url) as project:
+            engine = args.engine
+            if engine is None and args.config is None:  # the project's choice (the window's, default flow)
+                engine = settings.get(project.store, settings.PROPAGATION_ENGINE)
+            cfg = load_propagation_config(args.config, engine=engine)
+            if cfg.engine in ("sam2", "sam3"):  # the model stack is an optional extra: name it before any work
+                extras.require("models", f"avs-studio propagate --engine {cfg.engine}")
+            if args.max_seconds is not None:
+                cfg.max_seconds = args.max_seconds
+            with Bar("propagating", "segment") as bar:
+                report = propagate(
+                    project, args.video, config=cfg, device=args.device, objects=args.object,
+                    force=args.force, progress=bar, cancel=cancel, executor=options,
+                )  # fmt: skip
     finally:
         for s, handler in previous.items():
             signal.signal(s, handler)

@@ -13,6 +13,7 @@ from avs_studio import extras
 FEATURE_ACTIONS = {
     "proposals": ("run_clip", "run_videos", "rerun_prompt"),
     "sam": ("tool_sam",),
+    "video_models": ("propagation_engine_sam2", "propagation_engine_sam3"),
     "training": ("train_student", "next_uncertain"),  # the review queue runs the student
 }
 

@@ -1,6 +1,7 @@
 """Which engine proposes, in the window: a status-bar label ("proposes: student s1") and the Annotate ▸
 Proposal engine submenu (the project's engines, the current one checked). Both follow
-``EngineController`` (session/engine_controller.py) through ``events.engine_changed``."""
+``EngineController`` (session/engine_controller.py) through ``events.engine_changed``. And which engine
+propagates: the Annotate ▸ Propagation engine submenu (``PropagationController``)."""
 
 from __future__ import annotations
 
@@ -8,7 +9,7 @@ from PySide6.QtGui import QAction, QActionGroup
 from PySide6.QtWidgets import QLabel, QMenu, QWidget
 
 from avs_studio.jobs.engine import Engine, parse_engine
-from avs_studio.session import EngineController
+from avs_studio.session import EngineController, PropagationController
 
 PREFIX = "proposes: "
 
@@ -76,3 +77,42 @@ class EngineMenu(QMenu):
     def entries(self) -> list[tuple[str, bool]]:
         """(engine id, checked) of each entry (tests, scripts)."""
         return [(str(a.data()), a.isChecked()) for a in self.actions() if a.data()]
+
+
+# engine -> its menu entry (openavs.propagation has the engines; what each is, in words, is said here)
+PROPAGATION_ENGINES = {
+    "flow": "Optical flow (CPU, no weights)",
+    "sam2": "SAM 2.1 video (models extra, weights)",
+    "sam3": "SAM 3 tracker (models extra, weights)",
+}
+
+
+class PropagationEngineMenu(QMenu):
+    """Annotate ▸ Propagation engine: what Ctrl+P / Ctrl+Shift+P run in this project (a project setting,
+    also the CLI's default). The entries are made once (availability.py greys out the ones whose extra
+    is missing, by object name); the current one is checked each time the menu opens."""
+
+    def __init__(self, propagation: PropagationController, parent: QWidget | None = None) -> None:
+        super().__init__("Propagation en&gine", parent)
+        self.setObjectName("propagation_engine_menu")
+        self.setToolTipsVisible(True)
+        self.propagation = propagation
+        self.group = QActionGroup(self)
+        for name, text in PROPAGATION_ENGINES.items():
+            action = QAction(text, self)
+            action.setObjectName(f"propagation_engine_{name}")
+            action.setCheckable(True)
+            action.setData(name)
+            action.triggered.connect(lambda _c=False, n=name: self.propagation.set_engine(n))
+            self.group.addAction(action)
+            self.addAction(action)
+        self.aboutToShow.connect(self.refresh)
+
+    def refresh(self) -> None:
+        current = self.propagation.engine_name()
+        for action in self.group.actions():
+            action.setChecked(action.data() == current)
+
+    def entries(self) -> list[tuple[str, bool, bool]]:
+        """(engine, checked, enabled) of each entry (tests, scripts)."""
+        return [(str(a.data()), a.isChecked(), a.isEnabled()) for a in self.group.actions()]

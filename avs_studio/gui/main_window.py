@@ -28,7 +28,7 @@ from avs_studio.gui import file_jobs, menus
 from avs_studio.gui.actions import ActionTable
 from avs_studio.gui.availability import grey_out_unavailable
 from avs_studio.gui.canvas import Canvas
-from avs_studio.gui.engine_view import EngineIndicator, EngineMenu
+from avs_studio.gui.engine_view import EngineIndicator, EngineMenu, PropagationEngineMenu
 from avs_studio.gui.frames import FrameLoader
 from avs_studio.gui.jobs_view import JobsView
 from avs_studio.gui.panels import JobsPanel, ObjectPanel, ProjectPanel, PromptPanel
@@ -148,6 +148,7 @@ class MainWindow(QMainWindow):
         self.action_table = ActionTable(self, self.settings)
         self.tools = {name: cls(self.edit) for name, cls in TOOLS.items()}
         self.engine_menu = EngineMenu(self.engines, self)
+        self.propagation_engine_menu = PropagationEngineMenu(self.propagation, self)
         self.quality_dialog: Any = None  # Review ▸ Proposal quality… (made when first opened)
         self.menus, self.tool_group = menus.build_menus(self)
         install_train_menu(self)

@@ -57,6 +57,7 @@ def build_menus(w: MainWindow) -> tuple[dict[str, QMenu], QActionGroup]:
         menus["File"].insertAction(a["quit"], action)
     w.pipeline_menu.build(menus["Annotate"])
     menus["Annotate"].insertMenu(a["run_clip"], w.engine_menu)
+    menus["Annotate"].insertMenu(a["propagate_object"], w.propagation_engine_menu)
     menus["View"].addSeparator()
     menus["View"].addAction(w.jobs_dock.toggleViewAction())
     a["show_jobs"].setVisible(False)  # the dock's own toggle action takes its place

@@ -27,6 +27,7 @@ from typing import Any
 
 import numpy as np
 
+from avs_studio import settings
 from avs_studio.jobs.executor import ExecutorOptions
 from avs_studio.jobs.project import Project
 from avs_studio.media import MediaError, VideoReader
@@ -43,6 +44,7 @@ from avs_studio.openavs.propagation import (
     plan_segments,
     run_segment,
 )
+from avs_studio.settings import PROPAGATION_ENGINE
 from avs_studio.store import FrameMasks, VideoRow
 
 SOURCE = "propagation"
@@ -202,7 +204,7 @@ def propagate(
     """Carry the reviewed masks of ``video_ids`` (None: every video) to the frames around them.
 
     ``engine`` ("flow" | "sam2" | "sam3") overrides the config's; ``config``: a PropagationConfig or a
-    TOML file (None: defaults). ``objects``: only these object ids (their masks are replaced, the other
+    TOML file (None: defaults; with no engine either, the project's ``propagation_engine``). ``objects``: only these object ids (their masks are replaced, the other
     objects' proposals on the same frames kept). ``span``: (first, last) frame: only the segments that
     overlap it. ``propagator``: an engine already built (the GUI's, models loaded). ``progress(done,
     total, message)`` counts frames; ``cancel.is_set()`` stops between frames (the segment being computed
@@ -211,6 +213,8 @@ def propagate(
     the unit of work of that executor (``avs_studio.jobs.propagate_batch``; progress counts segments and
     cancelling stops between them); None: this thread, with the rules above.
     """
+    if engine is None and config is None:
+        engine = settings.get(project.store, PROPAGATION_ENGINE)  # the project's choice (default flow)
     cfg = config if isinstance(config, PropagationConfig) else load_propagation_config(config, engine=engine)
     if engine is not None and isinstance(config, PropagationConfig):
         cfg = PropagationConfig(engine, cfg.params, cfg.max_seconds, cfg.device, cfg.source)

@@ -11,6 +11,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from avs_studio import settings
 from avs_studio.session.controller import Controller
 from avs_studio.session.runners import Runner, Worker
 from avs_studio.session.state import AnnotationSession
@@ -63,6 +64,25 @@ class PropagationController(Controller):
 
         self.say(f"propagating {what} through {s.video.name}…", 3000)
         return self.worker.start_job(f"Propagate {what} in {s.video.name}", job, on_done=self._done)
+
+    def engine_name(self) -> str:
+        """The engine Propagate runs: the one this controller was made with, else the project's setting."""
+        project = self.session.project
+        if self.engine is not None or project is None:
+            return self.engine or settings.ProjectSettings.model_fields["propagation_engine"].default
+        return str(settings.get(project.store, settings.PROPAGATION_ENGINE))
+
+    def set_engine(self, name: str) -> None:
+        """Make ``name`` (flow, sam2, sam3) the project's propagation engine (the CLI's default too)."""
+        project = self.session.project
+        if project is None:
+            return
+        self.engine = None  # from now on the project's setting decides
+        self.write(
+            lambda: settings.put(project.store, settings.PROPAGATION_ENGINE, name),
+            lambda chosen: self.say(f"Propagate now runs {chosen} (Ctrl+P, Ctrl+Shift+P)", 5000),
+            "propagation engine",
+        )
 
     def propagate_selected(self) -> int | None:
         return self.propagate(selected_only=True)

@@ -27,6 +27,21 @@ def test_actions_of_a_missing_extra_are_disabled_with_the_pip_command(qtbot, vid
         close_window(qtbot, window)
 
 
+def test_video_model_engines_need_the_models_extra(qtbot, video_project, gui_settings, monkeypatch):
+    monkeypatch.setitem(sys.modules, "segment_anything", None)  # as without the [models] extra
+    window = open_window(qtbot, video_project, gui_settings)
+    try:
+        menu = window.propagation_engine_menu
+        menu.aboutToShow.emit()
+        assert menu.entries() == [("flow", True, True), ("sam2", False, False), ("sam3", False, False)]
+        sam2 = menu.actions()[1]
+        assert "pip install 'avs-studio[models]'" in sam2.toolTip()
+        assert not window.action_table["run_clip"].isEnabled()  # proposals need the same extra
+        assert window.action_table["propagate_all"].isEnabled()  # flow needs none
+    finally:
+        close_window(qtbot, window)
+
+
 def test_download_models_offline_lists_every_missing_model_and_offers_no_download(
     qtbot, video_project, gui_settings, monkeypatch
 ):

@@ -165,3 +165,31 @@ def test_cancel_in_the_jobs_dock_stops_propagation(qtbot, scene_window):
         gate.set()
     assert finished.args[:2] == [job, "cancelled"]
     assert w.project.store.annotations(video_id=vid, source="propagation") == []
+
+
+def test_the_propagation_engine_menu_sets_what_propagate_runs(qtbot, scene_window, screenshot_dir):
+    from avs_studio import extras
+    from avs_studio.settings import PROPAGATION_ENGINE
+
+    w, *_ = scene_window
+    menu, annotate = w.propagation_engine_menu, w.menus["Annotate"]
+    assert menu.menuAction() in annotate.actions()  # Annotate ▸ Propagation engine, beside Propagate
+    menu.aboutToShow.emit()
+    video_ok = extras.available("models")
+    assert menu.entries() == [("flow", True, True), ("sam2", False, video_ok), ("sam3", False, video_ok)]
+    store = w.project.store
+    menu.actions()[2].trigger()  # sam3
+    qtbot.waitUntil(lambda: store.get_setting(PROPAGATION_ENGINE) == "sam3", timeout=5000)
+    menu.aboutToShow.emit()
+    assert [e for e, checked, _ in menu.entries() if checked] == ["sam3"]
+    assert "Propagate now runs sam3" in w.status.currentMessage()
+    menu.actions()[0].trigger()
+    qtbot.waitUntil(lambda: store.get_setting(PROPAGATION_ENGINE) == "flow", timeout=5000)
+    # the menu as a user sees it
+    annotate.popup(w.mapToGlobal(w.rect().center()))
+    menu.popup(annotate.geometry().topRight())
+    qtbot.wait(100)
+    menu.grab().save(str(screenshot_dir / "propagation_engine_menu.png"))
+    annotate.grab().save(str(screenshot_dir / "annotate_menu.png"))
+    menu.hide()
+    annotate.hide()

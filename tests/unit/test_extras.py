@@ -60,7 +60,7 @@ def test_cli_prints_the_extra_instead_of_a_traceback(no_torch, tmp_path, capsys)
 
 def test_unavailable_features_for_the_gui(no_torch):
     gone = extras.unavailable_features()
-    assert set(gone) == {"proposals", "sam", "training"}
+    assert set(gone) == {"proposals", "sam", "video_models", "training"}
     assert gone["training"].extra == "train" and "avs-studio[train]" in gone["training"].message
     assert gone["proposals"].extra == "models" and "avs-studio[models]" in gone["proposals"].message
 

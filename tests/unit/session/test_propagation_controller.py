@@ -4,10 +4,16 @@ a video without reviewed frames says so; an edit on a non-keyframe is a reviewed
 
 from __future__ import annotations
 
+import json
+
 import numpy as np
 import pytest
 
+from avs_studio import settings
+from avs_studio.cli import main
+from avs_studio.openavs.propagation import PROPAGATORS
 from avs_studio.session import SegmentStored
+from avs_studio.settings import PROPAGATION_ENGINE
 from tests.helpers.moving_objects import iou
 from tests.helpers.scene_project import FRAMES, scene_project
 from tests.helpers.session import Headless
@@ -107,3 +113,56 @@ def test_an_edit_on_a_non_keyframe_is_stored_and_counts_as_reviewed(scene):
     assert h.store.annotations(video_id=vid, frame=13)[0].id == row.id
     near = [r for r in h.store.annotations(video_id=vid, frame=14) if r.object_id == objs["object 0"]]
     assert iou(near[0].mask(), mask) > 0.5
+
+
+class _Still:
+    """A propagation engine that keeps each anchor's masks where they are (a test engine)."""
+
+    name = "still"
+
+    def start(self, frame, masks):
+        class Track:
+            def step(self, _frame):
+                return dict(masks)
+
+            def close(self):
+                pass
+
+        return Track()
+
+    def describe(self):
+        return {"engine": "still"}
+
+
+@pytest.fixture
+def still_engine():
+    PROPAGATORS.add("still", lambda device="auto": _Still())
+    yield
+    PROPAGATORS.remove("still")
+
+
+def test_the_project_propagation_engine_is_what_propagate_runs(scene, still_engine, capsys):
+    h, vid, _, truth = scene
+    assert h.propagation.engine_name() == "flow" and settings.get(h.store, PROPAGATION_ENGINE) == "flow"
+    h.propagation.set_engine("sam9")  # not an engine: refused, in words, and nothing changes
+    assert "Propagation engine 'sam9' is not known" in h.errors[-1][1]
+    assert h.store.get_setting(PROPAGATION_ENGINE) is None
+    h.propagation.set_engine("still")
+    assert h.store.get_setting(PROPAGATION_ENGINE) == "still" and h.propagation.engine_name() == "still"
+    assert "Propagate now runs still" in h.messages[-1]
+    h.propagation.propagate_all()
+    (run,) = [r for r in h.store.pipeline_runs() if r.engine.startswith("propagation")]
+    assert run.engine == "propagation:still" and run.models == {"engine": "still"}
+    # "still" carries the last keyframe's masks unchanged to the frames after it (no anchor to fuse with)
+    last = truth.keyframes()[-1]
+    anchors = {a.object_id: a.mask() for a in h.store.annotations(video_id=vid, frame=last)}
+    carried = {r.object_id: r.mask() for r in h.store.annotations(video_id=vid, frame=FRAMES - 1)}
+    assert len(carried) == 2 and all(np.array_equal(m, anchors[k]) for k, m in carried.items())
+    # the CLI without --engine runs the project's engine too; --engine overrides it
+    assert main(["propagate", str(h.session.project.dir), "--force", "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)["engine"] == "propagation:still"
+    assert main(["propagate", str(h.session.project.dir), "--engine", "flow", "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)["engine"] == "propagation:flow"
+    # a stored value that is not an engine (an older version, a hand edit) falls back to flow
+    h.store.set_setting(PROPAGATION_ENGINE, "warp-drive")
+    assert h.propagation.engine_name() == "flow"
