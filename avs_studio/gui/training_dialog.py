@@ -46,13 +46,13 @@ from PySide6.QtWidgets import (
 from avs_studio.gui.training_form import Curves, SettingsForm
 from avs_studio.jobs import Project
 from avs_studio.jobs.train import (
-    PROPOSAL_ENGINE_SETTING,
     TrainError,
     prepare_options,
     train_command,
     use_as_proposal_engine,
 )
 from avs_studio.openavs.weights import ModelError
+from avs_studio.settings import PROPOSAL_ENGINE
 from avs_studio.training.selection import summarize, training_plan
 from avs_studio.training.settings import AUTO_BACKBONE, DEFAULTS
 
@@ -200,7 +200,7 @@ class TrainingDialog(QDialog):
 
     def _runs_table(self, runs) -> None:
         self.runs.setRowCount(len(runs))
-        engine = self.project.store.get_setting(PROPOSAL_ENGINE_SETTING)
+        engine = self.project.store.get_setting(PROPOSAL_ENGINE)
         for row, run in enumerate(runs):
             m = run.metrics or {}
             name = run.name + ("  (proposal engine)" if engine == f"student:{run.name}" else "")

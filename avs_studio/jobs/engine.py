@@ -18,9 +18,9 @@ from typing import Any
 from avs_studio.jobs.project import Project
 from avs_studio.openavs.config import PipelineConfig, load_config, user_profiles
 from avs_studio.openavs.schema import ConfigError
+from avs_studio.settings import PROPOSAL_ENGINE
 from avs_studio.training.paths import MODEL_FILE, model_dir
 
-ENGINE_SETTING = "proposal_engine"  # project setting: the engine text ("openavs", "student:NAME", ...)
 DEFAULT_ENGINE = "openavs"
 KINDS = ("openavs", "student")
 
@@ -86,7 +86,7 @@ def check_engine(project: Project, engine: Engine) -> Engine:
 def proposal_engine(project: Project) -> Engine:
     """The project's proposal engine (setting ``proposal_engine``; ``openavs`` when unset).
     A malformed setting raises EngineError naming the command that fixes it."""
-    value = project.store.get_setting(ENGINE_SETTING)
+    value = project.store.get_setting(PROPOSAL_ENGINE)
     if value in (None, ""):
         return Engine(DEFAULT_ENGINE, "", "default")
     try:
@@ -102,7 +102,7 @@ def set_proposal_engine(project: Project, engine: str | Engine) -> Engine:
     """Check ``engine`` (its model or profile must exist) and make it the project's proposal engine."""
     parsed = engine if isinstance(engine, Engine) else parse_engine(engine)
     check_engine(project, parsed)
-    project.store.set_setting(ENGINE_SETTING, parsed.id)
+    project.store.set_setting(PROPOSAL_ENGINE, parsed.id)
     return Engine(parsed.kind, parsed.name, "setting")
 
 

@@ -18,14 +18,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from avs_studio.jobs.engine import ENGINE_SETTING, Engine, set_proposal_engine
+from avs_studio.jobs.engine import Engine, set_proposal_engine
 from avs_studio.jobs.engine import student_path as model_path
 from avs_studio.jobs.project import Project
 from avs_studio.training.paths import model_dir
 from avs_studio.training.settings import AUTO_BACKBONE, DEFAULTS
 
 OnEvent = Callable[[dict[str, Any]], None]
-PROPOSAL_ENGINE_SETTING = ENGINE_SETTING  # the project setting holding the proposal engine
 
 
 class TrainError(Exception):

@@ -11,7 +11,8 @@ import pytest
 
 from avs_studio.jobs.project import open_project
 from avs_studio.jobs.propose import propose
-from avs_studio.jobs.train import PROPOSAL_ENGINE_SETTING, use_as_proposal_engine
+from avs_studio.jobs.train import use_as_proposal_engine
+from avs_studio.settings import PROPOSAL_ENGINE
 
 SMALL = ["--image-size", "32", "--batch-size", "4", "--device", "cpu"]
 
@@ -136,7 +137,7 @@ def test_student_proposes_and_becomes_the_engine(project_dir):
         kept = project.store.annotations(video_id=target.id, status="accepted")
         assert [a.id for a in kept] == [accepted_before[0].id]
         use_as_proposal_engine(project, "prop")
-        assert project.store.get_setting(PROPOSAL_ENGINE_SETTING) == "student:prop"
+        assert project.store.get_setting(PROPOSAL_ENGINE) == "student:prop"
 
 
 def test_pseudo_labels_from_unreviewed_openavs_proposals(project_dir):

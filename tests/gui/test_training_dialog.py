@@ -12,7 +12,7 @@ from avs_studio.gui.training_dialog import TrainingDialog
 from avs_studio.io.demo import make_demo_s4
 from avs_studio.jobs import init_project
 from avs_studio.jobs.importing import import_avsbench
-from avs_studio.jobs.train import PROPOSAL_ENGINE_SETTING
+from avs_studio.settings import PROPOSAL_ENGINE
 from avs_studio.training.settings import DEFAULTS
 
 
@@ -72,7 +72,7 @@ def test_train_cancel_resume_and_use_as_engine(qtbot, demo_project, screenshot_d
     assert dialog.runs.item(0, 1).text() == "done" and 0 <= float(dialog.runs.item(0, 2).text()) <= 1
     dialog.runs.selectRow(row.row())
     assert dialog.use_as_engine()
-    assert demo_project.store.get_setting(PROPOSAL_ENGINE_SETTING) == "student:gui"
+    assert demo_project.store.get_setting(PROPOSAL_ENGINE) == "student:gui"
     assert "(proposal engine)" in dialog.runs.item(0, 0).text()
     path = screenshot_dir / "training_dialog.png"
     assert dialog.grab().save(str(path)) and path.stat().st_size > 10_000

@@ -8,7 +8,6 @@ import pytest
 from avs_studio.cli import main
 from avs_studio.jobs import init_project
 from avs_studio.jobs.engine import (
-    ENGINE_SETTING,
     Engine,
     EngineError,
     available_engines,
@@ -18,6 +17,7 @@ from avs_studio.jobs.engine import (
     set_proposal_engine,
 )
 from avs_studio.jobs.train import TrainError, use_as_proposal_engine
+from avs_studio.settings import PROPOSAL_ENGINE
 from tests.helpers.student import make_student
 
 
@@ -53,11 +53,11 @@ def test_default_setting_and_resolution(project, tmp_path):
         set_proposal_engine(project, "student:s1")
     with pytest.raises(EngineError, match="unknown pipeline profile 'nope'"):
         set_proposal_engine(project, "openavs:nope")
-    assert project.store.get_setting(ENGINE_SETTING) is None  # nothing stored by a refused switch
+    assert project.store.get_setting(PROPOSAL_ENGINE) is None  # nothing stored by a refused switch
 
     make_student(project, "s1")
     assert set_proposal_engine(project, "student:s1").id == "student:s1"
-    assert project.store.get_setting(ENGINE_SETTING) == "student:s1"
+    assert project.store.get_setting(PROPOSAL_ENGINE) == "student:s1"
     assert resolve_engine(project) == Engine("student", "s1", "setting")
     assert resolve_engine(project, "openavs:offline") == Engine("openavs", "offline", "argument")
     assert resolve_engine(project, config="offline") == Engine("openavs", "", "config")  # --config = OpenAVS
@@ -69,7 +69,7 @@ def test_default_setting_and_resolution(project, tmp_path):
 
 
 def test_a_damaged_setting_names_the_fix(project):
-    project.store.set_setting(ENGINE_SETTING, "magic")
+    project.store.set_setting(PROPOSAL_ENGINE, "magic")
     with pytest.raises(EngineError, match="avs-studio engine .* openavs"):
         proposal_engine(project)
 
