@@ -10,6 +10,7 @@ writer as OpenAVS proposals (source "student", status "proposed", one object per
 
 from __future__ import annotations
 
+import functools
 import os
 import time
 from collections.abc import Sequence
@@ -142,10 +143,19 @@ def load_project_student(project: Project, name: str, device: str = "auto") -> t
             f"student model {path} not found; train it first with `avs-studio train {project.dir} --name {name}`"
         )
     try:
-        model, _state = load_student(path, resolve_device(device))
+        stat = path.stat()
+        key = (stat.st_ino, stat.st_mtime_ns, stat.st_size)  # an atomic rewrite is another inode
+        model = _loaded_student(str(path.resolve()), key, str(resolve_device(device)))
     except CheckpointError as exc:
         raise ProposeError(str(exc)) from exc
     return model, path
+
+
+@functools.lru_cache(maxsize=2)
+def _loaded_student(path: str, version: tuple[int, int, int], device: str) -> Any:
+    """The model of a student file, loaded once per process while the file stays the same (a retrain
+    rewrites it: another ``version``, loaded again). The model is only used for inference."""
+    return load_student(path, device)[0]
 
 
 def propose_with_student(

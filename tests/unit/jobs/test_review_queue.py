@@ -12,6 +12,7 @@ import json
 
 import numpy as np
 import pytest
+import torch
 
 from avs_studio.cli import main
 from avs_studio.jobs import add_videos, init_project
@@ -183,3 +184,15 @@ def test_an_unreadable_video_is_named_and_the_others_still_ranked(queued, tmp_pa
     queue = review_queue(project, device="cpu")
     assert len(queue.errors) == 1 and f"video {other} (gone)" in queue.errors[0]
     assert {i.video_id for i in queue.items} == {vid} and len(queue.items) == 6
+
+
+def test_a_student_is_loaded_once_until_its_file_changes(tmp_path):
+    project = init_project(tmp_path / "proj")
+    path = make_student(project, "s1")
+    first = StudentPredictor(project, "s1", "cpu").model
+    assert StudentPredictor(project, "s1", "cpu").model is first  # Ctrl+R again: no reload from disk
+    make_student(project, "s1", seed=1, record=False)  # retrained: the file is rewritten
+    again = StudentPredictor(project, "s1", "cpu").model
+    assert again is not first and path.stat().st_size > 0
+    assert any(not torch.equal(a, b) for a, b in zip(first.state_dict().values(), again.state_dict().values()))
+    project.close()
