@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from avs_studio.store import Store
 from tests.unit.session.conftest import FPS, red
 
 
@@ -62,3 +63,25 @@ def test_a_failing_job_stores_nothing_and_is_reported(headless, tmp_path):
     (_title, state, message) = headless.worker.jobs[job - 1]
     assert state == "failed" and "missing.toml" in message
     assert headless.store.annotations() == []
+
+
+def test_resegment_keeps_what_another_author_reviewed_meanwhile(headless):
+    """T in one window never overwrites a frame another annotator edited after this window loaded it."""
+    s, store, vid = headless.session, headless.store, headless.session.video.id
+    headless.proposals.run_current_clip()
+    headless.show(FPS)
+    assert [r.status for r in store.annotations(video_id=vid, frame=FPS)] == ["proposed"]
+    oid = store.add_object(vid, "drum")
+    other = Store(store.url, author="someone-else")  # the second annotator, on the same project
+    theirs = np.zeros((s.image.shape[0], s.image.shape[1]), bool)
+    theirs[10:30, 10:30] = True
+    other.put_annotation(vid, FPS, oid, theirs, source="manual", status="edited")
+    other.close()
+    before = [(r.id, r.object_id, r.status, r.version) for r in store.annotations(video_id=vid, frame=FPS)]
+    # this window has not reloaded; its T on that frame finds it reviewed at write time
+    headless.proposals.resegment_frame(FPS, ["red square"])
+    rows = store.annotations(video_id=vid, frame=FPS)
+    assert [(r.id, r.object_id, r.status, r.version) for r in rows] == before  # nothing written
+    (mine,) = [r for r in rows if r.object_id == oid]
+    assert mine.author == "someone-else" and np.array_equal(mine.mask(), theirs)
+    assert "reviewed or edited" in headless.messages[-1] and "kept" in headless.messages[-1]
