@@ -1,6 +1,7 @@
 """Executors: clips per second of local vs Ray (1 and 2 workers) on an I/O-bound fake pipeline (each
 clip sleeps, then answers a small mask per keyframe), with every clip written into a real SQLite
-project by the driver; and the driver's write ceiling (clips/s with no work at all) on SQLite and, when
+project by the driver; propagation (flow, CPU-bound) segments per second, local vs 2 Ray workers, on
+synthetic scenes; and the driver's write ceiling (clips/s with no work at all) on SQLite and, when
 AVS_TEST_DATABASE_URL is set, PostgreSQL: the figure that says how many GPUs one driver can serve.
 """
 
@@ -45,6 +46,27 @@ def _run(folder: Path, work, options: ExecutorOptions, videos: int, url: str | N
     return stats
 
 
+def _propagation(folder: Path, scenes: list, executor: ExecutorOptions) -> dict:
+    from avs_studio.jobs import open_project
+    from avs_studio.jobs.propagate import propagate
+    from tests.helpers.scene_project import reviewed_project
+
+    with open_project(reviewed_project(folder, scenes)) as project:
+        report = propagate(project, executor=executor)
+    assert not report.errors and report.segments == 3 * len(scenes), report.errors
+    return report.execution
+
+
+def _scenes(folder: Path, n: int) -> list:
+    from tests.helpers.moving_objects import make_scene, write_scene_video
+
+    out = []
+    for seed in range(n):
+        scene = make_scene(seed=seed, size=(320, 240), frames=75, fps=25)  # keyframes 0, 25, 50
+        out.append((scene, write_scene_video(scene, folder / f"scene{seed}.mp4")))
+    return out
+
+
 def main(quick: bool = False) -> list[dict]:
     from tests.helpers.clip_work import SleepWork
 
@@ -55,6 +77,9 @@ def main(quick: bool = False) -> list[dict]:
         base = Path(tmp)
         local = _run(base / "local", work, ExecutorOptions(), videos)
         fig("local: clips/s (sleep 0.25 s per clip)", local.clips_per_s, "clips/s", f"<= {1 / SLEEP:.1f}")
+        scenes = _scenes(base, 4 if quick else 12)
+        flow_local = _propagation(base / "prop-local", scenes, ExecutorOptions())
+        fig("propagate flow 320x240, local: segments/s", flow_local["clips_per_s"], "segments/s")
         try:
             import ray
         except ModuleNotFoundError:
@@ -78,6 +103,11 @@ def main(quick: bool = False) -> list[dict]:
                         s.steady_clips_per_s / local.steady_clips_per_s,
                         "x",
                     )
+                flow = _propagation(base / "prop-ray", scenes, ExecutorOptions(kind="ray", workers=2))
+                fig("propagate flow, ray 2 workers: segments/s after start-up", flow["steady_clips_per_s"],
+                    "segments/s")  # fmt: skip
+                fig("propagate flow, ray 2 workers: speed-up over local",
+                    flow["steady_clips_per_s"] / flow_local["steady_clips_per_s"], "x")  # fmt: skip
             finally:
                 ray.shutdown()
         ceiling = _run(base / "writes", SleepWork(0.0), ExecutorOptions(), videos * 5)

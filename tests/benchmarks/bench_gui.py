@@ -56,6 +56,16 @@ def make_long_video(path: str, seconds: int, fps: int = 5, size: tuple[int, int]
     return time.perf_counter() - start
 
 
+def wait_for(app, cond, timeout: float, failure: str) -> None:
+    """Process Qt events until ``cond()`` (TimeoutError ``failure`` after ``timeout`` seconds)."""
+    end = time.monotonic() + timeout
+    while not cond():
+        if time.monotonic() > end:
+            raise TimeoutError(failure)
+        app.processEvents()
+        time.sleep(0.0005)
+
+
 def _case_open_and_scroll(video: str, project_dir: str, seeks: int) -> dict:
     os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
     import psutil
@@ -74,12 +84,7 @@ def _case_open_and_scroll(video: str, project_dir: str, seeks: int) -> dict:
     add_s = time.perf_counter() - t
 
     def wait(cond, timeout: float = 30.0) -> None:
-        end = time.monotonic() + timeout
-        while not cond():
-            if time.monotonic() > end:
-                raise TimeoutError("the window did not show the frame in time")
-            app.processEvents()
-            time.sleep(0.0005)
+        wait_for(app, cond, timeout, "the window did not show the frame in time")
 
     settings = QSettings(str(Path(project_dir) / "gui.ini"), QSettings.Format.IniFormat)
     t = time.perf_counter()
@@ -211,12 +216,7 @@ def _case_sam_click(project_dir: str, clicks: int) -> dict:
     window.session.reload()
 
     def wait(cond, timeout: float = 60.0) -> None:
-        end = time.monotonic() + timeout
-        while not cond():
-            if time.monotonic() > end:
-                raise TimeoutError("the worker did not answer in time")
-            app.processEvents()
-            time.sleep(0.001)
+        wait_for(app, cond, timeout, "the worker did not answer in time")
 
     wait(lambda: window.canvas.image is not None)
     QTest.keyClick(window.canvas, Qt.Key.Key_S)

@@ -14,6 +14,7 @@ from avs_studio.cli import main
 from avs_studio.jobs import add_videos, init_project, open_project
 from avs_studio.jobs.propagate import PropagateError, propagate
 from tests.helpers.moving_objects import iou, make_scene, write_scene_video
+from tests.helpers.scene_project import accept_keyframes
 
 PG_URL = os.environ.get("AVS_TEST_DATABASE_URL")
 
@@ -27,11 +28,7 @@ def scene_file(tmp_path_factory):
 def _project(tmp_path, scene, path, database_url=None):
     project = init_project(tmp_path / "proj", database_url)
     ((_, vid),) = add_videos(project, [path]).added
-    objs = {lab: project.store.add_object(vid, lab) for lab in scene.labels}
-    items = [{"video_id": vid, "frame": f, "object_id": objs[lab], "mask": m}
-             for f in scene.keyframes() for lab, m in scene.masks(f).items()]  # fmt: skip
-    project.store.add_annotations(items, source="imported", status="accepted")
-    return project, vid, objs
+    return project, vid, accept_keyframes(project, vid, scene)
 
 
 def _ious(project, vid, objs, scene):
@@ -195,6 +192,11 @@ def test_propagation_on_postgresql(tmp_path, scene_file):
     assert np.mean(list(_ious(project, vid, objs, scene).values())) >= 0.85
     assert propagate(project).unchanged == 0  # a different reach: every segment again
     assert propagate(project).unchanged == 3
+    # through the executor (the driver writes): the same segments are current, forced ones rewritten
+    assert propagate(project, executor="local").unchanged == 3
+    forced = propagate(project, executor="local", force=True)
+    assert forced.segments == 3 and not forced.errors
+    assert np.mean(list(_ious(project, vid, objs, scene).values())) >= 0.85
     project.close()
 
 

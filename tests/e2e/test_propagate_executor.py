@@ -12,32 +12,12 @@ import numpy as np
 import pytest
 
 from avs_studio.cli import main
-from avs_studio.jobs import add_videos, init_project, open_project
+from avs_studio.jobs import open_project
 from avs_studio.jobs.executor import ExecutorOptions
 from avs_studio.jobs.propagate import propagate
 from tests.e2e.conftest import SEEDS
-from tests.helpers.media_factory import make_corrupt_file
 from tests.helpers.moving_objects import iou
-
-
-def reviewed_project(folder: Path, scenes, corrupt: int | None = None) -> Path:
-    """A project of copies of the scenes with their keyframes' true masks accepted; ``corrupt``: the
-    index of a video whose file is then overwritten with bytes no decoder reads."""
-    media = folder / "media"
-    media.mkdir(parents=True)
-    with init_project(folder / "project") as project:
-        store = project.store
-        for i, (scene, path) in enumerate(scenes):
-            copy = media / path.name
-            copy.write_bytes(path.read_bytes())
-            ((_, vid),) = add_videos(project, [copy]).added
-            objs = {lab: store.add_object(vid, lab) for lab in scene.labels}
-            items = [{"video_id": vid, "frame": f, "object_id": objs[lab], "mask": m}
-                     for f in scene.keyframes() for lab, m in scene.masks(f).items()]  # fmt: skip
-            store.add_annotations(items, source="imported", status="accepted")
-            if i == corrupt:
-                make_corrupt_file(copy, "garbage")
-    return folder / "project"
+from tests.helpers.scene_project import reviewed_project
 
 
 def proposals(project_dir: Path) -> dict[tuple[int, int, int | None], tuple[bytes, float | None]]:

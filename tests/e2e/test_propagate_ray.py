@@ -13,7 +13,8 @@ from avs_studio.jobs import open_project
 from avs_studio.jobs.executor import ExecutorOptions
 from avs_studio.jobs.propagate import propagate
 from tests.e2e.conftest import SEEDS
-from tests.e2e.test_propagate_executor import proposals, reviewed_project
+from tests.e2e.test_propagate_executor import proposals
+from tests.helpers.scene_project import reviewed_project
 
 pytest.importorskip("ray", reason="the [cluster] extra (ray) is not installed")
 pytestmark = [pytest.mark.timeout(300), pytest.mark.usefixtures("ray_cluster")]
