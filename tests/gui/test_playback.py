@@ -159,7 +159,7 @@ def test_loop_wraps_inside_the_range(qtbot, controller):
 def test_play_span_plays_once_and_returns(qtbot, controller):
     controller.seek(40)
     seen = record(controller)
-    with qtbot.waitSignal(controller.finished, timeout=2000):
+    with qtbot.waitSignal(controller.finished, timeout=10_000):
         controller.play_span(50, 59)  # "play the current second": 2.0 s .. 2.4 s
     frames = [f for _, f in seen]
     assert frames[0] == 50 and max(frames) == 59 and frames[-1] == 50
@@ -170,7 +170,7 @@ def test_play_span_plays_once_and_returns(qtbot, controller):
 
 def test_play_to_the_end_stops_on_the_last_frame(qtbot, controller):
     controller.seek(240)
-    with qtbot.waitSignal(controller.finished, timeout=2000):
+    with qtbot.waitSignal(controller.finished, timeout=10_000):
         controller.play()
     assert controller.frame() == 249 and not controller.is_playing()
 
