@@ -193,3 +193,22 @@ def test_the_propagation_engine_menu_sets_what_propagate_runs(qtbot, scene_windo
     annotate.grab().save(str(screenshot_dir / "annotate_menu.png"))
     menu.hide()
     annotate.hide()
+
+
+def test_a_video_model_engine_without_weights_names_the_model(qtbot, scene_window, monkeypatch):
+    """Propagate with sam2 chosen but its weights not cached (offline): the job fails and the window
+    names the model and how to bring it in; nothing is written."""
+    from avs_studio import extras
+
+    if not extras.available("models"):
+        pytest.skip("the [models] extra is not installed")
+    monkeypatch.setenv("AVS_STUDIO_OFFLINE", "1")
+    w, vid, *_ = scene_window
+    store = w.project.store
+    w.propagation_engine_menu.actions()[1].trigger()  # sam2
+    qtbot.waitUntil(lambda: w.propagation.engine_name() == "sam2", timeout=5000)
+    press(qtbot, w, Qt.Key.Key_P, Qt.KeyboardModifier.ControlModifier | Qt.KeyboardModifier.ShiftModifier)
+    qtbot.waitUntil(lambda: "failed" in w.jobs_panel.states.values(), timeout=JOB_S)
+    qtbot.waitUntil(lambda: w.last_error is not None and "sam2" in w.last_error, timeout=5000)
+    assert "avs-studio models import" in w.last_error, w.last_error
+    assert store.annotations(video_id=vid, source="propagation") == []
