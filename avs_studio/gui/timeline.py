@@ -328,8 +328,7 @@ class TimelineWidget(QWidget):
         draw_ticks(img, self._status, self._times, self._t0, self._t1, top, bottom)
         layer = argb_qimage(img)
         p = QPainter(layer)
-        self._paint_ruler(p, w)
-        paint_legend(p, w)
+        self._paint_ruler(p, paint_legend(p, w))
         p.end()
         self._layer = layer
         self._layer_key = key if not (self._spectrogram and self._spec_pending) else None
@@ -391,7 +390,9 @@ class TimelineWidget(QWidget):
             p.fillRect(QRectF(x - 3, 0, 7, 4), QColor(PLAYHEAD_COLOUR))
         p.end()
 
-    def _paint_ruler(self, p: QPainter, w: int) -> None:
+    def _paint_ruler(self, p: QPainter, right: int) -> None:
+        """Ticks and time labels; a label that would run under the legend (from x = ``right``) is left out."""
+        w = self.width()
         step = _nice_step(self._t1 - self._t0, w)
         p.setPen(QColor(TEXT_COLOUR))
         font = p.font()
@@ -401,8 +402,11 @@ class TimelineWidget(QWidget):
         while k * step <= self._t1:
             t = k * step
             x = round(self.x_for_time(t))
-            p.drawLine(x, RULER_H - 4, x, RULER_H - 1)
-            p.drawText(x + 3, RULER_H - 4, _time_label(t, step))
+            label = _time_label(t, step)
+            if x < right:
+                p.drawLine(x, RULER_H - 4, x, RULER_H - 1)
+            if x + 3 + p.fontMetrics().horizontalAdvance(label) < right:
+                p.drawText(x + 3, RULER_H - 4, label)
             k += 1
 
     # ------------------------------------------------------------------ mouse

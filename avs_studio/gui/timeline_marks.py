@@ -76,8 +76,9 @@ def draw_strip(img: np.ndarray, rank: np.ndarray, times: np.ndarray, t0: float, 
         strip[:, cols == r] = colour
 
 
-def paint_legend(p: QPainter, w: int) -> None:
-    """Colour swatches with their meaning at the right of the ruler (masks and ticks share them)."""
+def paint_legend(p: QPainter, w: int) -> int:
+    """Colour swatches with their meaning at the right of the ruler (masks and ticks share them);
+    returns where the legend starts (``w`` when the timeline is too narrow to show it)."""
     font = p.font()
     font.setPixelSize(10)
     p.setFont(font)
@@ -85,8 +86,9 @@ def paint_legend(p: QPainter, w: int) -> None:
     items = [(STATUS_COLOURS[key], text) for key, text in LEGEND]
     width = sum(8 + 3 + metrics.horizontalAdvance(text) + 8 for _, text in items) + 4
     if width > w // 2:  # a narrow timeline keeps its time labels
-        return
+        return w
     x = w - width
+    left = x - 4
     p.fillRect(QRectF(x - 4, 0, width + 4, RULER_H - 1), QColor(RULER_BACKGROUND))
     for colour, text in items:
         p.fillRect(QRectF(x, 4, 8, 8), QColor(colour))
@@ -94,6 +96,7 @@ def paint_legend(p: QPainter, w: int) -> None:
         p.setPen(QColor(TEXT_COLOUR))
         p.drawText(x, RULER_H - 4, text)
         x += metrics.horizontalAdvance(text) + 8
+    return left
 
 
 def check_status(status: dict[int, str]) -> None:
