@@ -7,11 +7,12 @@ from pathlib import Path
 import numpy as np
 import pytest
 from PySide6.QtCore import QPoint, QPointF, Qt
-from PySide6.QtGui import QColor, QImage, QWheelEvent
+from PySide6.QtGui import QColor, QImage, QPainter, QWheelEvent
 from PySide6.QtTest import QTest
 from PySide6.QtWidgets import QApplication
 
 from avs_studio.gui.timeline import (
+    RULER_BACKGROUND,
     RULER_H,
     STATUS_COLOURS,
     STRIP_BACKGROUND,
@@ -19,6 +20,7 @@ from avs_studio.gui.timeline import (
     TICK_H,
     WAVE_COLOUR,
     TimelineWidget,
+    paint_legend,
     spectrogram_columns,
 )
 from avs_studio.media import AudioTrack, EnvelopePyramid, VideoReader, load_audio
@@ -300,3 +302,23 @@ def test_legend_shows_every_status_colour_in_the_ruler(timeline):
     for colour in STATUS_COLOURS.values():
         assert is_colour(ruler, colour).sum() >= 30, colour  # an 8x8 swatch, at least half visible
     assert not is_colour(img[3 : RULER_H - 3, : W // 4], STATUS_COLOURS["accepted"]).any()
+
+
+def test_a_time_label_never_runs_under_the_legend(timeline):
+    """A tick just left of the legend keeps its tick mark but not a label the legend would cut."""
+    scratch = QImage(W, RULER_H, QImage.Format.Format_ARGB32)
+    painter = QPainter(scratch)
+    left = paint_legend(painter, W)
+    painter.end()
+    assert W // 2 < left < W
+    span = 2.0
+    timeline.set_view(0.0, span)
+    t0 = 3.0 - (left - 15) / W * span  # the tick of 3.0 s lands 15 px left of the legend
+    timeline.set_view(t0, t0 + span)
+    timeline.repaint()
+    img = pixels(timeline)
+    tick = round(timeline.x_for_time(3.0))
+    assert abs(tick - (left - 15)) <= 1
+    band = img[2 : RULER_H - 2, tick + 2 : left]  # where its label would start
+    assert is_colour(band, RULER_BACKGROUND, tol=10).all()  # no label text there
+    assert not is_colour(img[RULER_H - 3 : RULER_H - 1, tick], RULER_BACKGROUND, tol=10).all()  # the tick
