@@ -7,10 +7,11 @@ inference worker gets the PipelineConfig built from it, and the session the prof
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable
 from typing import Any
 
-from PySide6.QtCore import QObject
+from PySide6.QtCore import QObject, Signal
 from PySide6.QtGui import QAction, QActionGroup
 from PySide6.QtWidgets import QMenu, QWidget
 
@@ -37,6 +38,9 @@ def config_models(cfg: Any) -> list[str]:
 
 
 class PipelineMenu(QObject):
+    # (the task's message, model names, the missing models, why no download can work): back from the probe
+    _probed = Signal(object)
+
     def __init__(
         self,
         window: QWidget,
@@ -57,6 +61,7 @@ class PipelineMenu(QObject):
         self.group = QActionGroup(self)
         self.dialog: Any = None  # the settings or download dialog last opened
         worker.profile_changed.connect(self._profile_changed)
+        self._probed.connect(self._show_missing)
 
     # ------------------------------------------------------------------ Annotate ▸ Config profile
     def build(self, parent: QMenu) -> QMenu:
@@ -171,19 +176,38 @@ class PipelineMenu(QObject):
     def offer_download(self, model: str, message: str) -> None:
         """A task needed weights that are not cached: name every model the profile lacks, at once, with
         sizes and the cache folder, in the one problem dialog (pressing S twice does not stack dialogs);
-        its button opens the model dialog, which offers a download only where one can work."""
+        its button opens the model dialog, which offers a download only where one can work. Whether the
+        model hosts answer is probed on a thread of its own (a network that drops packets costs seconds),
+        so the window never waits for it."""
         from avs_studio.openavs import load_config
         from avs_studio.openavs.downloads import unreachable
-        from avs_studio.openavs.model_import import missing_models, missing_text
+        from avs_studio.openavs.model_import import missing_models
         from avs_studio.openavs.weights import get_spec, offline, offline_reason
 
         try:
             missing = missing_models([model, *config_models(load_config(self.worker.profile))])
         except Exception:  # the profile itself is broken: that error is shown elsewhere
             missing = []
-        what = f"profile {profile_name(self.worker.profile)!r}"
         names = [m.name for m in missing] or [model]
-        blocked = offline_reason() if offline() else unreachable([get_spec(n) for n in names])
+        if offline():
+            self._show_missing((message, names, missing, offline_reason()))
+            return
+        specs = [get_spec(n) for n in names]
+
+        def probe() -> None:
+            blocked = unreachable(specs)
+            try:
+                self._probed.emit((message, names, missing, blocked))
+            except RuntimeError:  # the window closed meanwhile
+                pass
+
+        threading.Thread(target=probe, name="model-hosts-probe", daemon=True).start()
+
+    def _show_missing(self, found: tuple[str, list[str], list[Any], str]) -> None:
+        from avs_studio.openavs.model_import import missing_text
+
+        message, names, missing, blocked = found
+        what = f"profile {profile_name(self.worker.profile)!r}"
         text = missing_text(missing, blocked, what) if missing else message
         if blocked:  # no download line where a download cannot work
             text = "\n".join(line for line in text.splitlines() if not line.startswith("Download them with"))

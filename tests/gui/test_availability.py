@@ -60,3 +60,33 @@ def test_download_models_offline_lists_every_missing_model_and_offers_no_downloa
         dialog.close()
     finally:
         close_window(qtbot, window)
+
+
+def test_the_missing_model_offer_never_waits_for_the_network(qtbot, video_project, gui_settings, monkeypatch):
+    """Online but no host answers (packets dropped): the probe runs on its own thread, the window goes on,
+    and the offer then names the unreachable host and offers an import, not a download."""
+    import threading
+
+    from avs_studio.openavs import downloads
+
+    monkeypatch.delenv("AVS_STUDIO_OFFLINE", raising=False)
+    monkeypatch.delenv("HF_HUB_OFFLINE", raising=False)
+    started, release = threading.Event(), threading.Event()
+
+    def slow_probe(specs, timeout=1.5):
+        started.set()
+        release.wait(30)  # as long as the test holds it: a synchronous caller would wait here too
+        return "huggingface.co cannot be reached: timed out"
+
+    monkeypatch.setattr(downloads, "unreachable", slow_probe)
+    window = open_window(qtbot, video_project, gui_settings)
+    try:
+        window.pipeline_menu.offer_download("sam-vit-b", "model 'sam-vit-b' is not downloaded")
+        assert started.wait(10) and not release.is_set()  # the call came back while the probe waits
+        assert window.last_error is None or "sam-vit-b" not in window.last_error
+        release.set()
+        qtbot.waitUntil(lambda: "cannot be reached" in (window.last_error or ""), timeout=10000)
+        assert "sam-vit-b" in window.last_error and "Download them with" not in window.last_error
+    finally:
+        release.set()
+        close_window(qtbot, window)
