@@ -143,8 +143,9 @@ class MainWindow(QMainWindow):
         )  # fmt: skip
         self.transport = Transport(s, self.nav, self.playback)
         self.pipeline_menu = PipelineMenu(
-            self, Controller(s, self.writer), self.worker, self.status, self.show_error, self._note_error, ask
-        )
+            self, Controller(s, self.writer), self.worker, self.status, self.show_error, self._note_error, ask,
+            self.problems.expect,
+        )  # fmt: skip
         self.action_table = ActionTable(self, self.settings)
         self.tools = {name: cls(self.edit) for name, cls in TOOLS.items()}
         self.engine_menu = EngineMenu(self.engines, self)

@@ -50,13 +50,15 @@ class PipelineMenu(QObject):
         show_error: Callable[..., None],
         note_error: Callable[[str], None],
         ask: bool,
+        expect_error: Callable[[str], None] | None = None,
     ) -> None:
         """``show_error(title, message, buttons=())`` reports a problem; ``note_error(message)`` only
-        records one."""
+        records one; ``expect_error(message)``: a fuller report of that problem is on its way."""
         super().__init__(window)
         self.window, self.writes, self.worker, self.status = window, writes, worker, status
         self.session = writes.session
         self.show_error, self.note_error, self.ask = show_error, note_error, ask
+        self.expect_error = expect_error or (lambda _message: None)
         self.menu: QMenu | None = None
         self.group = QActionGroup(self)
         self.dialog: Any = None  # the settings or download dialog last opened
@@ -193,9 +195,13 @@ class PipelineMenu(QObject):
             self._show_missing((message, names, missing, offline_reason()))
             return
         specs = [get_spec(n) for n in names]
+        self.expect_error(message)  # the task's own error waits for the offer that covers it
 
         def probe() -> None:
-            blocked = unreachable(specs)
+            try:
+                blocked = unreachable(specs)
+            except Exception as exc:  # the offer must come whatever the probe meets
+                blocked = f"the model hosts could not be checked: {exc}"
             try:
                 self._probed.emit((message, names, missing, blocked))
             except RuntimeError:  # the window closed meanwhile

@@ -21,6 +21,7 @@ class ProblemBox:
         self.parent = parent
         self.box: QMessageBox | None = None
         self.shown: list[tuple[str, str]] = []  # (title, message) in the open dialog
+        self.expected: list[str] = []  # messages a problem on its way will cover (held back till then)
 
     def is_open(self) -> bool:
         return self.box is not None and self.box.isVisible()
@@ -29,12 +30,19 @@ class ProblemBox:
         """The open dialog says ``message`` already (or a longer message holding it)."""
         return self.is_open() and any(message in m or m in message for _t, m in self.shown)
 
+    def expect(self, message: str) -> None:
+        """A fuller report of this problem is on its way (it will cover ``message``): hold ``message``
+        back until then, so the problem is read once."""
+        self.expected.append(message)
+
     def report(
         self, title: str, message: str, buttons: Sequence[Button] = (), covers: Sequence[str] = ()
     ) -> bool:
-        """Show a problem; False when the open dialog says it already. ``covers``: other messages of the
-        same problem (e.g. the worker's error behind a missing-model offer), not shown again either."""
-        if self.showing(message):
+        """Show a problem; False when the open dialog says it already, or when it is expected to be
+        covered by a report on its way. ``covers``: other messages of the same problem (e.g. the worker's
+        error behind a missing-model offer), not shown again either."""
+        self.expected = [m for m in self.expected if not any(m in c or c in m for c in covers)]
+        if self.showing(message) or any(message in m or m in message for m in self.expected):
             return False
         box = self.box
         also = [(title, m) for m in covers]

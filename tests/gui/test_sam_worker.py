@@ -242,6 +242,7 @@ def test_a_missing_sam_weight_pressed_twice_gives_one_dialog(qtbot, video_projec
     assert text.count("needs 1 model that is not in the model cache") == 1, text
     assert "sam-vit-b" in text and str(tmp_path / "empty-cache") in text and " MB" in text  # size, cache
     assert "avs-studio models import PATH" in text and "Download them with" not in text  # offline
+    assert "Fetch it with" not in text  # the task's own error is covered by the offer, not shown too
     from tests.gui.test_proposals import shot
 
     shot(w.problems.box, "missing_models_problem.png")
