@@ -5,8 +5,6 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from avs_studio.session import route_job_output
-
 if TYPE_CHECKING:
     from avs_studio.gui.main_window import MainWindow
 
@@ -18,7 +16,7 @@ class JobsView:
             runner.job_started.connect(w.jobs_panel.add_job)
             runner.job_progress.connect(w.jobs_panel.update_job)
             runner.job_finished.connect(self.finished)
-        w.worker.job_clip.connect(lambda _job, payload: route_job_output(payload, w.propagation, w.proposals))
+        w.worker.job_clip.connect(lambda _job, payload: w.controllers.job_output(payload))
         w.jobs_panel.cancel_requested.connect(self.cancel)
 
     def finished(self, job_id: int, state: str, message: str) -> None:

@@ -46,15 +46,7 @@ from avs_studio.jobs import Project, init_project, is_project, open_project
 from avs_studio.session import (
     AnnotationSession,
     Controller,
-    EditController,
-    EngineController,
-    HistoryController,
-    NavigationController,
-    ObjectsController,
-    PropagationController,
-    ProposalController,
-    QueueController,
-    ReviewController,
+    Controllers,
 )
 from avs_studio.store import VideoRow
 
@@ -109,15 +101,10 @@ class MainWindow(QMainWindow):
         self.io = JobRunner("io", self)
 
         # controllers (no Qt): each takes the session and the runners it needs
-        self.nav = NavigationController(s, self.writer, self.frames, self.media)
-        self.edit = EditController(s, self.writer, self.worker, self.frames)
-        self.review = ReviewController(s, self.writer)
-        self.history = HistoryController(s, self.writer, self.nav)
-        self.objects = ObjectsController(s, self.writer)
-        self.proposals = ProposalController(s, self.writer, self.worker, self.frames)
-        self.propagation = PropagationController(s, self.writer, self.worker)
-        self.engines = EngineController(s, self.writer, self.queries)
-        self.review_queue = QueueController(s, self.writer, self.worker, self.nav)
+        self.controllers = c = Controllers.wire(s, self.writer, self.worker, self.frames, self.media, self.queries)
+        self.nav, self.edit, self.review, self.history, self.objects = c.nav, c.edit, c.review, c.history, c.objects
+        self.proposals, self.propagation, self.engines = c.proposals, c.propagation, c.engines
+        self.review_queue = c.review_queue
         s.edit_guard.ask = self.edit_anyway
         self.questions: list[str] = []  # questions asked (with ask=False: answered by answer_questions)
         self.answer_questions = True

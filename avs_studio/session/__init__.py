@@ -7,6 +7,7 @@ its signals to controllers and draws the session (see docs/adr/0010-session-and-
 
 from avs_studio.session.assignment_guard import AssignmentGuard
 from avs_studio.session.controller import Controller
+from avs_studio.session.controllers import Controllers
 from avs_studio.session.display import STATUS_COLOURS, Layer
 from avs_studio.session.edit_controller import EditController
 from avs_studio.session.engine_controller import EngineController
@@ -16,7 +17,7 @@ from avs_studio.session.media import MediaData, load_media
 from avs_studio.session.navigation_controller import NavigationController, speed_step
 from avs_studio.session.objects_controller import ObjectsController
 from avs_studio.session.prompts import ClipPrompt, FramePrompt
-from avs_studio.session.propagation_controller import PropagationController, SegmentStored, route_job_output
+from avs_studio.session.propagation_controller import PropagationController, SegmentStored
 from avs_studio.session.proposal_controller import ProposalController
 from avs_studio.session.queue_controller import QueueController
 from avs_studio.session.review_controller import ReviewController
@@ -29,6 +30,7 @@ __all__ = [
     "AssignmentGuard",
     "ClipPrompt",
     "Controller",
+    "Controllers",
     "EditController",
     "EngineController",
     "Event",
@@ -50,6 +52,5 @@ __all__ = [
     "SessionEvents",
     "Worker",
     "load_media",
-    "route_job_output",
     "speed_step",
 ]

@@ -9,15 +9,12 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from avs_studio import settings
 from avs_studio.session.controller import Controller
 from avs_studio.session.runners import Runner, Worker
 from avs_studio.session.state import AnnotationSession
-
-if TYPE_CHECKING:
-    from avs_studio.session.proposal_controller import ProposalController
 
 
 @dataclass(frozen=True)
@@ -106,11 +103,3 @@ class PropagationController(Controller):
             self.say(f"{report.frames} frames proposed by propagation ({report.engine}); review them "
                      f"frame by frame (Left / Right) or accept the clip (Shift+A)", 8000)  # fmt: skip
 
-
-def route_job_output(payload: object, propagation: PropagationController, proposals: ProposalController) -> None:
-    """What a running job stored, to the controller that shows it: a propagated segment, or a clip of
-    proposals."""
-    if isinstance(payload, SegmentStored):
-        propagation.segment_stored(payload)
-    else:
-        proposals.clip_done(payload)

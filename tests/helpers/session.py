@@ -20,17 +20,9 @@ from avs_studio.jobs import Project
 from avs_studio.media import VideoReader
 from avs_studio.session import (
     AnnotationSession,
-    EditController,
-    EngineController,
-    HistoryController,
+    Controllers,
     ImmediateRunner,
     NavigationController,
-    ObjectsController,
-    PropagationController,
-    ProposalController,
-    QueueController,
-    ReviewController,
-    route_job_output,
 )
 
 
@@ -140,16 +132,11 @@ class Headless:
         self.media = ImmediateRunner()
         self.frames = SyncFrames()
         self.worker = worker or SyncWorker()
-        self.nav = NavigationController(s, self.writer, self.frames, self.media)
-        self.edit = EditController(s, self.writer, self.worker, self.frames)
-        self.review = ReviewController(s, self.writer)
-        self.history = HistoryController(s, self.writer, self.nav)
-        self.objects = ObjectsController(s, self.writer)
-        self.proposals = ProposalController(s, self.writer, self.worker, self.frames)
-        self.propagation = PropagationController(s, self.writer, self.worker)
-        self.engines = EngineController(s, self.writer, ImmediateRunner())
-        self.review_queue = QueueController(s, self.writer, self.worker, self.nav)
-        self.worker.on_clip = lambda payload: route_job_output(payload, self.propagation, self.proposals)
+        self.controllers = c = Controllers.wire(s, self.writer, self.worker, self.frames, self.media, ImmediateRunner())
+        self.nav, self.edit, self.review, self.history, self.objects = c.nav, c.edit, c.review, c.history, c.objects
+        self.proposals, self.propagation, self.engines = c.proposals, c.propagation, c.engines
+        self.review_queue = c.review_queue
+        self.worker.on_clip = c.job_output
         self.engine_changes: list[Any] = []
         self.questions: list[tuple[str, str]] = []  # what the assignment guard asked (annotator, text)
         self.answer = True  # the answer it gets
