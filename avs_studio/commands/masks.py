@@ -43,7 +43,7 @@ def register(sub) -> None:
         "--max-seconds", type=float, metavar="S", help="how far from a reviewed frame (default 10)"
     )
     p.add_argument("--force", action="store_true", help="recompute segments whose anchors did not change")
-    p.add_argument("--json", action="store_true", help="print the report as JSON")
+    add_json(p)
     add_executor_arguments(p, resume=False)
     p.set_defaults(func=cmd_propagate)
 

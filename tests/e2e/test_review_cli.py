@@ -12,7 +12,7 @@ import pytest
 from avs_studio.cli import main
 from avs_studio.jobs import add_videos, init_project, open_project
 from avs_studio.media import VideoReader
-from tests.helpers.media_factory import make_video
+from tests.helpers.media_factory import make_video, red
 
 FPS = 10
 CONFIG = """
@@ -28,11 +28,6 @@ keywords = {}
 name = "color-box"
 min_area = 16
 """
-
-
-def red(frame: np.ndarray) -> np.ndarray:
-    r, g, b = (frame[..., i].astype(int) for i in range(3))
-    return (abs(r - 220) <= 40) & (abs(g - 40) <= 40) & (abs(b - 40) <= 40)
 
 
 @pytest.fixture

@@ -14,7 +14,7 @@ from PySide6.QtTest import QTest
 from avs_studio.openavs import DESCRIBERS, load_config
 from avs_studio.openavs.testing import FixedDescriber
 from tests.gui.conftest import FPS, close_window, open_window
-from tests.helpers.media_factory import make_video
+from tests.helpers.media_factory import make_video, red
 
 ROOT = Path(__file__).resolve().parents[2]
 SHOTS = ROOT / "test-output" / "screenshots"
@@ -37,11 +37,6 @@ keywords = {{ "red square" = "red square", "bird" = "bird" }}
 name = "color-box"
 min_area = 16
 """
-
-
-def red(frame: np.ndarray) -> np.ndarray:
-    r, g, b = (frame[..., i].astype(int) for i in range(3))
-    return (abs(r - 220) <= 40) & (abs(g - 40) <= 40) & (abs(b - 40) <= 40)
 
 
 def config(tmp_path: Path, describer: str = "tone"):

@@ -70,6 +70,12 @@ def draw_frame(index: int, size: tuple[int, int], counter: bool = True) -> np.nd
     return img
 
 
+def red(frame: np.ndarray) -> np.ndarray:
+    """Pixels of the red square a painter draws at (220, 40, 40) (the proposal tests' "sound source")."""
+    r, g, b = (frame[..., i].astype(int) for i in range(3))
+    return (abs(r - 220) <= 40) & (abs(g - 40) <= 40) & (abs(b - 40) <= 40)
+
+
 def read_counter(frame: np.ndarray) -> int:
     """Frame number drawn by ``draw_frame``; ValueError if the pattern is not readable."""
     img = np.asarray(frame)

@@ -37,11 +37,6 @@ name = "color-point"
 """
 
 
-def red(frame: np.ndarray) -> np.ndarray:
-    r, g, b = (frame[..., i].astype(int) for i in range(3))
-    return (abs(r - 220) <= 40) & (abs(g - 40) <= 40) & (abs(b - 40) <= 40)
-
-
 def box(y0: int, y1: int, x0: int, x1: int) -> np.ndarray:
     m = np.zeros((H, W), bool)
     m[y0:y1, x0:x1] = True

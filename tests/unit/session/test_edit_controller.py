@@ -8,7 +8,8 @@ import numpy as np
 
 from avs_studio.masks import fill_holes
 from avs_studio.store import Store
-from tests.unit.session.conftest import FPS, H, W, box, red
+from tests.helpers.media_factory import red
+from tests.unit.session.conftest import FPS, H, W, box
 
 
 def test_first_edit_adds_an_object_and_stores_the_mask(headless):

@@ -6,7 +6,8 @@ from __future__ import annotations
 import numpy as np
 
 from avs_studio.store import Store
-from tests.unit.session.conftest import FPS, red
+from tests.helpers.media_factory import red
+from tests.unit.session.conftest import FPS
 
 
 def test_run_clip_stores_proposals_and_the_clip_prompt(headless):
