@@ -353,6 +353,8 @@ def fit(
                     save_checkpoint(path, state(*position))
                 emit({"event": "checkpoint", "step": step, "epoch": epoch + 1, "path": str(path)})
                 emit({"event": "cancelled", "step": step, "epoch": epoch + 1, "path": str(path)})
+                if info.world > 1:  # as at the end: the checkpoint is written when any rank returns
+                    dist.barrier()
                 return FitResult("cancelled", path, dict(history[-1] if history else {}), history)
             if end_of_epoch:
                 mean = (epoch_sums / max(1, epoch_count)).tolist()
@@ -420,5 +422,7 @@ def fit(
                 "extra": extra or {},
             },
         )
+    if info.world > 1:  # every rank returns once the model file is written, and they tear down together
+        dist.barrier()
     emit({"event": "done", "epoch": epoch + 1, "step": step, "path": str(path), **final})
     return FitResult("done", path, final, history)

@@ -145,6 +145,7 @@ def _ddp_worker(rank, world, port, out_dir, queue):
             info=DistInfo(rank, world, rank),
         )
         queue.put((rank, [e["loss"] for e in events if e["event"] == "step"], len(events)))
+        dist.barrier()  # neither rank tears gloo down while the other still talks to it
     finally:
         dist.destroy_process_group()
 
